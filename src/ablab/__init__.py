@@ -1,0 +1,1 @@
+"""ablab: an ablation lab for image classifiers."""

@@ -1,0 +1,86 @@
+"""A configurable stack of conv blocks followed by a small dense head.
+
+Each block is conv -> norm -> act, optionally followed by pooling and 2-D dropout.
+Block lists are plain config, so the studies' networks are YAML files, not code:
+the EMNIST study's three stride-2 convs, the 6-conv BN + Dropout2d digit net, the
+4-conv CIFAR net (see conf/model/).
+"""
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+_POOLS = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
+
+
+def conv_block(
+    in_ch: int,
+    out_ch: int,
+    *,
+    act: Callable[[], nn.Module],
+    norm: Callable[[int, bool], nn.Module],
+    kernel: int = 3,
+    stride: int = 1,
+    pool: str | None = None,
+    dropout: float = 0.0,
+) -> nn.Sequential:
+    layers: list[nn.Module] = [
+        nn.Conv2d(in_ch, out_ch, kernel, stride=stride, padding=kernel // 2),
+        norm(out_ch, True),
+        act(),
+    ]
+    if pool:
+        layers.append(_POOLS[pool](2))
+    if dropout > 0:
+        layers.append(nn.Dropout2d(dropout))
+    return nn.Sequential(*layers)
+
+
+class CNN(nn.Module):
+    """`blocks` is a list of dicts with keys channels, kernel, stride, pool (max|avg|null).
+
+    `block_dropout` (2-D dropout after each block) defaults to off; the dense head uses
+    the `dropout` factor. `global_pool` averages the last feature map to 1x1 so the head
+    does not depend on the image size; without it the map is flattened.
+    """
+
+    def __init__(
+        self,
+        input_shape: Sequence[int],
+        num_classes: int,
+        *,
+        act: Callable[[], nn.Module],
+        norm: Callable[[int, bool], nn.Module],
+        dropout: float = 0.0,
+        blocks: Sequence[dict] = (
+            {"channels": 32, "pool": None},
+            {"channels": 32, "pool": "max"},
+            {"channels": 64, "pool": None},
+            {"channels": 64, "pool": "max"},
+        ),
+        block_dropout: float = 0.0,
+        global_pool: bool = False,
+        head: Sequence[int] = (128,),
+    ):
+        super().__init__()
+        channels = input_shape[0]
+        stack = []
+        for spec in blocks:
+            spec = dict(spec)
+            out = spec.pop("channels")
+            stack.append(conv_block(channels, out, act=act, norm=norm, dropout=block_dropout, **spec))
+            channels = out
+        if global_pool:
+            stack.append(nn.AdaptiveAvgPool2d(1))
+        self.features = nn.Sequential(*stack)
+        with torch.no_grad():
+            width = self.features(torch.zeros(1, *input_shape)).numel()
+        layers: list[nn.Module] = [nn.Flatten()]
+        for size in head:
+            layers += [nn.Dropout(dropout), nn.Linear(width, size), norm(size, False), act()]
+            width = size
+        layers += [nn.Dropout(dropout), nn.Linear(width, num_classes)]
+        self.classifier = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
