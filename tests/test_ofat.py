@@ -1,0 +1,154 @@
+"""OFAT sweeps: the job list, greedy carry-over, scoring, and the real plugin under Hydra."""
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
+
+from ablab.sweeps.greedy import GreedySearch
+from ablab.sweeps.ofat import UNKNOWN, baseline_lookup, plan_jobs, score_of, split_overrides
+
+SWEEP = ["optimizer=sgd,adam,rmsprop", "scheduler=step,exponential", "dropout=0,0.1,0.5",
+         "trainer.max_epochs=3"]
+
+
+def spec_of(args, defaults=None, **kw):
+    lookup = (lambda key: defaults.get(key, UNKNOWN)) if defaults else (lambda key: UNKNOWN)
+    return split_overrides(OverridesParser.create().parse_overrides(args), lookup, **kw)
+
+
+def test_plain_ofat_runs_baseline_then_one_factor_at_a_time():
+    jobs = plan_jobs(spec_of(SWEEP))
+    assert len(jobs) == 1 + 3 + 2 + 3  # not 3 * 2 * 3
+    assert jobs[0] == ["trainer.max_epochs=3"]
+    assert all(job[0] == "trainer.max_epochs=3" and len(job) == 2 for job in jobs[1:])
+    assert [job[1] for job in jobs[1:4]] == ["optimizer=sgd", "optimizer=adam", "optimizer=rmsprop"]
+    assert jobs[-1] == ["trainer.max_epochs=3", "dropout=0.5"]
+
+
+def test_values_equal_to_the_baseline_run_once():
+    # dropout's default 0.0 matches the listed 0; the scheduler default is not listed.
+    spec = spec_of(SWEEP, {"optimizer": "sgd", "scheduler": "cosine", "dropout": 0.0})
+    assert [f.default for f in spec.factors] == ["sgd", None, "0"]
+    jobs = plan_jobs(spec)
+    assert len(jobs) == 1 + 2 + 2 + 2
+    assert ["trainer.max_epochs=3", "optimizer=sgd"] not in jobs
+    assert ["trainer.max_epochs=3", "dropout=0"] not in jobs
+
+
+def test_seeds_repeat_every_job_instead_of_being_a_factor():
+    spec = spec_of(["optimizer=sgd,adam", "seed=1,2,3"], {"optimizer": "sgd"})
+    jobs = plan_jobs(spec)
+    assert len(jobs) == (1 + 1) * 3
+    assert jobs[:3] == [["seed=1"], ["seed=2"], ["seed=3"]]
+    assert jobs[3] == ["optimizer=adam", "seed=1"]
+
+
+def test_interval_sweeps_are_refused():
+    with pytest.raises(ValueError, match="interval"):
+        spec_of(["lr=interval(0.1,1)"])
+
+
+def test_baseline_lookup_reads_choices_and_plain_values():
+    cfg = OmegaConf.create({"hydra": {"runtime": {"choices": {"optimizer": "sgd"}}},
+                            "dropout": 0.1, "trainer": {"max_epochs": 3}})
+    default_of = baseline_lookup(cfg)
+    assert default_of("optimizer") == "sgd"
+    assert default_of("dropout") == 0.1
+    assert default_of("trainer") is UNKNOWN and default_of("nope") is UNKNOWN
+
+
+def run_greedy(spec, table, mode="max"):
+    """Drive a GreedySearch with scores looked up from the job's overrides."""
+    search, launched = GreedySearch(spec, mode), []
+    while not search.done():
+        batch = search.next_batch()
+        launched += batch
+        search.tell([table(set(job)) for job in batch])
+    return search, launched
+
+
+def test_greedy_carries_each_winner_into_the_next_factor():
+    spec = spec_of(SWEEP, {"optimizer": "sgd", "dropout": 0.0})
+    gain = {"optimizer=adam": 2.0, "optimizer=rmsprop": 1.0, "scheduler=exponential": 0.5,
+            "dropout=0.1": -1.0}
+    search, launched = run_greedy(spec, lambda job: 1.0 + sum(gain.get(o, 0) for o in job))
+    assert len(launched) == 1 + 2 + 2 + 2
+    assert ["trainer.max_epochs=3", "optimizer=adam", "scheduler=exponential", "dropout=0.5"] in launched
+    best = search.summary("val.acc")
+    assert best["overrides"] == ["optimizer=adam", "scheduler=exponential"]  # dropout stays 0
+    assert best["score"] == 3.5
+    assert [s["winner"] for s in best["steps"]] == ["adam", "exponential", "0"]
+
+
+def test_greedy_min_mode_ties_and_failures_keep_the_incumbent():
+    spec = spec_of(["optimizer=sgd,adam", "dropout=0.1,0.5", "seed=1,2"], {"optimizer": "sgd"})
+    scores = {"optimizer=adam": None, "dropout=0.1": 1.0, "dropout=0.5": 0.5}
+
+    def loss(job):  # seed 2 fails everywhere: the mean is over what finished
+        if "seed=2" in job:
+            return None
+        return next((v for k, v in scores.items() if k in job), 1.0)
+
+    search, launched = run_greedy(spec, loss, mode="min")
+    assert len(launched) == (1 + 1 + 2) * 2
+    assert search.summary("val.loss")["overrides"] == ["dropout=0.5"]
+    assert search.steps[1]["scores"] == {"<default>": 1.0, "0.1": 1.0, "0.5": 0.5}
+    with pytest.raises(ValueError, match="mode"):
+        GreedySearch(spec, "best")
+
+
+def test_score_prefers_results_json_and_its_status(tmp_path):
+    assert score_of({"val": {"acc": 0.7}}, None, "val.acc") == 0.7
+    assert score_of(0.5, None, "val.acc") == 0.5
+    assert score_of(float("nan"), None, "val.acc") is None
+    (tmp_path / "results.json").write_text(json.dumps({"status": "completed", "val": {"acc": 0.9}}))
+    assert score_of(0.1, str(tmp_path), "val.acc") == 0.9
+    (tmp_path / "results.json").write_text(json.dumps({"status": "diverged", "val": {"acc": 0.9}}))
+    assert score_of(0.1, str(tmp_path), "val.acc") is None
+
+
+def test_plugin_is_discovered():
+    from hydra.core.plugins import Plugins
+    from hydra.plugins.sweeper import Sweeper
+
+    assert "OFATSweeper" in [p.__name__ for p in Plugins.instance().discover(Sweeper)]
+
+
+APP = '''
+import json, pathlib, hydra
+from hydra.core.hydra_config import HydraConfig
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="config")
+def main(cfg):
+    acc = cfg.optimizer.gain + {0.0: 0.0, 0.1: 0.5, 0.5: -1.0}[cfg.dropout]
+    out = pathlib.Path(HydraConfig.get().runtime.output_dir)
+    (out / "results.json").write_text(json.dumps({"status": "completed", "val": {"acc": acc}}))
+
+main()
+'''
+
+
+def test_greedy_sweep_through_hydra(tmp_path):
+    (tmp_path / "conf" / "optimizer").mkdir(parents=True)
+    (tmp_path / "conf" / "config.yaml").write_text(
+        "defaults:\n  - optimizer: sgd\n  - _self_\ndropout: 0.0\nepochs: 1\n")
+    for name, gain in [("sgd", 1), ("adam", 3), ("rmsprop", 2)]:
+        (tmp_path / "conf" / "optimizer" / f"{name}.yaml").write_text(f"gain: {gain}\n")
+    (tmp_path / "app.py").write_text(textwrap.dedent(APP))
+    sweep = tmp_path / "sweep"
+    cmd = [sys.executable, "app.py", "-m", "hydra/sweeper=ofat", "hydra.sweeper.greedy=true",
+           "optimizer=sgd,adam,rmsprop", "dropout=0,0.1,0.5", "epochs=2", f"hydra.sweep.dir={sweep}"]
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
+    assert [p.name for p in jobs] == ["0", "1", "2", "3", "4"]  # baseline + 2 + 2, no repeats
+    overrides = [OmegaConf.load(p / ".hydra" / "overrides.yaml") for p in jobs]
+    assert list(overrides[0]) == ["epochs=2"]
+    assert list(overrides[4]) == ["epochs=2", "optimizer=adam", "dropout=0.5"]
+    best = OmegaConf.load(sweep / "ofat_best.yaml")
+    assert list(best.overrides) == ["optimizer=adam", "dropout=0.1"] and best.score == 3.5
+    assert "optimizer=adam dropout=0.1" in proc.stdout + proc.stderr
