@@ -1,0 +1,136 @@
+"""Aggregate a sweep's runs into one row per configuration, grouped by factor.
+
+A configuration is what a job's overrides change beyond what every job shares
+(e.g. trainer.max_epochs=3), seeds and folds aside: runs that differ only in
+`seed=` or `data.fold=` are merged into one row with mean and std.
+
+A row's factor is the key it changes relative to its reference row: the baseline for
+a plain OFAT job; in a greedy OFAT sweep, the earlier winner it was run on top of
+(factor "dropout (with optimizer=adam)"). Rows with no such reference (a grid without
+a baseline) are grouped by the keys they set, e.g. "optimizer, scheduler".
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from statistics import fmean, stdev
+from typing import Optional
+
+from ablab.report.collect import Run
+
+REPEAT_KEYS = ("seed", "data.fold")
+# (results.json path, column title) in table order.
+METRICS = [("test.acc", "test acc"), ("test.precision_micro", "prec µ"),
+           ("test.precision_macro", "prec M"), ("test.recall_micro", "rec µ"),
+           ("test.recall_macro", "rec M"), ("test.f1_micro", "F1 µ"),
+           ("test.f1_macro", "F1 M"), ("test.loss", "test loss"),
+           ("epochs", "epochs"), ("wall_s", "wall s")]
+STATUSES = ("completed", "running", "failed", "diverged", "interrupted")
+BASELINE = "baseline"
+
+
+def key_of(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def value_of(override: str) -> str:
+    return override.split("=", 1)[1] if "=" in override else override
+
+
+@dataclass
+class Stat:
+    mean: Optional[float]
+    std: Optional[float]  # sample std; None below two values
+    n: int
+
+
+@dataclass
+class Row:
+    factor: str  # "baseline", "optimizer", or "optimizer, dropout" for several keys
+    value: str
+    overrides: tuple[str, ...]
+    runs: list[Run] = field(default_factory=list)
+    best: bool = False
+    reference: Optional["Row"] = None  # the same configuration with this factor at default
+
+    def stat(self, metric: str) -> Stat:
+        """Over completed runs only: a failed or diverged run has no metrics worth averaging."""
+        got = [v for r in self.runs if r.status == "completed" and (v := r.value(metric)) is not None]
+        return Stat(fmean(got) if got else None, stdev(got) if len(got) > 1 else None, len(got))
+
+    def statuses(self) -> Counter:
+        return Counter(r.status for r in self.runs)
+
+
+@dataclass
+class Table:
+    rows: list[Row]
+    common: list[str]  # overrides shared by every job
+    metric: str
+    mode: str
+
+    @property
+    def baseline(self) -> Optional[Row]:
+        return next((r for r in self.rows if r.factor == BASELINE), None)
+
+    def columns(self) -> list[tuple[str, str]]:
+        """METRICS, plus the ranking metric when it is not one of them (e.g. val.acc)."""
+        known = [m for m, _ in METRICS]
+        return METRICS + ([] if self.metric in known else [(self.metric, self.metric)])
+
+    def factors(self) -> list[str]:
+        return list(dict.fromkeys(r.factor for r in self.rows if r.factor != BASELINE))
+
+
+def _config(run: Run, common: set[str]) -> tuple[str, ...]:
+    return tuple(o for o in run.overrides if o not in common and key_of(o) not in REPEAT_KEYS)
+
+
+def build_table(runs: list[Run], metric: str = "test.acc", mode: str = "max") -> Table:
+    if mode not in ("max", "min"):
+        raise ValueError(f"mode must be max or min, got {mode!r}")
+    shared = set.intersection(*[set(r.overrides) for r in runs]) if runs else set()
+    common = {o for o in shared if key_of(o) not in REPEAT_KEYS}
+    rows: dict[tuple[str, ...], Row] = {}
+    for run in runs:
+        config = _config(run, common)
+        if config not in rows:
+            rows[config] = Row(BASELINE, "—", config)
+        rows[config].runs.append(run)
+    for config, row in rows.items():
+        if config:
+            _name(row, [r for c, r in rows.items()
+                        if len(c) == len(config) - 1 and set(c) < set(config)])
+    # Baseline first, then factors in the order their first job ran.
+    ordered = sorted(rows.values(), key=lambda r: r.factor != BASELINE)
+    order = {f: i for i, f in enumerate(dict.fromkeys(r.factor for r in ordered))}
+    ordered.sort(key=lambda r: order[r.factor])  # stable: values keep their run order
+    table = Table(ordered, [o for o in runs[0].overrides if o in common] if runs else [], metric, mode)
+    _mark_best(table)
+    return table
+
+
+def _name(row: Row, parents: list[Row]) -> None:
+    config = row.overrides
+    if not parents:
+        row.factor = ", ".join(dict.fromkeys(key_of(o) for o in config))
+        row.value = value_of(config[0]) if len(config) == 1 else " ".join(config)
+        return
+    row.reference = parents[0]  # the earliest run: in a greedy sweep, the carried winner
+    (extra,) = set(config) - set(row.reference.overrides)
+    carried = " ".join(row.reference.overrides)
+    row.factor = key_of(extra) + (f" (with {carried})" if carried else "")
+    row.value = value_of(extra)
+
+
+def _mark_best(table: Table) -> None:
+    """Star the best value of each factor, if it beats the factor's default (the reference)."""
+    sign = 1 if table.mode == "max" else -1
+    for factor in table.factors():
+        scored = [r for r in table.rows if r.factor == factor and r.stat(table.metric).mean is not None]
+        if not scored:
+            continue
+        top = max(scored, key=lambda r: sign * r.stat(table.metric).mean)
+        ref = top.reference.stat(table.metric).mean if top.reference else None
+        if ref is None or sign * top.stat(table.metric).mean > sign * ref:
+            top.best = True

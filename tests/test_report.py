@@ -1,0 +1,114 @@
+"""Sweep report on a synthetic sweep directory: grouping, mean/std, statuses, files, CLI."""
+import csv
+import json
+import subprocess
+import sys
+from statistics import stdev
+
+import pytest
+
+from ablab.report.__main__ import main
+from ablab.report.collect import collect
+from ablab.report.table import build_table
+
+COMMON = "trainer.max_epochs=3"
+METRICS = ("acc", "precision_micro", "precision_macro", "recall_micro", "recall_macro",
+           "f1_micro", "f1_macro")
+
+
+def job(sweep, num, overrides, status="completed", acc=None, error=None, results=True):
+    """A job dir as Hydra and run.py leave it; results=False: still running, nothing written."""
+    d = sweep / str(num)
+    (d / ".hydra").mkdir(parents=True)
+    (d / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+    if not results:
+        return
+    split = {m: acc for m in METRICS} | {"loss": None if acc is None else 1 - acc, "per_class_acc": []}
+    (d / "results.json").write_text(json.dumps({
+        "status": status, "error": error, "overrides": overrides, "seed": 1, "epochs": 3,
+        "best_epoch": 2, "wall_s": 10.0 + num, "train_images_per_s": 1000.0, "params": 10,
+        "val": split, "test": split}))
+
+
+@pytest.fixture
+def sweep(tmp_path):
+    s = tmp_path / "multirun" / "2026-01-01" / "12-00-00"
+    for i, acc in enumerate([0.90, 0.92, 0.94]):
+        job(s, i, [COMMON, f"seed={i}"], acc=acc)
+    job(s, 3, [COMMON, "optimizer=adam", "seed=0"], acc=0.95)
+    job(s, 4, [COMMON, "optimizer=adam", "seed=1"], acc=0.97)
+    job(s, 5, [COMMON, "optimizer=adam", "seed=2"], status="failed", error="boom\ntraceback")
+    job(s, 6, [COMMON, "optimizer=rmsprop", "seed=0"], status="diverged", error="loss is nan")
+    job(s, 7, [COMMON, "dropout=0.5", "seed=0"], results=False)
+    job(s, 8, [COMMON, "dropout=0.1", "seed=0"], status="running")
+    job(s, 9, [COMMON, "dropout=0.2", "seed=0"], acc=0.91)
+    job(s, 10, [COMMON, "dropout=0.3", "seed=0"], acc=0.99)
+    return s
+
+
+def test_rows_merge_seeds_and_group_by_factor(sweep):
+    table = build_table(collect(sweep))
+    assert table.common == [COMMON]
+    assert [(r.factor, r.value) for r in table.rows] == [
+        ("baseline", "—"), ("optimizer", "adam"), ("optimizer", "rmsprop"),
+        ("dropout", "0.5"), ("dropout", "0.1"), ("dropout", "0.2"), ("dropout", "0.3")]
+    base, adam, rmsprop, d05, d01, d02, d03 = table.rows
+    acc = base.stat("test.acc")
+    assert (acc.n, acc.mean, acc.std) == (3, pytest.approx(0.92), pytest.approx(stdev([0.90, 0.92, 0.94])))
+    assert adam.stat("test.acc").mean == pytest.approx(0.96) and len(adam.runs) == 3
+    assert adam.statuses() == {"completed": 2, "failed": 1}
+    assert rmsprop.stat("test.acc").mean is None and rmsprop.statuses() == {"diverged": 1}
+    assert d05.statuses() == {"running": 1} and d01.statuses() == {"running": 1}
+    assert base.stat("wall_s").mean == pytest.approx(11.0)
+    assert [r.best for r in table.rows] == [False, True, False, False, False, False, True]
+
+
+def test_best_needs_to_beat_the_baseline_and_follows_mode(sweep):
+    table = build_table(collect(sweep), metric="test.loss", mode="min")
+    assert [r.value for r in table.rows if r.best] == ["adam", "0.3"]
+    (sweep / "10" / "results.json").unlink()  # now dropout's only finished value is worse
+    table = build_table(collect(sweep))
+    assert [r.value for r in table.rows if r.best] == ["adam"]
+
+
+def test_greedy_and_grid_sweeps_are_named_sensibly(tmp_path):
+    job(tmp_path / "g", 0, [], acc=0.9)
+    job(tmp_path / "g", 1, ["optimizer=adam"], acc=0.95)
+    job(tmp_path / "g", 2, ["optimizer=adam", "dropout=0.1"], acc=0.97)
+    rows = build_table(collect(tmp_path / "g")).rows
+    assert [(r.factor, r.value, r.best) for r in rows] == [
+        ("baseline", "—", False), ("optimizer", "adam", True),
+        ("dropout (with optimizer=adam)", "0.1", True)]
+    grid = [(o, s) for o in ("optimizer=sgd", "optimizer=adam") for s in ("scheduler=step", "scheduler=cos")]
+    for i, (o, s) in enumerate(grid):
+        job(tmp_path / "grid", i, [o, s], acc=0.8 + i / 100)
+    rows = build_table(collect(tmp_path / "grid")).rows
+    assert {r.factor for r in rows} == {"optimizer, scheduler"} and len(rows) == 4
+    assert [r.value for r in rows if r.best] == ["optimizer=adam scheduler=cos"]
+
+
+def test_cli_writes_md_csv_png_and_prints_the_table(sweep, capsys):
+    assert main([str(sweep)]) == 0
+    out = capsys.readouterr().out
+    md = (sweep / "report.md").read_text()
+    assert "| baseline | — | 3 | 3 completed | 0.9200 ± 0.0200 |" in md
+    assert "**adam** ★" in md and "2 completed, 1 failed" in md and "1 diverged" in md
+    assert "`5` optimizer=adam — failed: boom" in md and "`7` dropout=0.5 — running" in md
+    assert "`trainer.max_epochs=3`" in md and "| baseline |" in out
+    rows = list(csv.DictReader(open(sweep / "report.csv")))
+    assert rows[0]["factor"] == "baseline" and float(rows[0]["test.acc_mean"]) == pytest.approx(0.92)
+    assert rows[1]["failed"] == "1" and rows[1]["best"] == "1" and rows[2]["test.acc_mean"] == ""
+    assert (sweep / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys):
+    assert main([str(tmp_path / "missing")]) == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0
+    assert main([str(tmp_path)]) == 2
+    assert "no jobs" in capsys.readouterr().err
+
+
+def test_module_entry_point(sweep):
+    proc = subprocess.run([sys.executable, "-m", "ablab.report", str(sweep / "nope")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.startswith("ablab-report: no such sweep directory")
