@@ -1,0 +1,64 @@
+"""Callbacks of every run: stop on a non-finite loss, and measure training throughput."""
+import math
+import time
+
+import pytorch_lightning as pl
+import torch
+
+
+class Diverged(Exception):
+    """The training loss became NaN or infinite; the run is recorded as `diverged`."""
+
+
+class DivergenceGuard(pl.Callback):
+    """Checks the training loss every `check_every` steps and at each epoch's end.
+
+    Checking every step would force a host-device sync per step on a GPU; a diverged
+    loss stays non-finite, so a sparse check stops the run just as surely.
+    """
+
+    def __init__(self, check_every: int = 25):
+        self.check_every = check_every
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if batch_idx % self.check_every == 0:
+            loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+            if not torch.isfinite(loss).all():
+                raise Diverged(f"training loss is {loss.item()} at epoch {trainer.current_epoch}, step {trainer.global_step}")
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        loss = trainer.callback_metrics.get("train/loss_epoch")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise Diverged(f"mean training loss of epoch {trainer.current_epoch} is {float(loss)}")
+
+
+class Throughput(pl.Callback):
+    """Training images per second, from each epoch's first batch to its last (validation excluded).
+
+    The first epoch is left out of the figure when there are several: it pays one-off
+    costs (allocator warm-up, lazy init) that a steady state does not.
+    """
+
+    def __init__(self):
+        self.epochs: list[tuple[int, float]] = []
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        self._images, self._start, self._end = 0, None, None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if self._start is None:
+            self._start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self._images += len(batch[1])
+        self._end = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        if self._start is not None and self._end is not None and self._end > self._start:
+            self.epochs.append((self._images, self._end - self._start))
+
+    @property
+    def images_per_s(self) -> float | None:
+        steady = self.epochs[1:] or self.epochs
+        seconds = sum(s for _, s in steady)
+        return sum(n for n, _ in steady) / seconds if seconds else None

@@ -1,0 +1,64 @@
+"""Hydra entry points that turn user mistakes into one line on stderr and exit code 2.
+
+Hydra prints configuration errors over several lines with a hint about stack traces,
+and exits 1. ablab's entry points ask Hydra to raise instead (HYDRA_FULL_ERROR) and
+report the mistake itself: which option is unknown and which ones exist, which key
+does not exist, which value is out of range.
+"""
+import functools
+import os
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+from omegaconf.errors import OmegaConfBaseException
+
+from ablab.errors import UserError
+
+CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+
+
+def fail(message: str) -> None:
+    print(f"ablab: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def explain(exc: Exception) -> str:
+    if isinstance(exc, MissingConfigException) and exc.missing_cfg_file and exc.options:
+        group, _, name = exc.missing_cfg_file.rpartition("/")
+        return f"unknown {group} '{name}'; choose one of: {', '.join(sorted(exc.options))}"
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    text = text.split(" Config search path:")[0].split(" full_key:")[0]
+    if "Key '" in text and "is not in struct" in text:
+        key = text.split("Key '")[1].split("'")[0]
+        return f"unknown config key '{key}' ({text.split('.')[0]}); use +{key}=... only to add a new key on purpose"
+    return text
+
+
+def hydra_entry(config_name: str):
+    """Like @hydra.main on conf/<config_name>.yaml, with one-line errors and exit code 2."""
+
+    def wrap(task):
+        @functools.wraps(task)
+        def task_with_user_errors(cfg):
+            try:
+                return task(cfg)
+            except UserError as exc:
+                fail(str(exc))
+
+        main = hydra.main(version_base="1.3", config_path=CONF_DIR, config_name=config_name)(task_with_user_errors)
+
+        @functools.wraps(task)
+        def entry():
+            os.environ.setdefault("HYDRA_FULL_ERROR", "1")  # we print errors ourselves, in one line
+            try:
+                return main()
+            except (ConfigCompositionException, OverrideParseException, OmegaConfBaseException) as exc:
+                fail(explain(exc))
+            except UserError as exc:
+                fail(str(exc))
+
+        return entry
+
+    return wrap

@@ -1,0 +1,54 @@
+"""Batches as index slices of tensors that already sit on the training device.
+
+This replaces a DataLoader for data held in memory: no workers, no per-sample
+collation, no host-to-device copy per batch. Each epoch draws its order from the
+sampler with a generator seeded by (seed, epoch), so runs repeat exactly and every
+DDP rank sees the same order before taking its own shard.
+"""
+from collections.abc import Callable
+
+import torch
+
+
+class TensorBatches:
+    def __init__(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        batch_size: int,
+        order: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+        seed: int = 0,
+        drop_last: bool = False,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
+        self.x, self.y, self.batch_size = x, y, batch_size
+        self.order, self.seed, self.drop_last = order, seed, drop_last
+        self.rank, self.world_size = rank, world_size
+        self.epoch = 0
+
+    def _indices(self) -> torch.Tensor:
+        if self.order is None:
+            indices = torch.arange(len(self.y), device=self.y.device)
+        else:
+            generator = torch.Generator(device=self.y.device).manual_seed(self.seed * 100_003 + self.epoch)
+            indices = self.order(self.y, generator)
+        if self.world_size > 1:  # equal shards, so every rank runs the same number of steps
+            per_rank = len(indices) // self.world_size
+            indices = indices[self.rank * per_rank:(self.rank + 1) * per_rank]
+        return indices
+
+    def _num_samples(self) -> int:
+        return len(self.y) // self.world_size if self.world_size > 1 else len(self.y)
+
+    def __len__(self) -> int:
+        n = self._num_samples()
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self):
+        indices = self._indices()
+        self.epoch += 1
+        stop = len(self) * self.batch_size
+        for start in range(0, min(stop, len(indices)), self.batch_size):
+            batch = indices[start:start + self.batch_size]
+            yield self.x[batch], self.y[batch]

@@ -1,0 +1,188 @@
+"""One LightningDataModule for every image dataset: sources differ, the rest is shared.
+
+The source gives uint8 images and labels; this module splits validation (stratified,
+seeded, or k-fold) and, when the source has none, test off train; reshapes the training
+split into a long tail when asked; keeps the tensors once on the training device; and
+turns uint8 batches into normalised (and, in training, augmented) floats on the device
+in `on_after_batch_transfer`.
+"""
+from collections.abc import Callable
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, Subset
+
+from ablab.data.cache import load_cached
+from ablab.data.loader import TensorBatches
+from ablab.data.sampling import Shuffle
+from ablab.data.split import stratified_fold, stratified_holdout
+from ablab.data.sources import Raw
+
+
+class ImageDataModule(pl.LightningDataModule):
+    def __init__(
+        self,
+        name: str,
+        source: Callable[..., Raw],
+        root: str,
+        mean: list[float] | None = None,
+        std: list[float] | None = None,
+        batch_size: int = 128,
+        eval_batch_size: int = 1000,
+        val_fraction: float = 0.1,
+        test_fraction: float = 0.1,
+        folds: int = 1,
+        fold: int = 0,
+        seed: int = 0,
+        longtail: dict | None = None,
+        augment: Callable | None = None,
+        sampler: Callable | None = None,
+        cache: bool = True,
+        in_memory: bool = True,
+        num_workers: int = 0,
+    ):
+        super().__init__()
+        self.name, self.source, self.root = name, source, root
+        self.mean, self.std = mean, std
+        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
+        self.val_fraction, self.test_fraction = val_fraction, test_fraction
+        self.folds, self.fold, self.seed = folds, fold, seed
+        self.longtail, self.augment, self.sampler = longtail, augment, sampler or Shuffle()
+        self.cache, self.in_memory, self.num_workers = cache, in_memory, num_workers
+        self.splits: dict[str, tuple] | None = None
+        self._on_device: dict[str, tuple] = {}
+
+    # ---- loading and splitting (once per process) ----
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits is not None:
+            return
+        raw = self._load()
+        self.classes = raw.classes
+        splits = {"train": (raw.train_x, raw.train_y)}
+        if raw.test_x is None and self.test_fraction > 0:
+            splits["train"], splits["test"] = self._holdout(splits["train"], self.test_fraction, salt=1)
+        elif raw.test_x is not None:
+            splits["test"] = (raw.test_x, raw.test_y)
+        if raw.val_x is not None and self.folds <= 1:
+            splits["val"] = (raw.val_x, raw.val_y)
+        else:
+            splits["train"], splits["val"] = self._validation(splits["train"])
+        splits.setdefault("test", splits["val"])  # test_fraction=0 and no test split: test on val
+        if self.longtail:
+            from ablab.data.longtail import select_longtail
+
+            x, y = splits["train"]
+            keep = select_longtail(y, len(self.classes), self.seed, **self.longtail)
+            splits["train"] = _take(x, y, keep)
+        self.splits = splits
+        self.input_shape = tuple(_first_image(splits["train"][0]).shape)
+        self.train_counts = torch.bincount(splits["train"][1], minlength=len(self.classes)).tolist()
+        if self.mean is None or self.std is None:
+            self.mean, self.std = _channel_stats(splits["train"][0])
+
+    def _load(self) -> Raw:
+        if not (self.cache and self.in_memory):
+            return self.source(root=self.root)
+        options = {k: v for k, v in getattr(self.source, "keywords", {}).items()}
+        target = getattr(getattr(self.source, "func", self.source), "__qualname__", self.name)
+        return load_cached(self.name, self.root, {"source": target, **options}, lambda: self.source(root=self.root))
+
+    def _holdout(self, split, fraction, salt=0):
+        x, y = split
+        kept, held = stratified_holdout(y, fraction, self.seed * 7919 + salt)
+        return _take(x, y, kept), _take(x, y, held)
+
+    def _validation(self, split):
+        if self.folds > 1:
+            x, y = split
+            train, val = stratified_fold(y, self.folds, self.fold, self.seed)
+            return _take(x, y, train), _take(x, y, val)
+        return self._holdout(split, self.val_fraction)
+
+    # ---- facts the model and the reports need ----
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    # ---- batches ----
+    def _device(self) -> torch.device:
+        return self.trainer.strategy.root_device if self.trainer is not None else torch.device("cpu")
+
+    def _split_on_device(self, name: str):
+        device = self._device()
+        if self._on_device.get(name, (None,))[0] != device:
+            x, y = self.splits[name]
+            self._on_device[name] = (device, x.to(device), y.to(device))
+        return self._on_device[name][1:]
+
+    def _loader(self, name: str, batch_size: int, train: bool):
+        x, y = self.splits[name]
+        trainer = self.trainer
+        rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+        if not isinstance(x, torch.Tensor):  # per-sample path for data that does not fit in memory
+            return DataLoader(x, batch_size=batch_size, shuffle=train, num_workers=self.num_workers,
+                              persistent_workers=self.num_workers > 0)
+        x, y = self._split_on_device(name)
+        order = self.sampler if train else None
+        return TensorBatches(x, y, batch_size, order, seed=self.seed, rank=rank if train else 0,
+                             world_size=world if train else 1)
+
+    def train_dataloader(self):
+        return self._loader("train", self.batch_size, train=True)
+
+    def val_dataloader(self):
+        return self._loader("val", self.eval_batch_size, train=False)
+
+    def test_dataloader(self):
+        return self._loader("test", self.eval_batch_size, train=False)
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        x, y = batch
+        x = x.float().div_(255)
+        if self.augment is not None and self.trainer is not None and self.trainer.training:
+            x = self.augment(x, self._augment_generator(x.device))
+        return self.normalize(x), y
+
+    def _augment_generator(self, device) -> torch.Generator:
+        if getattr(self, "_generator", None) is None or self._generator.device != device:
+            self._generator = torch.Generator(device=device).manual_seed(self.seed + 1)
+        return self._generator
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        mean = torch.as_tensor(self.mean, device=x.device).view(1, -1, 1, 1)
+        std = torch.as_tensor(self.std, device=x.device).view(1, -1, 1, 1)
+        return (x - mean) / std
+
+    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
+        mean = torch.as_tensor(self.mean, device=x.device).view(1, -1, 1, 1)
+        std = torch.as_tensor(self.std, device=x.device).view(1, -1, 1, 1)
+        return (x * std + mean).clamp(0, 1)
+
+    @property
+    def train_x(self) -> torch.Tensor:
+        return self.splits["train"][0]
+
+
+def _take(x, y, indices):
+    if isinstance(x, torch.Tensor):
+        return x[indices], y[indices]
+    return Subset(x, indices.tolist()), y[indices]
+
+
+def _first_image(x):
+    return x[0] if isinstance(x, torch.Tensor) else x[0][0]
+
+
+def _channel_stats(x) -> tuple[list[float], list[float]]:
+    """Per-channel mean/std of the training images, computed in chunks (no float copy of the set)."""
+    if not isinstance(x, torch.Tensor):
+        x = torch.stack([x[i][0] for i in range(min(len(x), 2000))])
+    total = torch.zeros(x.shape[1], dtype=torch.float64)
+    squares = torch.zeros_like(total)
+    for chunk in x.split(4096):
+        c = chunk.double().div(255)
+        total += c.sum((0, 2, 3))
+        squares += (c * c).sum((0, 2, 3))
+    n = x.shape[0] * x.shape[2] * x.shape[3]
+    mean = total / n
+    return mean.tolist(), (squares / n - mean**2).clamp_min(1e-12).sqrt().tolist()

@@ -1,0 +1,29 @@
+"""A learning-rate schedule as Lightning wants it, built once the trainer knows its length.
+
+Schedules such as cosine or one-cycle need the length of training, which is known only
+when fitting starts (steps per epoch come from the data). A scheduler config names the
+keyword that takes that length (`horizon_arg`, e.g. T_max or total_steps) and the unit
+(`interval`: step or epoch); no scheduler is special-cased in code.
+"""
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass
+class Schedule:
+    build: Callable | None = None  # partial of a torch.optim.lr_scheduler class; None: constant lr
+    interval: str = "epoch"
+    horizon_arg: str | None = None
+    monitor: str | None = None  # for ReduceLROnPlateau
+
+    def lightning_config(self, optimizer, trainer) -> dict | None:
+        if self.build is None:
+            return None
+        kwargs = {}
+        if self.horizon_arg:
+            steps = trainer.estimated_stepping_batches if self.interval == "step" else trainer.max_epochs
+            kwargs[self.horizon_arg] = max(1, int(steps))
+        config = {"scheduler": self.build(optimizer, **kwargs), "interval": self.interval}
+        if self.monitor:
+            config["monitor"] = self.monitor
+        return config

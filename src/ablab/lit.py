@@ -1,0 +1,118 @@
+"""The LightningModule: one shared step, loss plus penalty, torchmetrics, optimizer wiring.
+
+Nothing about data or plotting lives here. Per-split results that are not scalars
+(per-class accuracy, confusion matrix) are kept in `self.final[split]` for results.json
+and the figures callback.
+"""
+from collections.abc import Callable
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+from torchmetrics import MeanMetric, MetricCollection
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassConfusionMatrix,
+    MulticlassF1Score,
+    MulticlassPrecision,
+    MulticlassRecall,
+)
+
+from ablab.factors.schedule import Schedule
+
+
+def split_metrics(num_classes: int) -> MetricCollection:
+    k = num_classes
+    return MetricCollection({
+        "acc": MulticlassAccuracy(k, average="micro"),
+        "precision_micro": MulticlassPrecision(k, average="micro"),
+        "precision_macro": MulticlassPrecision(k, average="macro"),
+        "recall_micro": MulticlassRecall(k, average="micro"),
+        "recall_macro": MulticlassRecall(k, average="macro"),
+        "f1_micro": MulticlassF1Score(k, average="micro"),
+        "f1_macro": MulticlassF1Score(k, average="macro"),
+        # Recall per class is the accuracy on that class's images.
+        "per_class_acc": MulticlassAccuracy(k, average=None),
+        "confusion_matrix": MulticlassConfusionMatrix(k),
+    })
+
+
+class Classifier(pl.LightningModule):
+    def __init__(
+        self,
+        model: nn.Module,
+        loss: nn.Module,
+        optimizer: Callable,
+        schedule: Schedule,
+        num_classes: int,
+        penalty: Callable | None = None,
+        checkpoint_meta: dict | None = None,
+    ):
+        super().__init__()
+        self.model, self.loss, self.penalty = model, loss, penalty
+        self.optimizer_factory, self.schedule = optimizer, schedule
+        self.train_acc = MulticlassAccuracy(num_classes, average="micro")
+        self.eval_metrics = nn.ModuleDict({s: split_metrics(num_classes) for s in ("val", "test")})
+        self.eval_losses = nn.ModuleDict({s: MeanMetric() for s in ("val", "test")})
+        self.checkpoint_meta = checkpoint_meta or {}
+        self.final: dict[str, dict] = {}
+
+    def forward(self, x):
+        return self.model(x)
+
+    def on_train_epoch_start(self):
+        if hasattr(self.loss, "set_epoch"):  # deferred re-weighting switches on an epoch
+            self.loss.set_epoch(self.current_epoch)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        logits = self.model(x)
+        loss = self.loss(logits, y)
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(y))
+        if self.penalty is not None:
+            penalty = self.penalty(self.model)
+            self.log("train/penalty", penalty, on_step=False, on_epoch=True, batch_size=len(y))
+            loss = loss + penalty
+        self.train_acc(logits.detach(), y)
+        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, batch_size=len(y))
+        return loss
+
+    def _eval_step(self, batch, split: str):
+        x, y = batch
+        logits = self.model(x)
+        self.eval_losses[split].update(self.loss(logits, y), weight=len(y))
+        self.eval_metrics[split].update(logits, y)
+        return logits
+
+    def validation_step(self, batch, batch_idx):
+        self._eval_step(batch, "val")
+
+    def test_step(self, batch, batch_idx):
+        return self._eval_step(batch, "test")  # logits, for the figures callback
+
+    def _finish(self, split: str):
+        values = {"loss": self.eval_losses[split].compute(), **self.eval_metrics[split].compute()}
+        self.eval_losses[split].reset()
+        self.eval_metrics[split].reset()
+        scalars = {k: v for k, v in values.items() if v.ndim == 0}
+        self.log_dict({f"{split}/{k}": v for k, v in scalars.items()}, prog_bar=split == "val")
+        self.final[split] = {
+            **{k: float(v) for k, v in scalars.items()},
+            "per_class_acc": [round(float(a), 6) for a in values["per_class_acc"]],
+            "confusion_matrix": values["confusion_matrix"].cpu(),
+        }
+
+    def on_validation_epoch_end(self):
+        self._finish("val")
+
+    def on_test_epoch_end(self):
+        self._finish("test")
+
+    def configure_optimizers(self):
+        optimizer = self.optimizer_factory(self.parameters())
+        scheduler = self.schedule.lightning_config(optimizer, self.trainer)
+        return optimizer if scheduler is None else {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+    def on_save_checkpoint(self, checkpoint):
+        # Plain data only, so eval/predict can load with weights_only=True and rebuild the run.
+        checkpoint["ablab"] = self.checkpoint_meta

@@ -1,0 +1,126 @@
+"""One training run, as a recipe: validate, build, fit, test, write results.json.
+
+`train(cfg)` is what train.py calls inside Hydra (one call per job of a sweep). It
+returns the validation accuracy so Hydra sweepers (Optuna, OFAT) can compare jobs.
+"""
+import sys
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.loggers import TensorBoardLogger
+
+from ablab.callbacks import Diverged, Throughput
+from ablab.errors import UserError
+from ablab.factors import build
+from ablab.lit import Classifier
+from ablab.results import split_results, write_json
+from ablab.validate import validate
+
+HPARAM_METRICS = ("val/acc", "val/f1_macro", "val/loss", "test/acc", "test/f1_macro", "test/loss")
+
+
+def train(cfg: DictConfig) -> float:
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    overrides = list(hydra_cfg.overrides.task)
+    record = {"status": "running", "error": None, "overrides": overrides, "seed": cfg.seed}
+    started = time.perf_counter()
+    try:
+        validate(cfg)
+        pl.seed_everything(cfg.seed, workers=True, verbose=False)
+        datamodule = build.datamodule(cfg)
+        datamodule.setup("fit")  # load now: missing or corrupt data fails before any training
+        net = build.model(cfg, datamodule.input_shape, datamodule.num_classes)
+        record["params"] = sum(p.numel() for p in net.parameters())
+        module = Classifier(
+            model=net,
+            loss=build.loss(cfg, datamodule.train_counts),
+            optimizer=instantiate(cfg.optimizer),
+            schedule=instantiate(cfg.scheduler),
+            num_classes=datamodule.num_classes,
+            penalty=build.penalty(cfg),
+            checkpoint_meta=_checkpoint_meta(cfg, datamodule, overrides),
+        )
+        callbacks = [instantiate(c) for c in cfg.callbacks.values() if c and c.get("_target_")]
+        if cfg.viz and cfg.viz.get("_target_"):
+            callbacks.append(instantiate(cfg.viz))
+        throughput = next(c for c in callbacks if isinstance(c, Throughput))
+        logger = TensorBoardLogger(save_dir=str(run_dir), name="tb", version=_run_name(overrides),
+                                   default_hp_metric=False)
+        logger.log_hyperparams(_hparams(cfg, hydra_cfg, record["params"]), {m: float("nan") for m in HPARAM_METRICS})
+        trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger,
+                              enable_progress_bar=_progress_bar(cfg))
+        trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        if trainer.interrupted:
+            raise KeyboardInterrupt
+        best = trainer.checkpoint_callback.best_model_path or None
+        trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False)
+        trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)
+        record.update(status="completed", epochs=trainer.current_epoch, best_epoch=_best_epoch(best),
+                      train_images_per_s=throughput.images_per_s)
+        record.update({split: split_results(module.final[split]) for split in ("val", "test")})
+        logger.log_metrics({m: record[m.split("/")[0]][m.split("/")[1]] for m in HPARAM_METRICS})
+        logger.finalize("success")
+        return record["val"]["acc"]
+    except UserError as exc:
+        record.update(status="failed", error=str(exc))
+        raise
+    except Diverged as exc:
+        record.update(status="diverged", error=str(exc))
+        print(f"ablab: run diverged: {exc}", file=sys.stderr)
+        return float("nan")
+    except KeyboardInterrupt:
+        record.update(status="interrupted", error="interrupted by the user")
+        raise
+    except Exception as exc:
+        record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        record["wall_s"] = round(time.perf_counter() - started, 3)
+        write_json(run_dir / "results.json", record)
+
+
+def _checkpoint_meta(cfg, datamodule, overrides) -> dict:
+    return {
+        "config": OmegaConf.to_container(cfg, resolve=True),
+        "overrides": overrides,
+        "classes": list(datamodule.classes),
+        "input_shape": list(datamodule.input_shape),
+        "mean": list(datamodule.mean),
+        "std": list(datamodule.std),
+    }
+
+
+def _run_name(overrides: list[str]) -> str:
+    """A TensorBoard run name a person can read: the job's own overrides."""
+    name = ",".join(o for o in overrides if not o.startswith(("hydra.", "data.root"))) or "baseline"
+    return name.replace("/", "_")[:150]
+
+
+def _hparams(cfg, hydra_cfg, params: int) -> dict:
+    choices = {k: v for k, v in hydra_cfg.runtime.choices.items() if not k.startswith("hydra")}
+    return {
+        **{k: str(v) for k, v in choices.items()},
+        "dropout": float(cfg.dropout),
+        "lr": float(cfg.optimizer.lr),
+        "batch_size": int(cfg.data.batch_size),
+        "max_epochs": int(cfg.trainer.max_epochs),
+        "seed": int(cfg.seed),
+        "params": params,
+    }
+
+
+def _progress_bar(cfg) -> bool:
+    setting = cfg.trainer.get("enable_progress_bar")
+    return sys.stderr.isatty() if setting is None else bool(setting)
+
+
+def _best_epoch(best_path: str | None) -> int | None:
+    if not best_path:
+        return None
+    return torch.load(best_path, map_location="cpu", weights_only=False)["epoch"]
