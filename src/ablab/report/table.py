@@ -91,16 +91,13 @@ def build_table(runs: list[Run], metric: str = "test.acc", mode: str = "max") ->
         raise ValueError(f"mode must be max or min, got {mode!r}")
     shared = set.intersection(*[set(r.overrides) for r in runs]) if runs else set()
     common = {o for o in shared if key_of(o) not in REPEAT_KEYS}
-    rows: dict[tuple[str, ...], Row] = {}
+    rows: dict[frozenset[str], Row] = {}  # a set: the order overrides were typed in is no factor
     for run in runs:
         config = _config(run, common)
-        if config not in rows:
-            rows[config] = Row(BASELINE, "—", config)
-        rows[config].runs.append(run)
+        rows.setdefault(frozenset(config), Row(BASELINE, "—", config)).runs.append(run)
     for config, row in rows.items():
         if config:
-            _name(row, [r for c, r in rows.items()
-                        if len(c) == len(config) - 1 and set(c) < set(config)])
+            _name(row, [r for c, r in rows.items() if len(c) == len(config) - 1 and c < config])
     # Baseline first, then factors in the order their first job ran.
     ordered = sorted(rows.values(), key=lambda r: r.factor != BASELINE)
     order = {f: i for i, f in enumerate(dict.fromkeys(r.factor for r in ordered))}
