@@ -1,0 +1,1 @@
+"""Measures computed from per-class results (shot groups for long-tailed runs)."""
