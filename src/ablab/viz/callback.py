@@ -1,0 +1,134 @@
+"""Lightning callback that makes a run's figures without slowing training.
+
+Histograms of every weight and bias go to TensorBoard at train epoch end; everything else
+is drawn once, at the end of test, into TensorBoard images and <run dir>/figures/*.png.
+
+Contract with the core (lit.py / data):
+- `test_step` returns the logits (N, K); the test batch is `(x, y)` with x normalised;
+- `trainer.datamodule` has `classes`, `denormalize(x) -> [0, 1]`, `train_x` (uint8
+  (N, C, H, W)) and `train_y` (int (N,));
+- `pl_module.model` is the network; after test `pl_module.final["test"]` may hold
+  "confusion_matrix" (K x K, rows = true) and "per_class_acc" (K floats). When it does not,
+  both are computed from the predictions collected here.
+"""
+from pathlib import Path
+
+import torch
+from pytorch_lightning import Callback, LightningModule, Trainer
+from pytorch_lightning.loggers import TensorBoardLogger
+
+from ablab.viz.charts import confusion_matrix_figure, per_class_accuracy_figure
+from ablab.viz.images import prediction_grid, sample_grid
+from ablab.viz.png import save_png
+from ablab.viz.weights import first_layer, first_layer_figure
+
+
+def _tensorboard(trainer: Trainer):
+    """The SummaryWriter of the first TensorBoard logger, or None when there is none."""
+    tb = next((lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None)
+    return tb.experiment if tb is not None else None
+
+
+class Figures(Callback):
+    def __init__(
+        self,
+        every_n_epochs_histograms: int = 1,
+        n_samples: int = 64,
+        n_mistakes: int = 32,
+        n_kernels: int = 64,
+    ):
+        self.every_n_epochs_histograms = every_n_epochs_histograms
+        self.n_samples = n_samples
+        self.n_mistakes = n_mistakes
+        self.n_kernels = n_kernels
+        self._reset()
+
+    def _reset(self):
+        self._pred, self._true, self._conf = [], [], []
+        self._samples: list[torch.Tensor] = []  # first n_samples test images, in [0, 1]
+        self._n_kept = 0
+        # Running top-k of wrong predictions by confidence: images, conf, pred, true.
+        self._mistakes: tuple[torch.Tensor, ...] | None = None
+
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        writer = _tensorboard(trainer)
+        n = self.every_n_epochs_histograms
+        if writer is None or n <= 0 or (trainer.current_epoch + 1) % n:
+            return
+        model = getattr(pl_module, "model", pl_module)
+        # global_step, like Lightning's own scalars, so histograms line up with the curves.
+        for name, p in model.named_parameters():
+            writer.add_histogram(f"params/{name}", p.detach().float().cpu(), trainer.global_step)
+
+    def on_test_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._reset()
+
+    @torch.no_grad()
+    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
+        if dataloader_idx != 0:
+            return  # figures describe the (first) test set only
+        x, y = batch[0], batch[1]
+        conf, pred = outputs.detach().float().softmax(1).max(1)
+        self._pred.append(pred.cpu())
+        self._true.append(y.cpu())
+        self._conf.append(conf.cpu())
+        denorm = trainer.datamodule.denormalize
+        need = self.n_samples - self._n_kept
+        if need > 0:
+            self._samples.append(denorm(x[:need]).cpu())
+            self._n_kept += len(self._samples[-1])
+        wrong = (pred != y).nonzero().flatten()
+        if self.n_mistakes > 0 and len(wrong):
+            # Only this batch's own top-k can enter the running top-k: denormalise just those.
+            top = wrong[conf[wrong].topk(min(self.n_mistakes, len(wrong))).indices]
+            new = (denorm(x[top]).cpu(), conf[top].cpu(), pred[top].cpu(), y[top].cpu())
+            if self._mistakes is not None:
+                new = tuple(torch.cat([a, b]) for a, b in zip(self._mistakes, new))
+            keep = new[1].topk(min(self.n_mistakes, len(new[1]))).indices
+            self._mistakes = tuple(t[keep] for t in new)
+
+    def on_test_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if not trainer.is_global_zero or not self._pred:
+            return
+        figures = self.make_figures(trainer, pl_module)
+        out = Path(trainer.default_root_dir) / "figures"
+        writer = _tensorboard(trainer)
+        for name, fig in figures.items():
+            pixels = save_png(fig, out / f"{name}.png")
+            if writer is not None:
+                writer.add_image(f"figures/{name}", pixels, trainer.global_step, dataformats="HWC")
+        if writer is not None:
+            writer.flush()
+
+    def make_figures(self, trainer: Trainer, pl_module: LightningModule) -> dict:
+        dm = trainer.datamodule
+        classes = list(dm.classes)
+        k = len(classes)
+        pred, true = torch.cat(self._pred), torch.cat(self._true)
+        final = getattr(pl_module, "final", {}).get("test", {})
+        cm = final.get("confusion_matrix")
+        if cm is None:
+            cm = torch.bincount(true * k + pred, minlength=k * k).view(k, k)
+        acc = final.get("per_class_acc")
+        if acc is None:
+            cm_f = torch.as_tensor(cm).float()
+            acc = (cm_f.diag() / cm_f.sum(1).clamp_min(1)).tolist()
+        n = self.n_samples
+        figs = {
+            "train_samples": sample_grid(dm.train_x[:n].cpu(), dm.train_y[:n].cpu(), classes),
+            "confusion_matrix": confusion_matrix_figure(cm, classes),
+            "confusion_matrix_normalized": confusion_matrix_figure(cm, classes, normalize=True),
+            "per_class_accuracy": per_class_accuracy_figure(acc, classes),
+            "test_predictions": prediction_grid(
+                torch.cat(self._samples), pred[:n], true[:n], classes,
+                title="test predictions (wrong in red)"),
+        }
+        if self._mistakes is not None:
+            images, conf, mpred, mtrue = self._mistakes
+            figs["confident_mistakes"] = prediction_grid(
+                images, mpred, mtrue, classes, conf, title="most confident mistakes (probability)")
+        layer = first_layer(getattr(pl_module, "model", pl_module))
+        if layer is not None:
+            shape = tuple(dm.train_x.shape[1:])
+            figs["first_layer_weights"] = first_layer_figure(layer, shape, self.n_kernels)
+        return figs
