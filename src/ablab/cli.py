@@ -12,7 +12,7 @@ from pathlib import Path
 
 import hydra
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from ablab.errors import UserError
 
@@ -28,6 +28,9 @@ def explain(exc: Exception) -> str:
     if isinstance(exc, MissingConfigException) and exc.missing_cfg_file and exc.options:
         group, _, name = exc.missing_cfg_file.rpartition("/")
         return f"unknown {group} '{name}'; choose one of: {', '.join(sorted(exc.options))}"
+    if isinstance(exc, MissingMandatoryValue):
+        key = getattr(exc, "full_key", None) or str(exc).split(":")[-1].strip()
+        return f"{key} must be set, e.g. {key}=<value>"
     text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
     text = text.split(" Config search path:")[0].split(" full_key:")[0]
     if "Key '" in text and "is not in struct" in text:
@@ -46,6 +49,8 @@ def hydra_entry(config_name: str):
                 return task(cfg)
             except UserError as exc:
                 fail(str(exc))
+            except OmegaConfBaseException as exc:  # e.g. a mandatory ??? value left unset
+                fail(explain(exc))
 
         main = hydra.main(version_base="1.3", config_path=CONF_DIR, config_name=config_name)(task_with_user_errors)
 

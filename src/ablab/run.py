@@ -21,7 +21,9 @@ from ablab.lit import Classifier
 from ablab.results import split_results, write_json
 from ablab.validate import validate
 
-HPARAM_METRICS = ("val/acc", "val/f1_macro", "val/loss", "test/acc", "test/f1_macro", "test/loss")
+# Final metrics shown beside each run's factors in TensorBoard's HParams dashboard, as hp/<split>_<name>.
+HPARAM_METRICS = [(split, name) for split in ("val", "test") for name in ("acc", "f1_macro", "precision_macro",
+                                                                         "recall_macro", "loss")]
 
 
 def train(cfg: DictConfig) -> float:
@@ -52,7 +54,7 @@ def train(cfg: DictConfig) -> float:
         throughput = next(c for c in callbacks if isinstance(c, Throughput))
         logger = TensorBoardLogger(save_dir=str(run_dir), name="tb", version=_run_name(overrides),
                                    default_hp_metric=False)
-        logger.log_hyperparams(_hparams(cfg, hydra_cfg, record["params"]), {m: float("nan") for m in HPARAM_METRICS})
+        logger.log_hyperparams(_hparams(cfg, hydra_cfg, record["params"]), {f"hp/{s}_{n}": float("nan") for s, n in HPARAM_METRICS})
         trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger,
                               enable_progress_bar=_progress_bar(cfg))
         trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
@@ -64,7 +66,7 @@ def train(cfg: DictConfig) -> float:
         record.update(status="completed", epochs=trainer.current_epoch, best_epoch=_best_epoch(best),
                       train_images_per_s=throughput.images_per_s)
         record.update({split: split_results(module.final[split]) for split in ("val", "test")})
-        logger.log_metrics({m: record[m.split("/")[0]][m.split("/")[1]] for m in HPARAM_METRICS})
+        logger.log_metrics({f"hp/{s}_{n}": record[s][n] for s, n in HPARAM_METRICS}, step=trainer.global_step)
         logger.finalize("success")
         return record["val"]["acc"]
     except UserError as exc:

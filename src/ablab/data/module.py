@@ -162,6 +162,10 @@ class ImageDataModule(pl.LightningDataModule):
     def train_x(self) -> torch.Tensor:
         return self.splits["train"][0]
 
+    @property
+    def train_y(self) -> torch.Tensor:
+        return self.splits["train"][1]
+
 
 def _take(x, y, indices):
     if isinstance(x, torch.Tensor):

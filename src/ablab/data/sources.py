@@ -43,9 +43,14 @@ def _open(name: str, folder: str, files: list[str], make):
         if missing:
             raise DataError(
                 f"{name}: {', '.join(missing)} not found in {folder} and the download failed "
-                f"({str(exc).splitlines()[0][:120]}); place the files there or run once with network access"
+                f"({_reason(exc)}); place the files there or run once with network access"
             ) from None
         raise DataError(f"{name}: corrupt data file in {folder}: {_first_bad(folder, files) or exc}") from None
+
+
+def _reason(exc: Exception) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return (lines[-1] if lines else type(exc).__name__)[:160]
 
 
 def _first_bad(folder: str, files: list[str]) -> str | None:

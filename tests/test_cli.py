@@ -1,0 +1,129 @@
+"""train.py driven as a user drives it: one run, a sweep, every dataset, and every kind of bad input."""
+import json
+
+import pytest
+import yaml
+
+from tests.conftest import TINY, read_results, run_cli
+
+SPLIT_KEYS = {"loss", "acc", "precision_micro", "precision_macro", "recall_micro", "recall_macro",
+              "f1_micro", "f1_macro", "per_class_acc"}
+RUN_KEYS = {"status", "error", "overrides", "seed", "epochs", "best_epoch", "wall_s",
+            "train_images_per_s", "params", "val", "test"}
+
+
+def test_single_run_writes_the_run_directory_contract(mnist_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    proc = run_cli(f"data.root={mnist_dir}", "model=mlp", *TINY, "trainer.max_epochs=2", "trainer.log_every_n_steps=1",
+                   f"hydra.run.dir={run_dir}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = read_results(run_dir)
+    assert RUN_KEYS <= results.keys() and results["status"] == "completed" and results["error"] is None
+    assert SPLIT_KEYS == results["val"].keys() == results["test"].keys()
+    assert len(results["test"]["per_class_acc"]) == 10 and 0 <= results["test"]["acc"] <= 1
+    assert results["epochs"] == 2 and results["params"] > 1000 and results["train_images_per_s"] > 0
+    assert "model=mlp" in results["overrides"]
+    assert (run_dir / ".hydra" / "config.yaml").is_file()
+    assert yaml.safe_load((run_dir / ".hydra" / "config.yaml").read_text())["model"]["hidden"] == [512, 256, 128]
+    assert {p.name for p in (run_dir / "checkpoints").iterdir()} == {"best.ckpt", "last.ckpt"}
+    events = list((run_dir / "tb").rglob("events.out.tfevents.*"))
+    assert events, "no TensorBoard event files"
+    scalars = _tensorboard_scalars(events[0].parent)
+    assert {"train/loss_step", "train/loss_epoch", "val/acc", "val/f1_macro", "test/acc", "hp/test_acc"} <= scalars
+    assert any(tag.startswith("lr-") for tag in scalars)
+
+
+def _tensorboard_scalars(log_dir) -> set:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tags = set()
+    for event_file in log_dir.glob("events.out.tfevents.*"):
+        acc = EventAccumulator(str(event_file))
+        acc.Reload()
+        tags |= set(acc.Tags()["scalars"])
+    return tags
+
+
+def test_sweep_runs_one_job_per_value(mnist_dir, tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = run_cli("-m", "optimizer=sgd,adam,rmsprop", f"data.root={mnist_dir}", "model=mlp", *TINY,
+                   f"hydra.sweep.dir={sweep}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    jobs = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit())
+    assert [j.name for j in jobs] == ["0", "1", "2"]
+    optimizers = [read_results(j)["overrides"] for j in jobs]
+    assert [o[0] for o in optimizers] == ["optimizer=sgd", "optimizer=adam", "optimizer=rmsprop"]
+    assert all(read_results(j)["status"] == "completed" for j in jobs)
+    run_names = {p.name for j in jobs for p in (j / "tb").iterdir()}
+    assert any(name.startswith("optimizer=sgd") for name in run_names)  # readable TensorBoard run names
+
+
+@pytest.mark.parametrize("data, fixture, classes, shape", [
+    ("fashion_mnist", "fashion_dir", 10, [1, 28, 28]),
+    ("emnist", "emnist_dir", 47, [1, 28, 28]),
+    ("cifar10", "cifar_dir", 10, [3, 32, 32]),
+    ("folder", "folder_dir", 3, [3, 20, 20]),
+])
+def test_every_dataset_trains_through_the_cli(data, fixture, classes, shape, request, tmp_path):
+    root = request.getfixturevalue(fixture)
+    run_dir = tmp_path / "run"
+    proc = run_cli(f"data={data}", f"data.root={root}", "model=cnn", *TINY, f"hydra.run.dir={run_dir}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = read_results(run_dir)
+    assert results["status"] == "completed" and len(results["test"]["per_class_acc"]) == classes
+    import torch
+
+    meta = torch.load(run_dir / "checkpoints" / "best.ckpt", weights_only=True)["ablab"]
+    assert meta["input_shape"] == shape and len(meta["classes"]) == classes
+
+
+@pytest.mark.parametrize("override, message", [
+    ("optimizer=adamm", "unknown optimizer 'adamm'; choose one of: adagrad, adam,"),
+    ("model=transformer", "unknown model 'transformer'; choose one of:"),
+    ("trainer.max_epoch=3", "trainer.max_epoch"),
+    ("optimizer.lr=-0.1", "optimizer.lr=-0.1 is not allowed: must be a number > 0"),
+    ("dropout=1.0", "dropout=1.0 is not allowed: must be a number in [0, 1)"),
+    ("data.batch_size=0", "data.batch_size=0 is not allowed: must be an integer >= 1"),
+    ("data.val_fraction=1.5", "data.val_fraction=1.5 is not allowed: must be a number in (0, 1)"),
+    ("data=folder", "data.root must be set"),
+])
+def test_bad_input_is_one_line_and_exit_code_2(override, message, mnist_dir, tmp_path):
+    proc = run_cli(override, f"hydra.run.dir={tmp_path}/run", *([f"data.root={mnist_dir}"] if "data=" not in override else []))
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_folder_root_that_does_not_exist(tmp_path):
+    proc = run_cli("data=folder", f"data.root={tmp_path}/nowhere", f"hydra.run.dir={tmp_path}/run")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"ablab: error: folder: {tmp_path}/nowhere/train not found; data.root must hold train/<class name>/<image files>"
+
+
+def test_dataset_neither_on_disk_nor_downloadable(tmp_path):
+    proc = run_cli("data=mnist", f"data.root={tmp_path}", "data.source.download=false", f"hydra.run.dir={tmp_path}/run")
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert f"not found in {tmp_path}/MNIST/raw" in proc.stderr and "place the files there" in proc.stderr
+
+
+def test_corrupt_data_file_is_named(tmp_path):
+    from tests import fakes
+
+    root = fakes.mnist_root(tmp_path / "data")
+    labels = root / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
+    labels.write_bytes(b"\x00\x00\x08\x01garbage")
+    proc = run_cli(f"data.root={root}", "data.cache=false", f"hydra.run.dir={tmp_path}/run")
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "corrupt data file" in proc.stderr and "t10k-labels-idx1-ubyte" in proc.stderr
+    assert json.loads((tmp_path / "run" / "results.json").read_text())["status"] == "failed"
+
+
+def test_non_finite_loss_stops_and_records_diverged(mnist_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    proc = run_cli(f"data.root={mnist_dir}", "model=mlp", "norm=none", "optimizer=sgd", "optimizer.lr=1e12",
+                   "scheduler=none", *TINY, "trainer.max_epochs=3", f"hydra.run.dir={run_dir}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = read_results(run_dir)
+    assert results["status"] == "diverged" and "loss" in results["error"]
+    assert "diverged" in proc.stderr
