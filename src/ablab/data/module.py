@@ -14,6 +14,8 @@ from torch.utils.data import DataLoader, Subset
 
 from ablab.data.cache import load_cached
 from ablab.data.loader import TensorBatches
+from ablab.data.longtail_options import parse as parse_longtail
+from ablab.data.oversample import OversampledBatches
 from ablab.data.sampling import Shuffle
 from ablab.data.split import stratified_fold, stratified_holdout
 from ablab.data.sources import Raw
@@ -49,6 +51,7 @@ class ImageDataModule(pl.LightningDataModule):
         self.folds, self.fold, self.seed = folds, fold, seed
         self.longtail, self.augment, self.sampler = longtail, augment, sampler or Shuffle()
         self.cache, self.in_memory, self.num_workers = cache, in_memory, num_workers
+        self.tail = None  # the parsed `longtail` (ablab.data.longtail_options.LongTail), set in setup
         self.splits: dict[str, tuple] | None = None
         self._on_device: dict[str, tuple] = {}
 
@@ -72,7 +75,9 @@ class ImageDataModule(pl.LightningDataModule):
             from ablab.data.longtail import select_longtail
 
             x, y = splits["train"]
-            keep = select_longtail(y, len(self.classes), self.seed, **self.longtail)
+            self.tail = parse_longtail(self.longtail, len(self.classes), self.sampler,
+                                       streamed=not isinstance(x, torch.Tensor))
+            keep = select_longtail(y, len(self.classes), self.seed, **self.tail.options)
             splits["train"] = _take(x, y, keep)
         self.splits = splits
         self.input_shape = tuple(_first_image(splits["train"][0]).shape)
@@ -123,6 +128,8 @@ class ImageDataModule(pl.LightningDataModule):
             return DataLoader(x, batch_size=batch_size, shuffle=train, num_workers=self.num_workers,
                               persistent_workers=self.num_workers > 0)
         x, y = self._split_on_device(name)
+        if train and self.tail is not None and self.tail.oversample is not None:  # augment for the tail
+            return OversampledBatches(x, y, batch_size, seed=self.seed, rank=rank, world_size=world)
         order = self.sampler if train else None
         return TensorBatches(x, y, batch_size, order, seed=self.seed, rank=rank if train else 0,
                              world_size=world if train else 1)
@@ -137,8 +144,10 @@ class ImageDataModule(pl.LightningDataModule):
         return self._loader("test", self.eval_batch_size, train=False)
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
-        x, y = batch
+        x, y, *copies = batch  # oversampled training batches also mark which images are copies
         x = x.float().div_(255)
+        if copies:  # flip and noise on the copies, so no two draws of an image are alike
+            x = self.tail.oversample(x, copies[0], self._augment_generator(x.device))
         if self.augment is not None and self.trainer is not None and self.trainer.training:
             x = self.augment(x, self._augment_generator(x.device))
         return self.normalize(x), y
