@@ -1,0 +1,131 @@
+"""Long-tailed runs in TensorBoard and results.json: training class counts, shot-group accuracy.
+
+`LongTailReport` is the callback run.py adds when `data.longtail` is set. It reads
+`trainer.datamodule` (`classes`, `train_counts`, `tail`: the parsed long-tail options)
+and `pl_module.final[split]["per_class_acc"]` (set by the LightningModule at each
+validation / test epoch end), and writes:
+- at fit start: the training images per class as a markdown table (text
+  `data/train_class_counts`) and a bar chart (image `figures/train_class_counts`, also
+  <run dir>/figures/train_class_counts.png);
+- after every validation and after test: the mean per-class accuracy of the many-,
+  medium- and few-shot classes (and of head and tail for a step profile) as scalars
+  `<split>/many_acc`, ..., and into `pl_module.final[split]["shots"]`, which results.json
+  carries as `<split>.shots`;
+- after test: class, count, group and val/test accuracy as a table (text
+  `data/per_class_accuracy`) and a chart of test accuracy over the counts
+  (`figures/longtail_accuracy`).
+"""
+from pathlib import Path
+
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from pytorch_lightning import Callback
+from pytorch_lightning.loggers import TensorBoardLogger
+
+from ablab.metrics.shots import head_tail, shot_groups
+from ablab.viz.png import save_png
+
+GROUP_COLOURS = {"many": "#1f77b4", "medium": "#ff7f0e", "few": "#d62728"}
+
+
+def shot_group(count: int, many: int, few: int) -> str:
+    """The group of a class with `count` training images (the thresholds of shot_groups)."""
+    return "many" if count > many else "few" if count < few else "medium"
+
+
+def shots(train_counts, per_class_acc, many: int = 100, few: int = 20, tail_classes=None) -> dict[str, float]:
+    """Shot-group accuracies, plus head / tail when the tail classes are known (step profiles)."""
+    out = shot_groups(train_counts, per_class_acc, many, few)
+    if tail_classes is not None:
+        out.update(head_tail(per_class_acc, tail_classes))
+    return {k: round(v, 6) for k, v in out.items()}
+
+
+def counts_table(classes, counts, many: int, few: int, acc: dict[str, list] | None = None) -> str:
+    acc = acc or {}
+    head = ["class", "training images", "group", *(f"{split} accuracy" for split in acc)]
+    rows = ["| " + " | ".join(head) + " |", "|---|---:|---|" + "---:|" * len(acc)]
+    for i, (name, n) in enumerate(zip(classes, counts)):
+        cells = [str(name), str(n), shot_group(n, many, few), *(f"{a[i]:.4f}" for a in acc.values())]
+        rows.append("| " + " | ".join(cells) + " |")
+    present = [n for n in counts if n > 0]
+    ratio = f"{max(present) / min(present):.1f}" if present else "n/a"
+    return "\n".join(rows) + f"\n\n{sum(counts)} training images; largest / smallest class: {ratio}"
+
+
+def counts_figure(classes, counts, many: int, few: int, acc: list[float] | None = None) -> Figure:
+    """Bars of the training images per class, coloured by shot group; dots of accuracy when given."""
+    k = len(classes)
+    fig = Figure(figsize=(min(max(6.0, 0.25 * k + 3), 20.0), 4.5), layout="tight")
+    ax = fig.subplots()
+    groups = [shot_group(n, many, few) for n in counts]
+    ax.bar(range(k), counts, color=[GROUP_COLOURS[g] for g in groups])
+    handles = [Patch(color=c, label=f"{g}-shot") for g, c in GROUP_COLOURS.items() if g in groups]
+    ax.set_xticks(range(k), [str(c) for c in classes], rotation=0 if max(map(len, map(str, classes))) <= 2 else 90,
+                  fontsize=9 if k <= 20 else 7)
+    ax.set_ylabel("training images")
+    ax.set_xlabel("class")
+    if k <= 20:
+        for i, n in enumerate(counts):
+            ax.text(i, n, str(n), ha="center", va="bottom", fontsize=8)
+    if acc is None:
+        ax.set_title(f"training images per class (many > {many}, few < {few})")
+    else:
+        right = ax.twinx()
+        handles += right.plot(range(k), acc, "ko-", markersize=4, label="test accuracy")
+        right.set_ylim(0, 1.05)
+        right.set_ylabel("test accuracy")
+        ax.set_title("test accuracy per class over the training images")
+    # Above the plot: bars and dots fill the axes wherever a legend could go inside.
+    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.08), ncol=len(handles), fontsize=8,
+              frameon=False)
+    return fig
+
+
+def _tensorboard(trainer):
+    tb = next((lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None)
+    return tb.experiment if tb is not None and trainer.is_global_zero else None
+
+
+class LongTailReport(Callback):
+    def on_fit_start(self, trainer, pl_module) -> None:
+        dm = trainer.datamodule
+        writer = _tensorboard(trainer)
+        if writer is None:
+            return
+        many, few = dm.tail.many, dm.tail.few
+        writer.add_text("data/train_class_counts", counts_table(dm.classes, dm.train_counts, many, few), 0)
+        self._figure(trainer, writer, "train_class_counts", counts_figure(dm.classes, dm.train_counts, many, few))
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        if not trainer.sanity_checking:
+            self._shots(trainer, pl_module, "val")
+
+    def on_test_end(self, trainer, pl_module) -> None:
+        self._shots(trainer, pl_module, "test")
+        dm, writer = trainer.datamodule, _tensorboard(trainer)
+        if writer is None:
+            return
+        acc = {s: pl_module.final[s]["per_class_acc"] for s in ("val", "test") if s in pl_module.final}
+        many, few = dm.tail.many, dm.tail.few
+        writer.add_text("data/per_class_accuracy", counts_table(dm.classes, dm.train_counts, many, few, acc),
+                        trainer.global_step)
+        figure = counts_figure(dm.classes, dm.train_counts, many, few, acc["test"])
+        self._figure(trainer, writer, "longtail_accuracy", figure)
+
+    def _shots(self, trainer, pl_module, split: str) -> None:
+        final = pl_module.final.get(split)
+        if not final:
+            return
+        tail = trainer.datamodule.tail
+        final["shots"] = shots(trainer.datamodule.train_counts, final["per_class_acc"], tail.many, tail.few,
+                               tail.tail_classes)
+        metrics = {f"{split}/{group}_acc": acc for group, acc in final["shots"].items()}
+        for logger in trainer.loggers:
+            logger.log_metrics(metrics, step=trainer.global_step)
+
+    @staticmethod
+    def _figure(trainer, writer, name: str, figure: Figure) -> None:
+        pixels = save_png(figure, Path(trainer.default_root_dir) / "figures" / f"{name}.png")
+        writer.add_image(f"figures/{name}", pixels, trainer.global_step, dataformats="HWC")
+        writer.flush()
