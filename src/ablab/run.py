@@ -18,6 +18,7 @@ from ablab.callbacks import Diverged, Throughput
 from ablab.errors import UserError
 from ablab.factors import build
 from ablab.lit import Classifier
+from ablab.metrics.longtail import LongTailReport
 from ablab.results import split_results, write_json
 from ablab.validate import validate
 
@@ -37,6 +38,7 @@ def train(cfg: DictConfig) -> float:
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
         datamodule = build.datamodule(cfg)
         datamodule.setup("fit")  # load now: missing or corrupt data fails before any training
+        record["train_class_counts"] = dict(zip(datamodule.classes, datamodule.train_counts))
         net = build.model(cfg, datamodule.input_shape, datamodule.num_classes)
         record["params"] = sum(p.numel() for p in net.parameters())
         module = Classifier(
@@ -51,6 +53,8 @@ def train(cfg: DictConfig) -> float:
         callbacks = [instantiate(c) for c in cfg.callbacks.values() if c and c.get("_target_")]
         if cfg.viz and cfg.viz.get("_target_"):
             callbacks.append(instantiate(cfg.viz))
+        if datamodule.tail is not None:  # long-tailed run: class counts and shot-group accuracy
+            callbacks.append(LongTailReport())
         throughput = next(c for c in callbacks if isinstance(c, Throughput))
         logger = TensorBoardLogger(save_dir=str(run_dir), name="tb", version=_run_name(overrides),
                                    default_hp_metric=False)
