@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 SPLIT_KEYS = ("loss", "acc", "precision_micro", "precision_macro", "recall_micro",
-              "recall_macro", "f1_micro", "f1_macro", "per_class_acc")
+              "recall_macro", "f1_micro", "f1_macro", "per_class_acc", "shots")
 
 
 def write_json(path: Path, data: dict) -> None:
