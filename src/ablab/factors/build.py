@@ -4,14 +4,17 @@ Every object comes from `hydra.utils.instantiate` on its group's config; this fi
 adds what a YAML file cannot know: the data's shape and class count for the model, the
 training class counts for losses that need them, and the seed for the data.
 """
+from typing import TYPE_CHECKING
+
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch import nn
 
-from ablab.data.module import ImageDataModule
+if TYPE_CHECKING:  # only a type here: building a model (predict.py) need not import Lightning
+    from ablab.data.module import ImageDataModule
 
 
-def datamodule(cfg: DictConfig) -> ImageDataModule:
+def datamodule(cfg: DictConfig) -> "ImageDataModule":
     augment = instantiate(cfg.augment) if cfg.augment.get("_target_") else None
     sampler = instantiate(cfg.sampler) if cfg.get("sampler") and cfg.sampler.get("_target_") else None
     return instantiate(cfg.data, augment=augment, sampler=sampler, seed=cfg.seed, _convert_="all")
