@@ -1,0 +1,192 @@
+"""Every architecture builds from its YAML the way a run builds it, on grey 28 px and colour 32 px
+images, trains a step, and takes every activation, norm, init and dropout the conf folders offer."""
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.utils import get_class, instantiate
+from omegaconf import OmegaConf
+from torch import nn
+
+from ablab.errors import UserError
+from ablab.factors import build
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+
+# Test id -> (conf/model file, overrides), as a user would type model=<file> model.<key>=<value>.
+CASES = {
+    "mlp": ("mlp", []),
+    "cnn": ("cnn", []),
+    "cnn_emnist": ("cnn_emnist", []),
+    "cnn_digits": ("cnn_digits", []),
+    "cnn_cifar": ("cnn_cifar", []),
+    "rnn-rnn": ("rnn", ["cell=rnn"]),
+    "rnn-lstm": ("rnn", ["cell=lstm"]),
+    "rnn-gru": ("rnn", ["cell=gru"]),
+    "rnn-lstm-bi-2layer": ("rnn", ["cell=lstm", "bidirectional=true", "layers=2", "hidden=32"]),
+    "lenet5": ("lenet5", []),
+    "alexnet": ("alexnet", []),
+    "vgg11": ("vgg", ["depth=11"]),
+    "vgg16": ("vgg", ["depth=16"]),
+    "resnet18": ("resnet", ["depth=18"]),
+    "resnet34": ("resnet", ["depth=34"]),
+    "resnet50": ("resnet", ["depth=50"]),
+    "resnet18-imagenet_stem": ("resnet", ["stem=imagenet"]),
+    "resnet50-imagenet_stem": ("resnet", ["depth=50", "stem=imagenet"]),
+}
+# Input shape -> class count; two counts so no model can hard-code 10.
+SHAPES = {"1x28x28": ((1, 28, 28), 47), "3x32x32": ((3, 32, 32), 10)}
+# The factor tests run on the smaller input only and skip the slow cases whose layers another
+# case already has (vgg16's are vgg11's, resnet34's resnet18's, a stem is one conv).
+FACTOR_CASES = [c for c in CASES if c not in ("vgg16", "resnet34", "resnet18-imagenet_stem", "resnet50-imagenet_stem")]
+NORM_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    # Batches of two gain little from a second thread, and when other processes share the two
+    # cores OpenMP's spin-waiting makes two threads several times slower than one.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def group(name: str) -> list[str]:
+    return sorted(p.stem for p in (CONF / name).glob("*.yaml"))
+
+
+def make(case: str | tuple, shape=(1, 28, 28), classes=47, *, activation="relu", norm="batch",
+         init="default", dropout=0.1) -> nn.Module:
+    """Build through ablab.factors.build.model, the run's own path, from the real YAML files.
+    `case` is a CASES id or a (file, overrides) pair."""
+    file, overrides = CASES[case] if isinstance(case, str) else case
+    cfg = OmegaConf.create({
+        "model": OmegaConf.merge(OmegaConf.load(CONF / "model" / f"{file}.yaml"), OmegaConf.from_dotlist(overrides)),
+        "activation": OmegaConf.load(CONF / "activation" / f"{activation}.yaml"),
+        "norm": OmegaConf.load(CONF / "norm" / f"{norm}.yaml"),
+        "init": OmegaConf.load(CONF / "init" / f"{init}.yaml"),
+        "dropout": dropout,
+    })
+    return build.model(cfg, shape, classes)
+
+
+def step(model: nn.Module, shape, classes: int) -> torch.Tensor:
+    logits = model(torch.randn(2, *shape))
+    assert logits.shape == (2, classes)
+    assert torch.isfinite(logits).all()
+    nn.functional.cross_entropy(logits, torch.tensor([0, classes - 1])).backward()
+    return logits
+
+
+def test_every_model_yaml_has_a_case():
+    assert set(group("model")) <= {file for file, _ in CASES.values()}
+
+
+@pytest.mark.parametrize("shape_id", SHAPES)
+@pytest.mark.parametrize("case", CASES)
+def test_builds_and_backpropagates(case, shape_id):
+    shape, classes = SHAPES[shape_id]
+    torch.manual_seed(0)
+    model = make(case, shape, classes)
+    step(model, shape, classes)
+    # Every model registers its first layer first (the RNN's input weights, a CNN's first conv).
+    first = next(model.parameters())
+    assert first.grad is not None and first.grad.abs().sum() > 0
+    assert all(p.grad is not None for p in model.parameters()), "a parameter is not on the loss's path"
+
+
+@pytest.mark.parametrize("activation", group("activation"))
+@pytest.mark.parametrize("case", FACTOR_CASES)
+def test_activation_is_used_everywhere(case, activation):
+    model = make(case, activation=activation)
+    kind = get_class(OmegaConf.load(CONF / "activation" / f"{activation}.yaml")._target_)
+    assert any(type(m) is kind for m in model.modules())
+    if kind is not nn.ReLU:  # a ReLU left behind would be a hard-coded activation
+        assert not any(isinstance(m, nn.ReLU) for m in model.modules())
+    with torch.no_grad():
+        assert torch.isfinite(model(torch.randn(2, 1, 28, 28))).all()
+
+
+@pytest.mark.parametrize("norm", group("norm"))
+@pytest.mark.parametrize("case", FACTOR_CASES)
+def test_norm_is_what_was_asked(case, norm):
+    model = make(case, norm=norm)
+    kinds = {type(m) for m in model.modules() if isinstance(m, NORM_TYPES)}
+    expected = {
+        "none": set(),
+        "batch": {nn.BatchNorm1d, nn.BatchNorm2d},
+        "layer": {nn.LayerNorm, nn.GroupNorm},  # GroupNorm(1, C) is layer norm for feature maps
+        "group": {nn.GroupNorm},
+    }[norm]
+    assert kinds <= expected and (kinds or norm == "none")
+    if norm == "layer":
+        assert all(m.num_groups == 1 for m in model.modules() if isinstance(m, nn.GroupNorm))
+    step(model, (1, 28, 28), 47)
+
+
+@pytest.mark.parametrize("init", [i for i in group("init") if i != "default"])
+@pytest.mark.parametrize("case", FACTOR_CASES)
+def test_init_reaches_every_weight_matrix(case, init):
+    model = make(case)  # init=default: PyTorch's own
+    before = {name: value.clone() for name, value in model.state_dict().items()}
+    instantiate(OmegaConf.load(CONF / "init" / f"{init}.yaml"))(model)  # as build.model applies it
+    for name, value in model.state_dict().items():
+        if value.dim() >= 2:  # conv, linear and recurrent weights; norm scales stay 1
+            assert not torch.equal(value, before[name]), f"{name} kept PyTorch's default init"
+    with torch.no_grad():
+        assert torch.isfinite(model(torch.randn(2, 1, 28, 28))).all()
+
+
+@pytest.mark.parametrize("case", FACTOR_CASES)
+def test_dropout_rate_reaches_the_model(case):
+    model = make(case, dropout=0.3)
+    rates = {m.p for m in model.modules() if isinstance(m, nn.Dropout)}
+    assert 0.3 in rates
+    model.eval()
+    x = torch.randn(2, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.equal(model(x), model(x))  # eval turns every dropout off
+
+
+@pytest.mark.parametrize("shape_id", SHAPES)
+def test_rnn_reads_one_row_per_step(shape_id):
+    (c, h, w), classes = SHAPES[shape_id]
+    model = make("rnn-lstm-bi-2layer", (c, h, w), classes)
+    assert model.rnn.input_size == c * w and model.rnn.num_layers == 2
+    assert model.classifier[1].in_features == 2 * 32  # both directions' last states
+    # The last row changes the prediction: the head sees the state after the final step.
+    model.eval()
+    x = torch.randn(1, c, h, w)
+    y = x.clone()
+    y[:, :, -1] += 1
+    with torch.no_grad():
+        assert not torch.allclose(model(x), model(y))
+
+
+def test_lenet5_pads_28px_to_the_32px_layout():
+    widths = {make("lenet5", shape, 10).classifier[1].in_features for shape in [(1, 28, 28), (3, 32, 32)]}
+    assert widths == {16 * 5 * 5}
+
+
+def test_resnet_norm_none_gives_convs_their_bias():
+    def biased(model):
+        return {m.bias is not None for m in model.modules() if isinstance(m, nn.Conv2d)}
+
+    assert biased(make("resnet18", norm="none")) == {True}
+    assert biased(make("resnet18", norm="batch")) == {False}
+
+
+@pytest.mark.parametrize("file, override", [
+    ("vgg", "depth=13"), ("resnet", "depth=20"), ("resnet", "stem=tiny"), ("rnn", "cell=transformer"),
+    ("lenet5", "pool=median"),
+], ids=lambda v: v)
+def test_bad_option_is_a_one_line_user_error(file, override):
+    key, value = override.split("=")
+    with pytest.raises(UserError, match=rf"^model\.{key}='?{value}'? is not allowed: must be one of \["):
+        make((file, [override]))
+
+
+def test_lenet5_refuses_images_too_small_for_its_convs():
+    with pytest.raises(UserError, match="at least 12x12"):
+        make("lenet5", (1, 8, 8), 10)
