@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
+from ablab.errors import UserError
+
 _POOLS = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
 
 
@@ -30,6 +32,8 @@ def conv_block(
         act(),
     ]
     if pool:
+        if pool not in _POOLS:
+            raise UserError(f"model.blocks: pool={pool!r} is not allowed: must be one of {sorted(_POOLS)} or null")
         layers.append(_POOLS[pool](2))
     if dropout > 0:
         layers.append(nn.Dropout2d(dropout))
@@ -37,10 +41,10 @@ def conv_block(
 
 
 class CNN(nn.Module):
-    """`blocks` is a list of dicts with keys channels, kernel, stride, pool (max|avg|null).
+    """`blocks` is a list of dicts with keys channels, kernel, stride, pool (max|avg|null), dropout.
 
-    `block_dropout` (2-D dropout after each block) defaults to off; the dense head uses
-    the `dropout` factor. `global_pool` averages the last feature map to 1x1 so the head
+    A block's `dropout` (2-D dropout after it) defaults to `block_dropout` (off); the dense
+    head uses the `dropout` factor. `global_pool` averages the last feature map to 1x1 so the head
     does not depend on the image size; without it the map is flattened.
     """
 
@@ -66,15 +70,22 @@ class CNN(nn.Module):
         channels = input_shape[0]
         stack = []
         for spec in blocks:
-            spec = dict(spec)
+            spec = {"dropout": block_dropout, **spec}
             out = spec.pop("channels")
-            stack.append(conv_block(channels, out, act=act, norm=norm, dropout=block_dropout, **spec))
+            unknown = set(spec) - {"kernel", "stride", "pool", "dropout"}
+            if unknown:
+                raise UserError(f"model.blocks: unknown key(s) {sorted(unknown)}; a block has channels, kernel, stride, pool, dropout")
+            stack.append(conv_block(channels, out, act=act, norm=norm, **spec))
             channels = out
         if global_pool:
             stack.append(nn.AdaptiveAvgPool2d(1))
         self.features = nn.Sequential(*stack)
+        # Probe the flattened size in eval mode: a train-mode pass would update BatchNorm's
+        # running statistics and fail on a 1x1 map with a batch of one.
+        self.features.eval()
         with torch.no_grad():
             width = self.features(torch.zeros(1, *input_shape)).numel()
+        self.features.train()
         layers: list[nn.Module] = [nn.Flatten()]
         for size in head:
             layers += [nn.Dropout(dropout), nn.Linear(width, size), norm(size, False), act()]
