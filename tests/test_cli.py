@@ -127,3 +127,18 @@ def test_non_finite_loss_stops_and_records_diverged(mnist_dir, tmp_path):
     results = read_results(run_dir)
     assert results["status"] == "diverged" and "loss" in results["error"]
     assert "diverged" in proc.stderr
+
+
+def test_resume_from_last_checkpoint_continues_training(mnist_dir, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    proc = run_cli(f"data.root={mnist_dir}", "model=mlp", *TINY, f"hydra.run.dir={first}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    last = first / "checkpoints" / "last.ckpt"
+    proc = run_cli(f"data.root={mnist_dir}", "model=mlp", *TINY, "trainer.max_epochs=2", f"ckpt_path={last}",
+                   f"hydra.run.dir={second}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = read_results(second)
+    assert results["status"] == "completed" and results["epochs"] == 2
+    import torch
+
+    assert torch.load(second / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 6  # 3 + 3 steps
