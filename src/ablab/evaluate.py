@@ -1,0 +1,89 @@
+"""Evaluate a trained checkpoint: re-run a test split and write eval.json and the figures.
+
+`evaluate(cfg)` is what eval.py calls inside Hydra. The data is the checkpoint's own data
+config unless `data=<name>` (a whole data config) or `+data.<key>=...` (changes to the
+checkpoint's own, e.g. another root) is given. Everything else about the run (model,
+loss, seed for the splits, mean/std) comes from the checkpoint; the Trainer and the
+figures from conf/eval.yaml. Output goes to the eval's own Hydra run directory:
+eval.json (same per-split keys as results.json), figures/*.png and tb/.
+"""
+import copy
+import sys
+import time
+from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.loggers import TensorBoardLogger
+
+from ablab import checkpoint
+from ablab.errors import DataError
+from ablab.factors import build
+from ablab.lit import Classifier
+from ablab.metrics.longtail import LongTailReport
+from ablab.results import split_results, write_json
+from ablab.validate import validate
+
+
+def evaluate(cfg: DictConfig) -> float:
+    started = time.perf_counter()
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    ckpt = checkpoint.load(cfg.ckpt_path)
+    run_cfg = _run_config(ckpt, cfg.get("data"))
+    validate(run_cfg)
+    datamodule = build.datamodule(run_cfg)
+    datamodule.setup("test")
+    _check_fits(ckpt, datamodule)
+
+    loss = build.loss(run_cfg, datamodule.train_counts)
+    if hasattr(loss, "set_epoch") and ckpt.epoch is not None:
+        loss.set_epoch(ckpt.epoch)  # deferred re-weighting: the state it was tested in
+    module = Classifier(model=checkpoint.network(ckpt), loss=loss, optimizer=None, schedule=None,
+                        num_classes=len(ckpt.classes))
+    callbacks = [instantiate(cfg.viz)] if cfg.viz and cfg.viz.get("_target_") else []
+    if getattr(datamodule, "tail", None) is not None:  # long-tailed data: shot-group accuracy, as in training
+        callbacks.append(LongTailReport())
+    logger = TensorBoardLogger(save_dir=str(run_dir), name="tb", version="eval", default_hp_metric=False)
+    progress = cfg.trainer.get("enable_progress_bar")
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger, enable_checkpointing=False,
+                          enable_progress_bar=sys.stderr.isatty() if progress is None else bool(progress))
+    trainer.test(module, datamodule=datamodule, verbose=False)
+
+    test = split_results(module.final["test"])
+    write_json(run_dir / "eval.json", {
+        "status": "completed",
+        "ckpt_path": str(Path(ckpt.path).resolve()),
+        "data": run_cfg.data.name,
+        "data_root": str(run_cfg.data.root),
+        "overrides": list(hydra_cfg.overrides.task),
+        "wall_s": round(time.perf_counter() - started, 3),
+        "test": test,
+    })
+    print(f"ablab: test acc {test['acc']:.4f} on {run_cfg.data.name} ({len(datamodule.splits['test'][1])} images); "
+          f"wrote {run_dir / 'eval.json'}")
+    return test["acc"]
+
+
+def _run_config(ckpt: checkpoint.Checkpoint, data: DictConfig | None) -> DictConfig:
+    """The training run's config with the data to test on swapped in."""
+    cfg = copy.deepcopy(ckpt.config)
+    cfg.ckpt_path = None  # the training run's resume path: nothing to do with this eval
+    if data is not None:
+        data = OmegaConf.to_container(data, resolve=True)
+        # A full data config (data=<name>) replaces the run's; bare keys (+data.root=...) amend it.
+        cfg.data = data if "_target_" in data else OmegaConf.merge(cfg.data, data)
+    # The network only knows the normalisation it was trained with.
+    cfg.data.mean, cfg.data.std = ckpt.mean, ckpt.std
+    return cfg
+
+
+def _check_fits(ckpt: checkpoint.Checkpoint, datamodule) -> None:
+    shape = "x".join(map(str, datamodule.input_shape))
+    if tuple(datamodule.input_shape) != ckpt.input_shape:
+        raise DataError(f"data {datamodule.name} ({datamodule.root}) has {shape} images but the checkpoint's "
+                        f"model takes {ckpt.describe_shape()}; choose data of the shape it was trained on")
+    if datamodule.num_classes != len(ckpt.classes):
+        raise DataError(f"data {datamodule.name} ({datamodule.root}) has {datamodule.num_classes} classes but "
+                        f"the checkpoint's model predicts {len(ckpt.classes)}")
