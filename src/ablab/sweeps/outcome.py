@@ -1,0 +1,152 @@
+"""How a sweep ended, in one line and an exit code, read from its jobs' results.json.
+
+Hydra runs every job of a batch even when one fails, then the basic sweeper re-raises
+the first failure (Optuna's stops on `max_failure_rate`, and Hydra's `on_multirun_end`
+callbacks never run after a raise). So ablab's entry point (cli.py) lets the sweeper
+finish or raise, then reads the run contract of the jobs this invocation ran:
+
+    ablab: 1 of 3 jobs failed: multirun/2026-01-01/12-00-00/1 (data.fold=9 is not allowed ...)
+
+and exits 1 when any job failed. A diverged job is a result, not a failure (as for a
+single run): it is named in the line but does not change the exit code.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from hydra.experimental.callback import Callback
+
+log = logging.getLogger(__name__)
+
+SLACK_S = 2.0  # file times vs time.time(): a job written this soon before the start is still ours
+SHOWN = 5  # failed jobs named in the line; the rest are counted
+
+_started: dict = {}  # "dir" and "at" of the multirun this process started, set by SweepStart
+
+
+class SweepStart(Callback):
+    """Hydra callback (hydra.callbacks in conf/hydra/default.yaml): remembers where and
+    when this process's multirun started, for the summary once the sweeper is done."""
+
+    def on_multirun_start(self, config, **kwargs) -> None:
+        _started.update(dir=Path(str(config.hydra.sweep.dir)), at=time.time())
+
+
+def sweep_dir() -> Optional[Path]:
+    return _started.get("dir")
+
+
+@dataclass
+class Outcome:
+    sweep_dir: Path
+    jobs: int = 0
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+    diverged: list[tuple[Path, str]] = field(default_factory=list)
+
+    def line(self) -> str:
+        where = _shown(self.sweep_dir)
+        if not self.failed and not self.diverged:
+            return f"ablab: {self.jobs} of {self.jobs} jobs completed in {where}"
+        parts = []
+        if self.failed:
+            parts.append(f"{len(self.failed)} of {self.jobs} jobs failed: {_listing(self.failed)}")
+        if self.diverged:
+            parts.append(f"{len(self.diverged)} diverged: {_listing(self.diverged)}")
+        return "ablab: " + "; ".join(parts)
+
+
+def summarize(sweep: Path, since: Optional[float] = None) -> Outcome:
+    """The jobs under `sweep` (those Hydra set up at or after `since`, when given) by status."""
+    from ablab.report.collect import collect  # the run contract's reader, shared with the report
+
+    outcome = Outcome(Path(sweep))
+    for run in collect(Path(sweep)):
+        if since is not None and _written(run.path) < since - SLACK_S:
+            continue  # another invocation's job, e.g. left in a reused sweep dir
+        outcome.jobs += 1
+        launched_as = _launched_as(run.path)
+        if run.status == "completed" and run.results and launched_as and run.overrides != launched_as:
+            outcome.failed.append((run.path, "its results.json is another job's (overrides "
+                                   f"{' '.join(run.overrides) or '(none)'}); use a new hydra.sweep.dir"))
+        elif run.status == "diverged":
+            outcome.diverged.append((run.path, run.error or "diverged"))
+        elif run.status != "completed":
+            why = run.error or {"running": "no results.json: the job died before writing it; see its log"}.get(
+                run.status, run.status)
+            outcome.failed.append((run.path, why))
+    return outcome
+
+
+def finish(raised: Optional[BaseException] = None) -> Optional[int]:
+    """After the sweeper returned (or raised `raised`): print the summary line and return the
+    exit code, or None when this process ran no multirun, or the sweep itself failed before
+    any job ran (the caller reports that error as it would for a single run)."""
+    if sweep_dir() is None:
+        return None
+    outcome = summarize(sweep_dir(), since=_started["at"])
+    if raised is not None and not outcome.failed:
+        return None
+    print(outcome.line(), file=sys.stderr if outcome.failed or outcome.diverged else sys.stdout)
+    return 1 if outcome.failed else 0
+
+
+def interrupted() -> None:
+    if sweep_dir() is None:
+        print("ablab: interrupted", file=sys.stderr)
+    else:
+        print(f"ablab: sweep interrupted; run the same command with hydra.sweep.dir={_shown(sweep_dir())} "
+              "to resume it (completed jobs are skipped)", file=sys.stderr)
+
+
+def job_failed(job_dir: str, message: str, exc: Optional[BaseException] = None) -> None:
+    """Say that one job of a sweep failed, as it fails; the sweep goes on. A bug's traceback
+    goes to the job's log (Hydra's <job dir>/<job name>.log) and the console."""
+    if exc is None:
+        print(f"ablab: job {_shown(Path(job_dir))} failed: {message}", file=sys.stderr)
+    else:
+        log.error(f"job {_shown(Path(job_dir))} failed: {message}", exc_info=exc)
+
+
+def _launched_as(job: Path) -> Optional[list[str]]:
+    """The overrides Hydra wrote for the job it launched into this directory."""
+    import yaml
+
+    try:
+        loaded = yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text())
+    except (OSError, yaml.YAMLError):
+        return None
+    return [str(o) for o in loaded] if isinstance(loaded, list) else None
+
+
+def _written(job: Path) -> float:
+    for name in (".hydra/overrides.yaml", "results.json"):
+        try:
+            return (job / name).stat().st_mtime
+        except OSError:
+            continue
+    return 0.0
+
+
+def _listing(jobs: list[tuple[Path, str]]) -> str:
+    shown = [f"{_shown(path)} ({_first_line(why)})" for path, why in jobs[:SHOWN]]
+    more = f"; and {len(jobs) - SHOWN} more" if len(jobs) > SHOWN else ""
+    return "; ".join(shown) + more
+
+
+def _first_line(text: str, limit: int = 300) -> str:
+    line = next((s.strip() for s in str(text).splitlines() if s.strip()), "")
+    return line if len(line) <= limit else line[:limit - 1] + "…"
+
+
+def _shown(path: Path) -> str:
+    """A path as the user typed it: relative to the working directory when under it."""
+    try:
+        return os.path.relpath(path) if Path(path).resolve().is_relative_to(Path.cwd()) else str(path)
+    except (OSError, ValueError):
+        return str(path)
