@@ -10,16 +10,19 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import TensorBoardLogger
 
+from ablab import distributed
 from ablab.callbacks import Diverged, Throughput
 from ablab.errors import UserError
 from ablab.factors import build
 from ablab.lit import Classifier
 from ablab.metrics.longtail import LongTailReport
 from ablab.results import split_results, write_json
+from ablab.sweeps.resume import NOTHING, earlier_run
 from ablab.validate import validate
 
 # Final metrics shown beside each run's factors in TensorBoard's HParams dashboard, as hp/<split>_<name>.
@@ -31,6 +34,10 @@ def train(cfg: DictConfig) -> float:
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
     overrides = list(hydra_cfg.overrides.task)
+    earlier = earlier_run(run_dir, overrides) if hydra_cfg.mode == RunMode.MULTIRUN else NOTHING
+    if earlier.completed:  # a sweep run again into its own dir: keep what this job wrote
+        return earlier.metric
+    ckpt_path = cfg.get("ckpt_path") or earlier.checkpoint  # an interrupted job goes on from last.ckpt
     record = {"status": "running", "error": None, "overrides": overrides, "seed": cfg.seed}
     started = time.perf_counter()
     try:
@@ -59,9 +66,10 @@ def train(cfg: DictConfig) -> float:
         logger = TensorBoardLogger(save_dir=str(run_dir), name="tb", version=_run_name(overrides),
                                    default_hp_metric=False)
         logger.log_hyperparams(_hparams(cfg, hydra_cfg, record["params"]), {f"hp/{s}_{n}": float("nan") for s, n in HPARAM_METRICS})
+        distributed.prepare(hydra_cfg, cfg.trainer, ckpt_path)  # DDP ranks of a sweep's job run that job
         trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger,
                               enable_progress_bar=_progress_bar(cfg))
-        trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
         if trainer.interrupted:
             raise KeyboardInterrupt
         best = trainer.checkpoint_callback.best_model_path or None
@@ -80,7 +88,7 @@ def train(cfg: DictConfig) -> float:
         record.update(status="diverged", error=str(exc))
         print(f"ablab: run diverged: {exc}", file=sys.stderr)
         return float("nan")
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):  # Lightning ends fit on Ctrl-C with sys.exit(1)
         record.update(status="interrupted", error="interrupted by the user")
         raise
     except Exception as exc:
@@ -88,7 +96,9 @@ def train(cfg: DictConfig) -> float:
         raise
     finally:
         record["wall_s"] = round(time.perf_counter() - started, 3)
-        write_json(run_dir / "results.json", record)
+        distributed.release(hydra_cfg)
+        if distributed.is_rank_zero():  # one results.json per run, however many DDP processes
+            write_json(run_dir / "results.json", record)
 
 
 def _checkpoint_meta(cfg, datamodule, overrides) -> dict:
@@ -114,6 +124,7 @@ def _hparams(cfg, hydra_cfg, params: int) -> dict:
         **{k: str(v) for k, v in choices.items()},
         "dropout": float(cfg.dropout),
         "lr": float(cfg.optimizer.lr),
+        "weight_decay": float(cfg.optimizer.get("weight_decay") or 0.0),
         "batch_size": int(cfg.data.batch_size),
         "max_epochs": int(cfg.trainer.max_epochs),
         "seed": int(cfg.seed),
