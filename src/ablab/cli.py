@@ -4,6 +4,9 @@ Hydra prints configuration errors over several lines with a hint about stack tra
 and exits 1. ablab's entry points ask Hydra to raise instead (HYDRA_FULL_ERROR) and
 report the mistake itself: which option is unknown and which ones exist, which key
 does not exist, which value is out of range.
+
+In a sweep (-m) a job's error fails that job only: Hydra records it and runs the next
+one, and the sweep ends with one line counting the failed jobs (ablab.sweeps.outcome).
 """
 import functools
 import os
@@ -11,10 +14,13 @@ import sys
 from pathlib import Path
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+from hydra.types import RunMode
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from ablab.errors import UserError
+from ablab.sweeps import outcome
 
 CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
@@ -39,6 +45,10 @@ def explain(exc: Exception) -> str:
     return text
 
 
+def in_sweep() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
 def hydra_entry(config_name: str):
     """Like @hydra.main on conf/<config_name>.yaml, with one-line errors and exit code 2."""
 
@@ -47,10 +57,16 @@ def hydra_entry(config_name: str):
         def task_with_user_errors(cfg):
             try:
                 return task(cfg)
-            except UserError as exc:
-                fail(str(exc))
-            except OmegaConfBaseException as exc:  # e.g. a mandatory ??? value left unset
-                fail(explain(exc))
+            except (UserError, OmegaConfBaseException) as exc:  # e.g. a mandatory ??? value left unset
+                message = str(exc) if isinstance(exc, UserError) else explain(exc)
+                if not in_sweep():
+                    fail(message)
+                outcome.job_failed(HydraConfig.get().runtime.output_dir, message)
+                raise  # in a sweep, Hydra records the job as failed and runs the next one
+            except Exception as exc:
+                if in_sweep():
+                    outcome.job_failed(HydraConfig.get().runtime.output_dir, f"{type(exc).__name__}: {exc}", exc)
+                raise
 
         main = hydra.main(version_base="1.3", config_path=CONF_DIR, config_name=config_name)(task_with_user_errors)
 
@@ -58,11 +74,26 @@ def hydra_entry(config_name: str):
         def entry():
             os.environ.setdefault("HYDRA_FULL_ERROR", "1")  # we print errors ourselves, in one line
             try:
-                return main()
-            except (ConfigCompositionException, OverrideParseException, OmegaConfBaseException) as exc:
-                fail(explain(exc))
-            except UserError as exc:
-                fail(str(exc))
+                main()
+            except KeyboardInterrupt:
+                outcome.interrupted()
+                sys.exit(130)
+            except SystemExit as exc:
+                if exc.code == 1:  # Lightning's exit after Ctrl-C during fit
+                    outcome.interrupted()
+                raise
+            except Exception as exc:
+                code = outcome.finish(raised=exc)  # a sweep whose jobs failed: one line naming them
+                if code is not None:
+                    sys.exit(code)
+                if isinstance(exc, (ConfigCompositionException, OverrideParseException, OmegaConfBaseException)):
+                    fail(explain(exc))
+                if isinstance(exc, UserError):
+                    fail(str(exc))
+                raise
+            code = outcome.finish()  # a sweep: how many jobs completed, failed, diverged
+            if code:
+                sys.exit(code)
 
         return entry
 
