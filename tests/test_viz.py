@@ -22,7 +22,7 @@ from ablab.models.cnn import CNN
 from ablab.models.mlp import MLP
 from ablab.viz.callback import Figures
 from ablab.viz.charts import confusion_matrix_figure, per_class_accuracy_figure
-from ablab.viz.images import image_grid, prediction_grid, sample_grid
+from ablab.viz.images import image_grid, prediction_grid, sample_grid, spread
 from ablab.viz.png import save_png
 from ablab.viz.weights import first_layer, first_layer_figure
 
@@ -192,6 +192,15 @@ def test_callback_without_tensorboard_still_writes_pngs(tmp_path):
     model = MLP(shape, 47, act=nn.ReLU, norm=batch, hidden=(16,))
     out = fit_and_test(tmp_path, model, 47, shape, False, Figures(n_samples=8, n_mistakes=4))
     assert {p.stem for p in out.glob("*.png")} == FIGURES
+
+
+def test_sample_grids_show_every_class_of_a_class_ordered_set():
+    # Image folders list their files class by class; the first 16 images would all be class 0.
+    labels = torch.arange(10).repeat_interleave(50)
+    assert labels[spread(labels, 16, 10)].tolist() == [*range(10), *range(6)]
+    figures = Figures(n_samples=16)  # test batches arrive in order: keep ceil(16 / 10) per class
+    picked = [batch[figures._sample_picks(batch, 10)] for batch in labels.split(64)]
+    assert torch.bincount(torch.cat(picked), minlength=10).tolist() == [2] * 10
 
 
 def test_viz_configs():

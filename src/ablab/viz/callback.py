@@ -11,6 +11,7 @@ Contract with the core (lit.py / data):
   "confusion_matrix" (K x K, rows = true) and "per_class_acc" (K floats). When it does not,
   both are computed from the predictions collected here.
 """
+import math
 from pathlib import Path
 
 import torch
@@ -18,7 +19,7 @@ from pytorch_lightning import Callback, LightningModule, Trainer
 from pytorch_lightning.loggers import TensorBoardLogger
 
 from ablab.viz.charts import confusion_matrix_figure, per_class_accuracy_figure
-from ablab.viz.images import prediction_grid, sample_grid
+from ablab.viz.images import class_rank, prediction_grid, sample_grid, spread
 from ablab.viz.png import save_png
 from ablab.viz.weights import first_layer, first_layer_figure
 
@@ -45,8 +46,12 @@ class Figures(Callback):
 
     def _reset(self):
         self._pred, self._true, self._conf = [], [], []
-        self._samples: list[torch.Tensor] = []  # first n_samples test images, in [0, 1]
-        self._n_kept = 0
+        # Test images for the prediction grid, in [0, 1], with their predicted and true classes:
+        # the first ceil(n_samples / K) of each class, so class-ordered test sets show every class.
+        self._samples: list[torch.Tensor] = []
+        self._sample_pred: list[torch.Tensor] = []
+        self._sample_true: list[torch.Tensor] = []
+        self._per_class: torch.Tensor | None = None  # test images kept so far, per class
         # Running top-k of wrong predictions by confidence: images, conf, pred, true.
         self._mistakes: tuple[torch.Tensor, ...] | None = None
 
@@ -73,10 +78,12 @@ class Figures(Callback):
         self._true.append(y.cpu())
         self._conf.append(conf.cpu())
         denorm = trainer.datamodule.denormalize
-        need = self.n_samples - self._n_kept
-        if need > 0:
-            self._samples.append(denorm(x[:need]).cpu())
-            self._n_kept += len(self._samples[-1])
+        pick = self._sample_picks(y.cpu(), len(trainer.datamodule.classes))
+        if len(pick):
+            on_device = pick.to(y.device)
+            self._samples.append(denorm(x[on_device]).cpu())
+            self._sample_pred.append(pred[on_device].cpu())
+            self._sample_true.append(y[on_device].cpu())
         wrong = (pred != y).nonzero().flatten()
         if self.n_mistakes > 0 and len(wrong):
             # Only this batch's own top-k can enter the running top-k: denormalise just those.
@@ -86,6 +93,18 @@ class Figures(Callback):
                 new = tuple(torch.cat([a, b]) for a, b in zip(self._mistakes, new))
             keep = new[1].topk(min(self.n_mistakes, len(new[1]))).indices
             self._mistakes = tuple(t[keep] for t in new)
+
+    def _sample_picks(self, y: torch.Tensor, k: int) -> torch.Tensor:
+        """Indices of this batch's images that still fit in their class's share of the grid."""
+        quota = math.ceil(self.n_samples / k)
+        if self._per_class is None:
+            self._per_class = torch.zeros(k, dtype=torch.long)
+        if bool((self._per_class >= quota).all()):
+            return y.new_zeros(0)
+        y = y.long()
+        pick = ((class_rank(y, k) + self._per_class[y]) < quota).nonzero().flatten()
+        self._per_class += torch.bincount(y[pick], minlength=k)
+        return pick
 
     def on_test_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if not trainer.is_global_zero or not self._pred:
@@ -114,15 +133,19 @@ class Figures(Callback):
             cm_f = torch.as_tensor(cm).float()
             acc = (cm_f.diag() / cm_f.sum(1).clamp_min(1)).tolist()
         n = self.n_samples
+        train = spread(dm.train_y.cpu(), n, k)
         figs = {
-            "train_samples": sample_grid(dm.train_x[:n].cpu(), dm.train_y[:n].cpu(), classes),
+            "train_samples": sample_grid(dm.train_x[train.to(dm.train_x.device)].cpu(), dm.train_y[train].cpu(), classes),
             "confusion_matrix": confusion_matrix_figure(cm, classes),
             "confusion_matrix_normalized": confusion_matrix_figure(cm, classes, normalize=True),
             "per_class_accuracy": per_class_accuracy_figure(acc, classes),
-            "test_predictions": prediction_grid(
-                torch.cat(self._samples), pred[:n], true[:n], classes,
-                title="test predictions (wrong in red)"),
         }
+        if self._samples:
+            images, spred, strue = (torch.cat(t) for t in (self._samples, self._sample_pred, self._sample_true))
+            shown = spread(strue, n, k)
+            self._samples, self._sample_pred, self._sample_true = [images[shown]], [spred[shown]], [strue[shown]]
+            figs["test_predictions"] = prediction_grid(images[shown], spred[shown], strue[shown], classes,
+                                                       title="test predictions, classes in turn (wrong in red)")
         if self._mistakes is not None:
             images, conf, mpred, mtrue = self._mistakes
             figs["confident_mistakes"] = prediction_grid(

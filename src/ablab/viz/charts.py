@@ -56,7 +56,8 @@ def confusion_matrix_figure(cm, classes: Sequence[str], normalize: bool = False)
                 v = values[i, j]
                 if v == 0:
                     continue  # empty cells stay empty: the errors stand out
-                text = f"{v:.2f}" if normalize else f"{int(v)}"
+                # A rare error must not read as "0.00": the cell is empty only when the count is 0.
+                text = ("<.01" if v < 0.005 else f"{v:.2f}") if normalize else f"{int(v)}"
                 # White on dark cells, black on light ones.
                 color = "white" if scale(v) > 0.6 else "black"
                 ax.text(j, i, text, ha="center", va="center", fontsize=fs - 1, color=color)

@@ -75,10 +75,30 @@ def image_grid(
     return fig
 
 
+def class_rank(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """For each label, how many earlier labels have the same class (0 for a class's first image)."""
+    order = torch.argsort(labels, stable=True)
+    counts = torch.bincount(labels, minlength=num_classes)
+    starts = counts.cumsum(0) - counts
+    rank = torch.empty_like(labels)
+    rank[order] = torch.arange(len(labels), device=labels.device) - starts[labels[order]]
+    return rank
+
+
+def spread(labels: torch.Tensor, n: int, num_classes: int) -> torch.Tensor:
+    """Indices of up to `n` images taking the classes in turn: each class's first image, then its second, ...
+
+    Image folders list their files class by class, so the first n images of a split are often
+    one class only; a grid of those checks nothing about the labels.
+    """
+    labels = labels.long()
+    return torch.argsort(class_rank(labels, num_classes) * num_classes + labels, stable=True)[:n]
+
+
 def sample_grid(images: torch.Tensor, labels: torch.Tensor, classes: Sequence[str]) -> Figure:
-    """The first training images with their class names: the check that data is right."""
+    """Training images with their class names: the check that data is right."""
     titles = [short(classes[int(y)]) for y in labels]
-    return image_grid(images, titles, title="first training images")
+    return image_grid(images, titles, title="training images (classes in turn)")
 
 
 def prediction_grid(
