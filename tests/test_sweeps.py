@@ -134,7 +134,7 @@ def test_summary_counts_failed_and_diverged_jobs(tmp_path):
     outcome = summarize(tmp_path)
     assert outcome.jobs == 5 and len(outcome.failed) == 3 and len(outcome.diverged) == 1
     line = outcome.line()
-    assert line.startswith(f"ablab: 3 of 5 jobs failed: {tmp_path / '1'} (ValueError: bad); {tmp_path / '3'} (no results.json")
+    assert line.startswith(f"ablab: 3 of 5 jobs failed: {tmp_path / '1'} (ValueError: bad more); {tmp_path / '3'} (no results.json")
     assert "another job's" in line and line.endswith(f"1 diverged: {tmp_path / '2'} (training loss is nan)")
     later = summarize(tmp_path, since=(tmp_path / "2" / ".hydra" / "overrides.yaml").stat().st_mtime + 60)
     assert later.jobs == 0  # jobs set up before this invocation are not its jobs
