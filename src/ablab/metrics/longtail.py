@@ -121,8 +121,11 @@ class LongTailReport(Callback):
         final["shots"] = shots(trainer.datamodule.train_counts, final["per_class_acc"], tail.many, tail.few,
                                tail.tail_classes)
         metrics = {f"{split}/{group}_acc": acc for group, acc in final["shots"].items()}
+        # The step Lightning logs its own epoch-end metrics at (one behind global_step during
+        # fit), so val/few_acc lines up with val/acc.
+        step = getattr(trainer.fit_loop.epoch_loop, "_batches_that_stepped", trainer.global_step)
         for logger in trainer.loggers:
-            logger.log_metrics(metrics, step=trainer.global_step)
+            logger.log_metrics(metrics, step=step)
 
     @staticmethod
     def _figure(trainer, writer, name: str, figure: Figure) -> None:
