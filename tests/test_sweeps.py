@@ -2,6 +2,7 @@
 jobs run in parallel (joblib, submitit), across DDP processes, and under Optuna."""
 import json
 import math
+import shutil
 
 import pytest
 import yaml
@@ -136,6 +137,11 @@ def test_summary_counts_failed_and_diverged_jobs(tmp_path):
     line = outcome.line()
     assert line.startswith(f"ablab: 3 of 5 jobs failed: {tmp_path / '1'} (ValueError: bad more); {tmp_path / '3'} (no results.json")
     assert "another job's" in line and line.endswith(f"1 diverged: {tmp_path / '2'} (training loss is nan)")
+    for job in ("1", "3"):
+        shutil.rmtree(tmp_path / job)
+    (tmp_path / "4" / "results.json").write_text(json.dumps({"overrides": ["lr=5"], "status": "completed"}))
+    assert summarize(tmp_path).line() == (f"ablab: 2 of 3 jobs completed; 1 diverged: {tmp_path / '2'} "
+                                          "(training loss is nan)")  # a diverged run is a result
     later = summarize(tmp_path, since=(tmp_path / "2" / ".hydra" / "overrides.yaml").stat().st_mtime + 60)
     assert later.jobs == 0  # jobs set up before this invocation are not its jobs
 

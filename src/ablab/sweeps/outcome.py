@@ -53,9 +53,8 @@ class Outcome:
         where = _shown(self.sweep_dir)
         if not self.failed and not self.diverged:
             return f"ablab: {self.jobs} of {self.jobs} jobs completed in {where}"
-        parts = []
-        if self.failed:
-            parts.append(f"{len(self.failed)} of {self.jobs} jobs failed: {_listing(self.failed)}")
+        parts = [f"{len(self.failed)} of {self.jobs} jobs failed: {_listing(self.failed)}" if self.failed else
+                 f"{self.jobs - len(self.diverged)} of {self.jobs} jobs completed"]
         if self.diverged:
             parts.append(f"{len(self.diverged)} diverged: {_listing(self.diverged)}")
         return "ablab: " + "; ".join(parts)
@@ -71,7 +70,7 @@ def summarize(sweep: Path, since: Optional[float] = None) -> Outcome:
             continue  # another invocation's job, e.g. left in a reused sweep dir
         outcome.jobs += 1
         launched_as = _launched_as(run.path)
-        if run.status == "completed" and run.results and launched_as and run.overrides != launched_as:
+        if run.results and launched_as and run.overrides != launched_as:  # refused, kept as it was
             outcome.failed.append((run.path, "its results.json is another job's (overrides "
                                    f"{' '.join(run.overrides) or '(none)'}); use a new hydra.sweep.dir"))
         elif run.status == "diverged":
