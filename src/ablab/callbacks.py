@@ -1,5 +1,4 @@
 """Callbacks of every run: stop on a non-finite loss, and measure training throughput."""
-import math
 import time
 
 import pytorch_lightning as pl
@@ -11,25 +10,37 @@ class Diverged(Exception):
 
 
 class DivergenceGuard(pl.Callback):
-    """Checks the training loss every `check_every` steps and at each epoch's end.
+    """Stops the run when a training loss is NaN or infinite.
 
-    Checking every step would force a host-device sync per step on a GPU; a diverged
-    loss stays non-finite, so a sparse check stops the run just as surely.
+    Every step's loss is added to a running sum on the device (no sync): one NaN or
+    infinity keeps it non-finite. The sum is read back every `check_every` steps and at
+    each epoch's end; reading every step would force a host-device sync per step on a GPU.
+    It does not depend on what the module logs, or on when Lightning computes epoch means.
     """
 
     def __init__(self, check_every: int = 25):
         self.check_every = check_every
+        self._sum = None
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        self._sum = None
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        if loss is None:
+            return
+        self._sum = loss.detach() if self._sum is None else self._sum + loss.detach()
         if batch_idx % self.check_every == 0:
-            loss = outputs["loss"] if isinstance(outputs, dict) else outputs
-            if not torch.isfinite(loss).all():
-                raise Diverged(f"training loss is {loss.item()} at epoch {trainer.current_epoch}, step {trainer.global_step}")
+            self._raise_if_not_finite(trainer, loss)
 
     def on_train_epoch_end(self, trainer, pl_module):
-        loss = trainer.callback_metrics.get("train/loss_epoch")
-        if loss is not None and not math.isfinite(float(loss)):
-            raise Diverged(f"mean training loss of epoch {trainer.current_epoch} is {float(loss)}")
+        self._raise_if_not_finite(trainer, None)
+
+    def _raise_if_not_finite(self, trainer, loss) -> None:
+        if self._sum is not None and not torch.isfinite(self._sum).all():
+            last = f" (last: {loss.item()})" if loss is not None else ""
+            raise Diverged(f"training loss became non-finite{last} by epoch {trainer.current_epoch}, "
+                           f"step {trainer.global_step}")
 
 
 class Throughput(pl.Callback):
