@@ -51,11 +51,13 @@ class Classifier(pl.LightningModule):
         super().__init__()
         self.model, self.loss, self.penalty = model, loss, penalty
         self.optimizer_factory, self.schedule = optimizer, schedule
-        self.train_acc = MulticlassAccuracy(num_classes, average="micro")
+        # No argument checks per step: they read values back from the device (a sync per step on a GPU).
+        self.train_acc = MulticlassAccuracy(num_classes, average="micro", validate_args=False)
         self.eval_metrics = nn.ModuleDict({s: split_metrics(num_classes) for s in ("val", "test")})
         self.eval_losses = nn.ModuleDict({s: MeanMetric() for s in ("val", "test")})
         self.checkpoint_meta = checkpoint_meta or {}
         self.final: dict[str, dict] = {}
+        self._loss_sum, self._loss_count = torch.zeros(()), 0  # this epoch's training loss, on the device
 
     def forward(self, x):
         return self.model(x)
@@ -63,19 +65,33 @@ class Classifier(pl.LightningModule):
     def on_train_epoch_start(self):
         if hasattr(self.loss, "set_epoch"):  # deferred re-weighting switches on an epoch
             self.loss.set_epoch(self.current_epoch)
+        self._loss_sum, self._loss_count = torch.zeros((), device=self.device), 0
 
     def training_step(self, batch, batch_idx):
         x, y = batch
         logits = self.model(x)
         loss = self.loss(logits, y)
-        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(y))
+        # Lightning's per-step self.log costs more than a small model's step on a CPU, and a
+        # progress-bar value is turned into a Python number (a device sync) every step. So the
+        # epoch mean is summed here on the device, and the step value is logged only on the
+        # steps that reach the logger (every trainer.log_every_n_steps).
+        self._loss_sum += loss.detach() * len(y)
+        self._loss_count += len(y)
+        every = self.trainer.log_every_n_steps
+        if every and (self.global_step + 1) % every == 0:
+            self.log("train/loss_step", loss, on_step=True, on_epoch=False, batch_size=len(y))
         if self.penalty is not None:
             penalty = self.penalty(self.model)
             self.log("train/penalty", penalty, on_step=False, on_epoch=True, batch_size=len(y))
             loss = loss + penalty
-        self.train_acc(logits.detach(), y)
-        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, batch_size=len(y))
+        self.train_acc.update(logits.detach(), y)
         return loss
+
+    def on_train_epoch_end(self):
+        if self._loss_count:
+            self.log("train/loss_epoch", self._loss_sum / self._loss_count, prog_bar=True)
+            self.log("train/acc", self.train_acc.compute())
+        self.train_acc.reset()
 
     def _eval_step(self, batch, split: str):
         x, y = batch
