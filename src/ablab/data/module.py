@@ -143,8 +143,17 @@ class ImageDataModule(pl.LightningDataModule):
     def test_dataloader(self):
         return self._loader("test", self.eval_batch_size, train=False)
 
+    def transfer_batch_to_device(self, batch, device, dataloader_idx: int):
+        if all(isinstance(t, torch.Tensor) and t.device == device for t in batch):
+            return batch  # slices of tensors already on the device: nothing to move
+        return super().transfer_batch_to_device(batch, device, dataloader_idx)
+
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         x, y, *copies = batch  # oversampled training batches also mark which images are copies
+        training = self.trainer is not None and self.trainer.training
+        if x.dtype == torch.uint8 and not copies and (self.augment is None or not training):
+            scale, shift = self._uint8_affine(x.device)  # (x / 255 - mean) / std in one pass, in place
+            return x.float().mul_(scale).add_(shift), y
         x = x.float().div_(255)
         if copies:  # flip and noise on the copies, so no two draws of an image are alike
             x = self.tail.oversample(x, copies[0], self._augment_generator(x.device))
@@ -156,6 +165,13 @@ class ImageDataModule(pl.LightningDataModule):
         if getattr(self, "_generator", None) is None or self._generator.device != device:
             self._generator = torch.Generator(device=device).manual_seed(self.seed + 1)
         return self._generator
+
+    def _uint8_affine(self, device) -> tuple[torch.Tensor, torch.Tensor]:
+        if getattr(self, "_affine", (None,))[0] != device:
+            mean = torch.as_tensor(self.mean, dtype=torch.float32, device=device).view(1, -1, 1, 1)
+            std = torch.as_tensor(self.std, dtype=torch.float32, device=device).view(1, -1, 1, 1)
+            self._affine = (device, 1 / (255 * std), -mean / std)
+        return self._affine[1:]
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         mean = torch.as_tensor(self.mean, device=x.device).view(1, -1, 1, 1)
