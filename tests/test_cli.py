@@ -130,11 +130,13 @@ def test_non_finite_loss_stops_and_records_diverged(mnist_dir, tmp_path):
 
 
 def test_resume_from_last_checkpoint_continues_training(mnist_dir, tmp_path):
+    # A schedule whose length is fixed at the start (onecycle) cannot be stretched by a
+    # resumed run with more epochs; a per-epoch step schedule can.
     first, second = tmp_path / "first", tmp_path / "second"
-    proc = run_cli(f"data.root={mnist_dir}", "model=mlp", *TINY, f"hydra.run.dir={first}")
+    proc = run_cli(f"data.root={mnist_dir}", "model=mlp", "scheduler=step", *TINY, f"hydra.run.dir={first}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     last = first / "checkpoints" / "last.ckpt"
-    proc = run_cli(f"data.root={mnist_dir}", "model=mlp", *TINY, "trainer.max_epochs=2", f"ckpt_path={last}",
+    proc = run_cli(f"data.root={mnist_dir}", "model=mlp", "scheduler=step", *TINY, "trainer.max_epochs=2", f"ckpt_path={last}",
                    f"hydra.run.dir={second}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = read_results(second)
