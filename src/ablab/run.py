@@ -13,6 +13,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.callbacks import ProgressBar
 from pytorch_lightning.loggers import TensorBoardLogger
 
 from ablab import distributed
@@ -58,6 +59,8 @@ def train(cfg: DictConfig) -> float:
             checkpoint_meta=_checkpoint_meta(cfg, datamodule, overrides),
         )
         callbacks = [instantiate(c) for c in cfg.callbacks.values() if c and c.get("_target_")]
+        if not _progress_bar(cfg):  # Lightning refuses a progress-bar callback when the bar is off
+            callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
         if cfg.viz and cfg.viz.get("_target_"):
             callbacks.append(instantiate(cfg.viz))
         if datamodule.tail is not None:  # long-tailed run: class counts and shot-group accuracy
