@@ -49,6 +49,10 @@ def train(cfg: DictConfig) -> float:
         record["train_class_counts"] = dict(zip(datamodule.classes, datamodule.train_counts))
         net = build.model(cfg, datamodule.input_shape, datamodule.num_classes)
         record["params"] = sum(p.numel() for p in net.parameters())
+        if cfg.get("channels_last"):  # the first conv then turns its input NHWC too
+            net = net.to(memory_format=torch.channels_last)
+        if cfg.get("compile"):
+            net.compile()  # in place: checkpoints keep the plain module's keys
         module = Classifier(
             model=net,
             loss=build.loss(cfg, datamodule.train_counts),
