@@ -82,9 +82,6 @@ def test_every_dataset_trains_through_the_cli(data, fixture, classes, shape, req
     ("model=transformer", "unknown model 'transformer'; choose one of:"),
     ("trainer.max_epoch=3", "trainer.max_epoch"),
     ("optimizer.lr=-0.1", "optimizer.lr=-0.1 is not allowed: must be a number > 0"),
-    ("dropout=1.0", "dropout=1.0 is not allowed: must be a number in [0, 1)"),
-    ("data.batch_size=0", "data.batch_size=0 is not allowed: must be an integer >= 1"),
-    ("data.val_fraction=1.5", "data.val_fraction=1.5 is not allowed: must be a number in (0, 1)"),
     ("data=folder", "data.root must be set"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(override, message, mnist_dir, tmp_path):
@@ -93,6 +90,30 @@ def test_bad_input_is_one_line_and_exit_code_2(override, message, mnist_dir, tmp
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("override, message", [
+    ("optimizer.lr=0", "optimizer.lr=0 is not allowed: must be a number > 0"),
+    ("dropout=1.0", "dropout=1.0 is not allowed: must be a number in [0, 1)"),
+    ("dropout=-0.1", "dropout=-0.1 is not allowed: must be a number in [0, 1)"),
+    ("data.batch_size=0", "data.batch_size=0 is not allowed: must be an integer >= 1"),
+    ("data.val_fraction=1.5", "data.val_fraction=1.5 is not allowed: must be a number in (0, 1)"),
+    ("data.val_fraction=0", "data.val_fraction=0 is not allowed: must be a number in (0, 1)"),
+    ("data.fold=4", "data.fold=4 is not allowed"),
+])
+def test_every_value_rule_names_key_value_and_range(override, message):
+    """The same rules the CLI applies (one CLI case above shows the exit code); composed in-process for speed."""
+    from hydra import compose, initialize_config_dir
+
+    from ablab.cli import CONF_DIR
+    from ablab.errors import UserError
+    from ablab.validate import validate
+
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose("train", overrides=[override])
+    with pytest.raises(UserError) as error:
+        validate(cfg)
+    assert message in str(error.value) and "\n" not in str(error.value)
 
 
 def test_folder_root_that_does_not_exist(tmp_path):
