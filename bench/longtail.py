@@ -55,7 +55,7 @@ def sweeps(epochs: int, seeds: list[int], out: Path, extra: list[str]) -> list[l
 
 def remedy_of(overrides: list[str]) -> str:
     keys = dict(o.split("=", 1) for o in overrides if "=" in o)
-    if keys.get("data.longtail.oversample") == "true":
+    if keys.get("data.longtail.oversample", "").lower() == "true":  # Hydra records it as True
         return "oversample"
     if keys.get("sampler", "none") != "none":
         return f"sampler={keys['sampler']}"
