@@ -33,12 +33,12 @@ REMEDIES = {
 }
 
 
-def sweeps(epochs: int, seeds: list[int], out: Path, extra: list[str]) -> list[list[str]]:
-    """One train.py -m command per group: values of the swept key joined by commas."""
+def sweeps(epochs: int, seeds: list[int], out: Path, extra: list[str]) -> dict[str, list[str]]:
+    """One train.py -m command per group (values of a swept key joined by commas), in <out>/<group>-seed<seeds>."""
     groups: dict[str, list[list[str]]] = {}
     for group, overrides in REMEDIES.values():
         groups.setdefault(group, []).append([o.format(drw_start=int(0.8 * epochs)) for o in overrides])
-    commands = []
+    commands = {}
     for group, jobs in groups.items():
         swept = {}
         for job in jobs:
@@ -46,10 +46,10 @@ def sweeps(epochs: int, seeds: list[int], out: Path, extra: list[str]) -> list[l
                 key, value = o.split("=", 1)
                 swept.setdefault(key, []).append(value)
         overrides = [f"{k}={','.join(dict.fromkeys(v))}" for k, v in swept.items()]
-        commands.append([sys.executable, "train.py", "-m", "data=mnist_t10k_lt", "model=cnn",
-                         f"trainer.max_epochs={epochs}", f"seed={','.join(map(str, seeds))}", "viz=none",
-                         "trainer.enable_progress_bar=false", *overrides, *extra,
-                         f"hydra.sweep.dir={out / group}"])
+        commands[group] = [sys.executable, "train.py", "-m", "data=mnist_t10k_lt", "model=cnn",
+                           f"trainer.max_epochs={epochs}", f"seed={','.join(map(str, seeds))}", "viz=none",
+                           "trainer.enable_progress_bar=false", *overrides, *extra,
+                           f"hydra.sweep.dir={out / group}-seed{'-'.join(map(str, seeds))}"]
     return commands
 
 
@@ -109,8 +109,8 @@ def main() -> None:
     parser.add_argument("extra", nargs="*", help="more overrides for every job, e.g. optimizer.lr=3e-3")
     args = parser.parse_args()
     if args.read is None:
-        for command in sweeps(args.epochs, args.seeds, args.out.resolve(), args.extra):
-            if args.only and Path(command[-1].split("=", 1)[1]).name not in args.only:
+        for group, command in sweeps(args.epochs, args.seeds, args.out.resolve(), args.extra).items():
+            if args.only and group not in args.only:
                 continue
             print("$", " ".join(command[1:]), flush=True)
             subprocess.run(command, cwd=REPO, check=False, stdout=subprocess.DEVNULL)
