@@ -45,7 +45,7 @@ class Clock:
 
     def __init__(self, warmup: int):
         self.warmup, self.step = warmup, 0
-        self.seconds, self.cpu_seconds, self.images, self.steps = 0.0, 0.0, 0, 0
+        self.seconds, self.cpu_seconds, self.images, self.steps, self.all_images = 0.0, 0.0, 0, 0, 0
         self._epoch_start = self._start = self._end = None
 
     def epoch_start(self):
@@ -58,6 +58,7 @@ class Clock:
         self._epoch_start = None
 
     def step_end(self, n: int, last_of_epoch: bool):
+        self.all_images += n
         if self.step >= self.warmup:
             # CPU time (barely moved by other jobs' load) is read at segment ends only: the call is a syscall.
             self._end = (time.perf_counter(), time.process_time() if last_of_epoch else None)
@@ -103,7 +104,7 @@ class FirstStepProbe(pl.Callback):
 
     def _write(self, event: str):
         with open(self.path, "a") as f:
-            f.write(json.dumps({"event": event, "t": time.time()}) + "\n")
+            f.write(json.dumps({"event": event, "t": time.time(), "cpu": time.process_time()}) + "\n")
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         if not self.seen:
@@ -278,8 +279,12 @@ def worker(args) -> None:
     import resource
 
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # largest DataLoader worker
+    # CPU time of this process in the timed steps, plus the loader workers' share (they exit
+    # at each epoch's end, so their CPU is known only in total): pro rata of the images loaded.
+    times = os.times()
+    cpu = clock.cpu_seconds + (times.children_user + times.children_system) * clock.images / clock.all_images
     print("BENCH " + json.dumps({"images_per_s": clock.images / clock.seconds, "steps": clock.steps,
-                                 "seconds": clock.seconds, "cpu_images_per_s": clock.images / clock.cpu_seconds,
+                                 "seconds": clock.seconds, "cpu_images_per_s": clock.images / cpu,
                                  "peak_rss_mb": peak_rss_mb(),
                                  "worker_rss_mb": children, "threads": torch.get_num_threads()}))
 
@@ -308,13 +313,15 @@ def startup_times(args, jobs: int = 3) -> dict:
         return t0, events
 
     try:
-        times = {"cold": [], "warm": [], "sweep_next": []}
+        times = {"cold": [], "warm": [], "sweep_next": [], "cold_cpu": [], "warm_cpu": []}
         for i in range(args.startup_repeats):
             shutil.rmtree(root / ".ablab-cache", ignore_errors=True)
             t0, ev = launch(f"cold{i}", [f"hydra.run.dir={work / f'cold{i}'}"])
             times["cold"].append(ev[0]["t"] - t0)
+            times["cold_cpu"].append(ev[0]["cpu"])  # CPU seconds of the process to its first step
             t0, ev = launch(f"warm{i}", [f"hydra.run.dir={work / f'warm{i}'}"])
             times["warm"].append(ev[0]["t"] - t0)
+            times["warm_cpu"].append(ev[0]["cpu"])
         t0, ev = launch("sweep", ["seed=" + ",".join(str(s) for s in range(jobs)), f"hydra.sweep.dir={work / 'sweep'}"],
                         flags=["-m"])
         firsts = [e["t"] for e in ev if e["event"] == "first_step"]
@@ -400,8 +407,8 @@ def main() -> None:
     if not args.no_startup:
         s = startup_times(argparse.Namespace(**{**vars(args), "model": models[0]}))
         print(f"\nstart-up, launch of `python train.py` to first training step ({models[0]}, medians):")
-        print(f"  first job, cache cold: {s['cold']:.2f} s;  later job, cache warm: {s['warm']:.2f} s;  "
-              f"next job inside one -m sweep: {s['sweep_next']:.2f} s")
+        print(f"  first job, cache cold: {s['cold']:.2f} s ({s['cold_cpu']:.2f} CPU-s);  later job, cache warm: "
+              f"{s['warm']:.2f} s ({s['warm_cpu']:.2f} CPU-s);  next job inside one -m sweep: {s['sweep_next']:.2f} s")
         print(f"  all: {json.dumps({k: [round(t, 2) for t in v] for k, v in s['all'].items()})}")
     print(f"\nload average at end {load()}")
 
