@@ -93,8 +93,8 @@ def row(name: str, run_dir: Path) -> list[str]:
     ips = r.get("train_images_per_s")
     extra = [o for o in bench["command"][1:] if o.split("=")[0] not in
              ("viz", "trainer.enable_progress_bar", "hydra.run.dir") and not o.startswith("experiment=")]
-    experiment = choices.get("experiment") or name
-    return [choices.get("model", "?") + "".join(f" {o}" for o in extra), choices.get("data", "?"), experiment,
+    experiment = " ".join([choices.get("experiment") or name, *extra])
+    return [choices.get("model", "?"), choices.get("data", "?"), experiment,
             *figures, f"{100 * target:.1f}%", verdict, f"{ips:,.0f}" if ips else "-",
             f"{bench['process_wall_s']:.0f}", f"{bench['cpu_s']:.0f}",
             f"{bench['load_start']:.1f}-{bench['load_end']:.1f}"]
@@ -116,7 +116,8 @@ def main() -> None:
                                      epilog="cases: " + ", ".join(f"{n} (experiment={c.experiment}, target "
                                                                   f"{100 * c.target:.1f}%)" for n, c in CASES.items()))
     parser.add_argument("--cases", default=",".join(CASES), help="comma-separated case names (default: all)")
-    parser.add_argument("--out", type=Path, default=REPO / "multirun" / "bench-accuracy")
+    parser.add_argument("--out", type=Path, default=REPO / "multirun" / "bench-accuracy",
+                        help="directory of the case run directories and logs (default: multirun/bench-accuracy)")
     parser.add_argument("--read", action="store_true", help="only print the table of the runs already in --out")
     parser.add_argument("extra", nargs="*", help="more overrides for every case, after --, e.g. -- seed=1")
     args = parser.parse_args()
@@ -129,7 +130,11 @@ def main() -> None:
         for name in names:
             run(name, CASES[name], out, args.extra)
             print(table(out, [name]).splitlines()[-1], flush=True)
-    print(table(out, names))
+    text = table(out, names)
+    print(text)
+    # Exit 1 when a case missed its target, did not complete or has no run yet, so a script can tell.
+    rows = text.splitlines()[2:]
+    sys.exit(0 if len(rows) == len(names) and all(" | pass | " in r for r in rows) else 1)
 
 
 if __name__ == "__main__":

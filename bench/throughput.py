@@ -1,14 +1,15 @@
 """Training throughput three ways on one machine: ablab, a plain PyTorch loop, a conventional pipeline.
 
     python bench/throughput.py                          # mlp and cnn, 3 repeats, start-up times
-    python bench/throughput.py --model mlp --steps 300 --repeats 5
-    python bench/throughput.py --model cnn --threads 1 --no-startup
+    python bench/throughput.py --model mlp --steps 300 --repeats 5 --threads 1
+    python bench/throughput.py --model cnn --device cuda --overrides trainer.precision=bf16-mixed
 
 Same model (built by ablab from the composed config), batch size, optimizer, learning-rate
 schedule (one-cycle over the run), loss and training images for all three:
   a) ablab: `train.py`'s own entry (Hydra, validation, data module, Lightning Trainer, the
      default callbacks and metrics, TensorBoard logger, checkpoints, test) run in-process,
-     with figures off (viz=none) and the progress bar off, as in a non-interactive job;
+     with figures off (viz=none) and the progress bar off, as in a non-interactive job
+     (--progress-bar turns it on in a and c);
   b) plain: a bare PyTorch loop over pre-normalised float tensors (the compute limit);
   c) conventional: torchvision's MNIST dataset class (PIL image, per-sample ToTensor and
      Normalize), a DataLoader with --num-workers workers (2 on a 2-core machine, as
@@ -16,6 +17,10 @@ schedule (one-cycle over the run), loss and training images for all three:
 Each (pipeline, repeat) runs in a fresh process, interleaved a, b, c, a, b, c, ...
 Steady state: the first --warmup steps are left out; timing covers every later training
 step including data loading and per-step hooks, but not validation or epoch-end work.
+images/s is wall time; "images per CPU-s" divides by the CPU time the pipeline's processes
+spent (loader workers included, pro rata), which other jobs on a shared machine move far
+less than wall time. On a GPU (--device cuda) timing waits for queued work only at the
+ends of timed segments, so it adds no sync per step.
 Peak memory is each process's peak RSS (VmHWM), everything loaded included.
 Start-up: seconds from launching `python train.py ...` to its first training step, with
 the decoded-data cache cold (first job) and warm (any later job), and between jobs of
@@ -43,24 +48,31 @@ DEFAULT_STEPS = {"mlp": 300, "cnn": 60}
 class Clock:
     """Training time from the first step after warm-up on, in segments that stop at each epoch's end."""
 
-    def __init__(self, warmup: int):
-        self.warmup, self.step = warmup, 0
+    def __init__(self, warmup: int, sync=None):
+        self.warmup, self.step, self.sync = warmup, 0, sync or (lambda: None)
         self.seconds, self.cpu_seconds, self.images, self.steps, self.all_images = 0.0, 0.0, 0, 0, 0
         self._epoch_start = self._start = self._end = None
 
     def epoch_start(self):
+        if self.step >= self.warmup:
+            self.sync()
         self._epoch_start = (time.perf_counter(), time.process_time())
 
     def step_start(self):
         if self.step >= self.warmup and self._start is None:
             # An epoch's first step also pays for starting the epoch (new order, loader workers).
+            if self._epoch_start is None:
+                self.sync()  # on a GPU: earlier queued work is not this segment's
             self._start = self._epoch_start or (time.perf_counter(), time.process_time())
         self._epoch_start = None
 
     def step_end(self, n: int, last_of_epoch: bool):
         self.all_images += n
         if self.step >= self.warmup:
-            # CPU time (barely moved by other jobs' load) is read at segment ends only: the call is a syscall.
+            # CPU time (barely moved by other jobs' load) is read at segment ends only: the call is a
+            # syscall. On a GPU the segment's end waits for its queued work; no step syncs otherwise.
+            if last_of_epoch:
+                self.sync()
             self._end = (time.perf_counter(), time.process_time() if last_of_epoch else None)
             self.images += n
             self.steps += 1
@@ -78,8 +90,8 @@ class StepTimer(pl.Callback):
 
     last = None
 
-    def __init__(self, warmup: int):
-        self.clock = Clock(warmup)
+    def __init__(self, warmup: int, device: str = "cpu"):
+        self.clock = Clock(warmup, _sync(device))
         StepTimer.last = self
 
     def on_train_epoch_start(self, trainer, pl_module):
@@ -114,6 +126,12 @@ class FirstStepProbe(pl.Callback):
     def teardown(self, trainer, pl_module, stage):
         if stage == "test":
             self._write("job_end")
+
+
+def _sync(device: str):
+    import torch
+
+    return torch.cuda.synchronize if device == "cuda" else None
 
 
 def peak_rss_mb() -> float:
@@ -164,6 +182,8 @@ def run_ablab(args) -> Clock:
 
     out = tempfile.mkdtemp(prefix="bench-ablab-")
     sys.argv = ["train.py", *overrides(args), f"+trainer.max_steps={args.warmup + args.steps}",
+                f"trainer.accelerator={'gpu' if args.device == 'cuda' else 'cpu'}",
+                f"+callbacks.bench_timer.device={args.device}",
                 "trainer.max_epochs=-1", "trainer.enable_progress_bar=" + ("true" if args.progress_bar else "false"),
                 f"hydra.run.dir={out}", "+callbacks.bench_timer._target_=__main__.StepTimer",
                 f"+callbacks.bench_timer.warmup={args.warmup}"]
@@ -188,14 +208,15 @@ def run_plain(args) -> Clock:
     mean = torch.tensor(dm.mean).view(1, -1, 1, 1)
     std = torch.tensor(dm.std).view(1, -1, 1, 1)
     x = (x.float() / 255 - mean) / std  # normalised once, up front: no per-batch work left
+    x, y, model = x.to(args.device), y.to(args.device), model.to(args.device)
     opt = optimizer(model.parameters())
     sched = schedule.build(opt, total_steps=args.warmup + args.steps) if schedule.build else None
-    generator = torch.Generator().manual_seed(0)
-    clock, total = Clock(args.warmup), args.warmup + args.steps
+    generator = torch.Generator(device=args.device).manual_seed(0)
+    clock, total = Clock(args.warmup, _sync(args.device)), args.warmup + args.steps
     model.train()
     while clock.step < total:
         clock.epoch_start()
-        order = torch.randperm(len(y), generator=generator)
+        order = torch.randperm(len(y), generator=generator, device=args.device)
         for start in range(0, len(y), args.batch_size):
             if clock.step >= total:
                 break
@@ -250,14 +271,15 @@ def run_conventional(args) -> Clock:
         raise SystemExit("the conventional pipeline here reads MNIST-format (1-channel) data")
     tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize(dm.mean, dm.std)])
     loader = DataLoader(MNISTFromTensors(x[:, 0].clone(), y.clone(), tf), batch_size=args.batch_size,
-                        shuffle=True, num_workers=args.num_workers)
+                        shuffle=True, num_workers=args.num_workers, pin_memory=args.device == "cuda")
     del dm  # only the dataset's own copy stays
     total = args.warmup + args.steps
-    timer = StepTimer(args.warmup)
+    timer = StepTimer(args.warmup, args.device)
     out = tempfile.mkdtemp(prefix="bench-conventional-")
     try:
-        trainer = pl.Trainer(accelerator="cpu", devices=1, max_steps=total, max_epochs=-1, default_root_dir=out,
-                             callbacks=[timer], enable_progress_bar=args.progress_bar, enable_model_summary=False)
+        trainer = pl.Trainer(accelerator="gpu" if args.device == "cuda" else "cpu", devices=1, max_steps=total,
+                             max_epochs=-1, default_root_dir=out, callbacks=[timer],
+                             enable_progress_bar=args.progress_bar, enable_model_summary=False)
         trainer.fit(Conventional(model, loss_fn, optimizer, schedule, total), train_dataloaders=loader)
     finally:
         shutil.rmtree(out, ignore_errors=True)
@@ -344,7 +366,7 @@ def measure(args, model: str) -> dict:
             cmd = [sys.executable, __file__, "--worker", p, "--model", model, "--steps", str(args.steps),
                    "--warmup", str(args.warmup), "--batch-size", str(args.batch_size), "--data", args.data,
                    "--data-root", args.data_root, "--num-workers", str(args.num_workers),
-                   "--threads", str(args.threads), "--overrides", *args.overrides]
+                   "--threads", str(args.threads), "--device", args.device, "--overrides", *args.overrides]
             cmd += ["--progress-bar"] if args.progress_bar else []
             proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
             line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH ")), None)
@@ -381,6 +403,7 @@ def main() -> None:
     ap.add_argument("--data-root", default=str(REPO.parent / "shared" / "datasets" / "mnist-t10k"))
     ap.add_argument("--num-workers", type=int, default=2, help="DataLoader workers of the conventional pipeline")
     ap.add_argument("--threads", type=int, default=0, help="torch threads per process (0: torch's default)")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where all three train")
     ap.add_argument("--progress-bar", action="store_true", help="progress bars on in a and c")
     ap.add_argument("--overrides", nargs="*", default=[], metavar="KEY=VALUE",
                     help="extra train.py overrides, for all three (e.g. optimizer=sgd, norm=none)")
