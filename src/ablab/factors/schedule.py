@@ -5,6 +5,7 @@ when fitting starts (steps per epoch come from the data). A scheduler config nam
 keyword that takes that length (`horizon_arg`, e.g. T_max or total_steps) and the unit
 (`interval`: step or epoch); no scheduler is special-cased in code.
 """
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,7 +24,21 @@ class Schedule:
         if self.horizon_arg:
             steps = trainer.estimated_stepping_batches if self.interval == "step" else trainer.max_epochs
             kwargs[self.horizon_arg] = max(1, int(steps))
+        if self._cycles_momentum() and not _has_momentum(optimizer):
+            kwargs["cycle_momentum"] = False
         config = {"scheduler": self.build(optimizer, **kwargs), "interval": self.interval}
         if self.monitor:
             config["monitor"] = self.monitor
         return config
+
+    def _cycles_momentum(self) -> bool:
+        """One-cycle and cyclic schedules also cycle momentum unless told not to."""
+        keywords = getattr(self.build, "keywords", {})
+        func = getattr(self.build, "func", self.build)
+        return "cycle_momentum" not in keywords and "cycle_momentum" in inspect.signature(func).parameters
+
+
+def _has_momentum(optimizer) -> bool:
+    # Cycling momentum would give plain SGD or RMSprop (momentum 0) a momentum of 0.85-0.95,
+    # turning `optimizer=sgd` into SGD with momentum; Adagrad and ASGD have none and would fail.
+    return any("betas" in g or g.get("momentum", 0) > 0 for g in optimizer.param_groups)
