@@ -397,7 +397,7 @@ def main() -> None:
     ap.add_argument("--model", choices=["mlp", "cnn", "both"], default="both")
     ap.add_argument("--steps", type=int, default=None, help="timed steps (default: mlp 300, cnn 60)")
     ap.add_argument("--warmup", type=int, default=10, help="untimed steps first")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=3, help="0: start-up times only")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--data", default="mnist_t10k", help="ablab data config (an MNIST-format dataset)")
     ap.add_argument("--data-root", default=str(REPO.parent / "shared" / "datasets" / "mnist-t10k"))
@@ -423,10 +423,11 @@ def main() -> None:
           f"warm-up {args.warmup} steps, {args.repeats} repeats; load average at start {load()}")
     table = ["| model | pipeline | images/s | time / plain's | speed-up vs conventional | images per CPU-s "
              "| CPU time / plain's | peak RSS MB |", "|---|---|---:|---:|---:|---:|---:|---:|"]
-    for model in models:
+    for model in models if args.repeats else []:  # --repeats 0: start-up times only
         steps = args.steps or DEFAULT_STEPS[model]
         table += report(model, measure(argparse.Namespace(**{**vars(args), "steps": steps}), model))
-    print("\n" + "\n".join(table))
+    if args.repeats:
+        print("\n" + "\n".join(table))
     if not args.no_startup:
         s = startup_times(argparse.Namespace(**{**vars(args), "model": models[0]}))
         print(f"\nstart-up, launch of `python train.py` to first training step ({models[0]}, medians):")
