@@ -10,6 +10,7 @@ from torch import nn
 
 from ablab.errors import UserError
 from ablab.factors import build
+from tests.conftest import read_results, run_cli
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
@@ -190,3 +191,22 @@ def test_bad_option_is_a_one_line_user_error(file, override):
 def test_lenet5_refuses_images_too_small_for_its_convs():
     with pytest.raises(UserError, match="at least 12x12"):
         make("lenet5", (1, 8, 8), 10)
+
+
+@pytest.mark.parametrize("data", ["mnist", "cifar10"], ids=["1x28x28", "3x32x32"])
+def test_every_model_trains_one_batch_through_train_py(data, mnist_dir, cifar_dir, tmp_path):
+    # One -m sweep per input shape: the first job pays the imports, the others start in ~0.2 s.
+    root = {"mnist": mnist_dir, "cifar10": cifar_dir}[data]
+    models = group("model")
+    proc = run_cli("-m", f"model={','.join(models)}", f"data={data}", f"data.root={root}",
+                   "data.batch_size=8", "data.eval_batch_size=8", "trainer.max_epochs=1",
+                   "trainer.limit_train_batches=1", "trainer.limit_val_batches=1", "trainer.limit_test_batches=1",
+                   "viz=none", f"hydra.sweep.dir={tmp_path}", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    trained = {}
+    for job in tmp_path.glob("[0-9]*"):
+        results = read_results(job)
+        model = next(o.split("=")[1] for o in results["overrides"] if o.startswith("model="))
+        last = torch.load(job / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True, mmap=True)
+        trained[model] = (results["status"], last["global_step"], results["params"] > 0)
+    assert trained == {m: ("completed", 1, True) for m in models}
