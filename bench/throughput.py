@@ -41,7 +41,7 @@ import pytorch_lightning as pl
 
 REPO = Path(__file__).resolve().parents[1]
 PIPELINES = {"a": "ablab", "b": "plain", "c": "conventional"}
-DEFAULT_STEPS = {"mlp": 300, "cnn": 60}
+DEFAULT_STEPS = {"mlp": 1000, "cnn": 60}  # about 5-10 s of timed training each on 2 CPU cores
 
 
 # ---------------------------------------------------------------- timing, shared by a, b, c
@@ -395,7 +395,7 @@ def report(model: str, runs: dict) -> list[str]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", choices=["mlp", "cnn", "both"], default="both")
-    ap.add_argument("--steps", type=int, default=None, help="timed steps (default: mlp 300, cnn 60)")
+    ap.add_argument("--steps", type=int, default=None, help="timed steps (default: mlp 1000, cnn 60)")
     ap.add_argument("--warmup", type=int, default=10, help="untimed steps first")
     ap.add_argument("--repeats", type=int, default=3, help="0: start-up times only")
     ap.add_argument("--batch-size", type=int, default=128)

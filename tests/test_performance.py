@@ -2,16 +2,21 @@
 
 The data set stays uint8 (a float copy would be 4x its size), batches are slices of it with
 no copy of the whole, floats exist only per batch; the divergence check reads the device
-back only every `check_every` steps yet still sees a bad step in between.
+back only every `check_every` steps yet still sees a bad step in between, and a training
+step reads no tensor value back into Python (on a GPU, a sync) apart from logging and check steps.
 """
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import pytorch_lightning as pl
 import torch
 
 from ablab.callbacks import DivergenceGuard, Diverged
 from ablab.data import sources
 from ablab.data.module import ImageDataModule, _channel_stats
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
 def _datamodule(mnist_dir, **kw):
@@ -62,3 +67,58 @@ def test_divergence_guard_catches_a_bad_step_between_checks():
     guard.on_train_batch_end(trainer, None, {"loss": torch.tensor(float("inf"))}, None, 1)
     with pytest.raises(Diverged):
         guard.on_train_epoch_end(trainer, None)
+
+
+class SyncProbe(pl.Callback):
+    """Counts reads of tensor values into Python (a host-device sync on a GPU) per training step."""
+
+    READS = ("item", "tolist", "numpy", "__bool__", "__float__", "__int__", "cpu")
+    counts: dict[int, int] = {}
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self._saved = {name: getattr(torch.Tensor, name) for name in self.READS}
+        step = trainer.global_step
+        SyncProbe.counts[step] = 0
+
+        def counting(original):
+            def read(tensor, *args, **kwargs):
+                SyncProbe.counts[step] += 1
+                return original(tensor, *args, **kwargs)
+            return read
+
+        for name, original in self._saved.items():
+            setattr(torch.Tensor, name, counting(original))
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        for name, original in self._saved.items():  # after every other callback's hook of this step
+            setattr(torch.Tensor, name, original)
+
+
+def test_training_steps_read_nothing_back_except_on_logging_and_check_steps(mnist_dir, tmp_path):
+    # ablab's own train() with its default callbacks, logger and metrics, as train.py runs it.
+    from hydra import compose, initialize_config_dir
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict
+
+    from ablab.run import train
+
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cfg = compose("train", return_hydra_config=True, overrides=[
+            f"data.root={mnist_dir}", "model=mlp", "data.batch_size=16", "trainer.max_epochs=1",
+            "trainer.log_every_n_steps=10", "callbacks.divergence.check_every=8", "viz=none",
+            "trainer.enable_progress_bar=false", "+callbacks.sync_probe._target_=tests.test_performance.SyncProbe"])
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(tmp_path)
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):  # a job's own config has no hydra node
+        del cfg["hydra"]
+    SyncProbe.counts.clear()
+    try:
+        train(cfg)
+    finally:
+        HydraConfig.instance().cfg = None
+    # The probe's end hook runs last, so the divergence guard's read at batch_idx % 8 == 0 is counted;
+    # logging steps (global_step + 1) % 10 == 0 may read the loss for the logger.
+    quiet = {s: n for s, n in SyncProbe.counts.items() if s % 8 and (s + 1) % 10}
+    assert len(quiet) > 10 and set(quiet.values()) == {0}, quiet
+    assert any(SyncProbe.counts[s] for s in SyncProbe.counts if s % 8 == 0)  # the probe does see reads
