@@ -90,14 +90,20 @@ class StepTimer(pl.Callback):
 
     last = None
 
-    def __init__(self, warmup: int, device: str = "cpu"):
+    def __init__(self, warmup: int, device: str = "cpu", sync_debug: bool = False):
         self.clock = Clock(warmup, _sync(device))
+        self.sync_debug = sync_debug and device == "cuda"
         StepTimer.last = self
 
     def on_train_epoch_start(self, trainer, pl_module):
         self.clock.epoch_start()
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if self.sync_debug and self.clock.step == self.clock.warmup:
+            # From here on PyTorch warns at every operation that waits for the GPU, with its stack.
+            import torch
+
+            torch.cuda.set_sync_debug_mode("warn")
         self.clock.step_start()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
@@ -183,7 +189,7 @@ def run_ablab(args) -> Clock:
     out = tempfile.mkdtemp(prefix="bench-ablab-")
     sys.argv = ["train.py", *overrides(args), f"+trainer.max_steps={args.warmup + args.steps}",
                 f"trainer.accelerator={'gpu' if args.device == 'cuda' else 'cpu'}",
-                f"+callbacks.bench_timer.device={args.device}",
+                f"+callbacks.bench_timer.device={args.device}", f"+callbacks.bench_timer.sync_debug={args.sync_debug}",
                 "trainer.max_epochs=-1", "trainer.enable_progress_bar=" + ("true" if args.progress_bar else "false"),
                 f"hydra.run.dir={out}", "+callbacks.bench_timer._target_=__main__.StepTimer",
                 f"+callbacks.bench_timer.warmup={args.warmup}"]
@@ -367,11 +373,16 @@ def measure(args, model: str) -> dict:
                    "--warmup", str(args.warmup), "--batch-size", str(args.batch_size), "--data", args.data,
                    "--data-root", args.data_root, "--num-workers", str(args.num_workers),
                    "--threads", str(args.threads), "--device", args.device, "--overrides", *args.overrides]
+            cmd += ["--sync-debug"] if args.sync_debug else []
             cmd += ["--progress-bar"] if args.progress_bar else []
             proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
             line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH ")), None)
             if proc.returncode != 0 or line is None:
                 raise SystemExit(f"{PIPELINES[p]} failed:\n{proc.stderr[-3000:]}")
+            if args.sync_debug and p == "a":  # Python shows each warning once per code location
+                places = [ln for ln in proc.stderr.splitlines() if "synchronizing CUDA operation" in ln]
+                print(f"    code locations that made ablab wait for the GPU after warm-up: {len(places)}"
+                      + "".join(f"\n      {ln.strip()}" for ln in places), flush=True)
             runs[p].append(json.loads(line[6:]))
             print(f"  {model} repeat {r + 1} {PIPELINES[p]:>12}: {runs[p][-1]['images_per_s']:9.0f} images/s  "
                   f"(load {load()})", flush=True)
@@ -405,6 +416,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch threads per process (0: torch's default)")
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where all three train")
     ap.add_argument("--progress-bar", action="store_true", help="progress bars on in a and c")
+    ap.add_argument("--sync-debug", action="store_true",
+                    help="with --device cuda: ablab warns at every host-device sync after warm-up (stderr)")
     ap.add_argument("--overrides", nargs="*", default=[], metavar="KEY=VALUE",
                     help="extra train.py overrides, for all three (e.g. optimizer=sgd, norm=none)")
     ap.add_argument("--startup-repeats", type=int, default=2)
