@@ -90,8 +90,15 @@ class SyncProbe(pl.Callback):
             setattr(torch.Tensor, name, counting(original))
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        for name, original in self._saved.items():  # after every other callback's hook of this step
+        self._restore()  # after every other callback's hook of this step
+
+    def on_exception(self, trainer, pl_module, exception):
+        self._restore()  # a failing step must not leave torch patched for the other tests
+
+    def _restore(self):
+        for name, original in getattr(self, "_saved", {}).items():
             setattr(torch.Tensor, name, original)
+        self._saved = {}
 
 
 def test_training_steps_read_nothing_back_except_on_logging_and_check_steps(mnist_dir, tmp_path):
