@@ -228,7 +228,7 @@ def run_plain(args) -> Clock:
                 break
             clock.step_start()
             idx = order[start:start + args.batch_size]
-            xb, yb = x[idx], y[idx]
+            xb, yb = x.index_select(0, idx), y.index_select(0, idx)  # rows copied as ablab copies them
             loss = loss_fn(model(xb), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -5,6 +5,8 @@ no copy of the whole, floats exist only per batch; the divergence check reads th
 back only every `check_every` steps yet still sees a bad step in between, and a training
 step reads no tensor value back into Python (on a GPU, a sync) apart from logging and check steps.
 """
+import json
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,6 +15,7 @@ import pytorch_lightning as pl
 import torch
 
 from ablab.callbacks import DivergenceGuard, Diverged
+from ablab.cuda_probe import NVML_CHECK
 from ablab.data import sources
 from ablab.data.module import ImageDataModule, _channel_stats
 
@@ -101,8 +104,8 @@ class SyncProbe(pl.Callback):
         self._saved = {}
 
 
-def test_training_steps_read_nothing_back_except_on_logging_and_check_steps(mnist_dir, tmp_path):
-    # ablab's own train() with its default callbacks, logger and metrics, as train.py runs it.
+def _train_in_process(mnist_dir, tmp_path, *overrides: str) -> None:
+    """ablab's own train() with its default callbacks, logger and metrics, as train.py runs it."""
     from hydra import compose, initialize_config_dir
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import open_dict
@@ -111,21 +114,69 @@ def test_training_steps_read_nothing_back_except_on_logging_and_check_steps(mnis
 
     with initialize_config_dir(str(CONF), version_base="1.3"):
         cfg = compose("train", return_hydra_config=True, overrides=[
-            f"data.root={mnist_dir}", "model=mlp", "data.batch_size=16", "trainer.max_epochs=1",
-            "trainer.log_every_n_steps=10", "callbacks.divergence.check_every=8", "viz=none",
-            "trainer.enable_progress_bar=false", "+callbacks.sync_probe._target_=tests.test_performance.SyncProbe"])
+            f"data.root={mnist_dir}", "model=mlp", "data.batch_size=16", "trainer.max_epochs=1", "viz=none",
+            "trainer.enable_progress_bar=false", *overrides])
     with open_dict(cfg):
         cfg.hydra.runtime.output_dir = str(tmp_path)
     HydraConfig.instance().set_config(cfg)
     with open_dict(cfg):  # a job's own config has no hydra node
         del cfg["hydra"]
-    SyncProbe.counts.clear()
     try:
         train(cfg)
     finally:
         HydraConfig.instance().cfg = None
+
+
+def test_training_steps_read_nothing_back_except_on_logging_and_check_steps(mnist_dir, tmp_path):
+    SyncProbe.counts.clear()
+    _train_in_process(mnist_dir, tmp_path, "trainer.log_every_n_steps=10", "callbacks.divergence.check_every=8",
+                      "+callbacks.sync_probe._target_=tests.test_performance.SyncProbe")
     # The probe's end hook runs last, so the divergence guard's read at batch_idx % 8 == 0 is counted;
     # logging steps (global_step + 1) % 10 == 0 may read the loss for the logger.
     quiet = {s: n for s, n in SyncProbe.counts.items() if s % 8 and (s + 1) % 10}
     assert len(quiet) > 10 and set(quiet.values()) == {0}, quiet
     assert any(SyncProbe.counts[s] for s in SyncProbe.counts if s % 8 == 0)  # the probe does see reads
+
+
+class NvmlProbe(pl.Callback):
+    """Counts NVML-based GPU probes (torch loading NVML again) inside each training step."""
+
+    counts: list[int] = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self._saved = torch.cuda._device_count_nvml
+        NvmlProbe.counts.append(0)
+
+        def counting():
+            NvmlProbe.counts[-1] += 1
+            return self._saved()
+
+        torch.cuda._device_count_nvml = counting
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        torch.cuda._device_count_nvml = self._saved
+
+    def on_exception(self, trainer, pl_module, exception):
+        torch.cuda._device_count_nvml = getattr(self, "_saved", torch.cuda._device_count_nvml)
+
+
+@pytest.mark.skipif(torch.cuda.is_available() or not torch.cuda._is_compiled(),
+                    reason="the probe costs only with a CUDA build of torch and no GPU")
+def test_cpu_training_steps_do_not_probe_nvml_for_a_gpu(mnist_dir, tmp_path):
+    # Lightning asks torch to find GPUs through NVML; Adam asks at every step, and torch loads NVML
+    # again each time (~0.1 ms). A CPU run uses the plain check while it trains, then restores Lightning's.
+    assert os.environ.get(NVML_CHECK) == "1"  # what Lightning set when it was imported
+    NvmlProbe.counts.clear()
+    _train_in_process(mnist_dir, tmp_path, "trainer.accelerator=cpu", "optimizer=adam",
+                      "+callbacks.nvml_probe._target_=tests.test_performance.NvmlProbe")
+    assert len(NvmlProbe.counts) > 10 and set(NvmlProbe.counts) == {0}, NvmlProbe.counts
+    assert os.environ.get(NVML_CHECK) == "1"
+
+
+def test_a_run_without_the_throughput_callback_records_no_throughput(mnist_dir, tmp_path):
+    # conf/callbacks/default.yaml: "set one to null to drop it"; the run must not need it.
+    _train_in_process(mnist_dir, tmp_path, "callbacks.throughput=null")
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["status"] == "completed" and results["train_images_per_s"] is None
+    _train_in_process(mnist_dir, tmp_path / "with", "trainer.max_epochs=2")
+    assert json.loads((tmp_path / "with" / "results.json").read_text())["train_images_per_s"] > 0

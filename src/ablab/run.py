@@ -18,6 +18,7 @@ from pytorch_lightning.loggers import TensorBoardLogger
 
 from ablab import distributed
 from ablab.callbacks import Diverged, Throughput
+from ablab.cuda_probe import plain_cuda_check_on_cpu
 from ablab.errors import UserError
 from ablab.factors import build
 from ablab.lit import Classifier
@@ -69,21 +70,22 @@ def train(cfg: DictConfig) -> float:
             callbacks.append(instantiate(cfg.viz))
         if datamodule.tail is not None:  # long-tailed run: class counts and shot-group accuracy
             callbacks.append(LongTailReport())
-        throughput = next(c for c in callbacks if isinstance(c, Throughput))
+        throughput = next((c for c in callbacks if isinstance(c, Throughput)), None)  # callbacks.throughput=null drops it
         logger = TensorBoardLogger(save_dir=str(run_dir), name="tb", version=_run_name(overrides),
                                    default_hp_metric=False)
         logger.log_hyperparams(_hparams(cfg, hydra_cfg, record["params"]), {f"hp/{s}_{n}": float("nan") for s, n in HPARAM_METRICS})
         distributed.prepare(hydra_cfg, cfg.trainer, ckpt_path)  # DDP ranks of a sweep's job run that job
         trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger,
                               enable_progress_bar=_progress_bar(cfg))
-        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+        with plain_cuda_check_on_cpu(trainer):
+            trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
         if trainer.interrupted:
             raise KeyboardInterrupt
         best = trainer.checkpoint_callback.best_model_path or None
         trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False)
         trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)
         record.update(status="completed", epochs=trainer.current_epoch, best_epoch=_best_epoch(best),
-                      train_images_per_s=throughput.images_per_s)
+                      train_images_per_s=throughput and throughput.images_per_s)
         record.update({split: split_results(module.final[split]) for split in ("val", "test")})
         logger.log_metrics({f"hp/{s}_{n}": record[s][n] for s, n in HPARAM_METRICS}, step=trainer.global_step)
         logger.finalize("success")

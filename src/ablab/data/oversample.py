@@ -15,7 +15,7 @@ Validation and test batches never pass through here.
 """
 import torch
 
-from ablab.data.loader import TensorBatches
+from ablab.data.loader import TensorBatches, rows
 
 
 def copies_to_largest(labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -61,7 +61,7 @@ class OversampledBatches(TensorBatches):
             batch = indices[start:start + self.batch_size]
             is_copy = batch >= n
             batch = torch.where(is_copy, batch - n, batch)
-            yield self.x[batch], self.y[batch], is_copy
+            yield rows(self.x, batch), rows(self.y, batch), is_copy
 
 
 class CopyAugment:
