@@ -2,6 +2,7 @@
 
     python bench/throughput.py                          # mlp and cnn, 3 repeats, start-up times
     python bench/throughput.py --model mlp --steps 300 --repeats 5 --threads 1
+    python bench/throughput.py --model mlp --lightning-floor --no-startup   # + Lightning alone
     python bench/throughput.py --model cnn --device cuda --overrides trainer.precision=bf16-mixed
 
 Same model (built by ablab from the composed config), batch size, optimizer, learning-rate
@@ -13,7 +14,10 @@ schedule (one-cycle over the run), loss and training images for all three:
   b) plain: a bare PyTorch loop over pre-normalised float tensors (the compute limit);
   c) conventional: torchvision's MNIST dataset class (PIL image, per-sample ToTensor and
      Normalize), a DataLoader with --num-workers workers (2 on a 2-core machine, as
-     Lightning advises), a minimal LightningModule that logs its loss, a default Trainer.
+     Lightning advises), a minimal LightningModule that logs its loss, a default Trainer;
+  d) lightning bare (only with --lightning-floor): b's tensors and batches through the same
+     minimal LightningModule without logging, a Trainer with no logger, checkpoints or
+     callbacks: Lightning's own cost per step, so ablab's gap to b splits in two.
 Each (pipeline, repeat) runs in a fresh process, interleaved a, b, c, a, b, c, ...
 Steady state: the first --warmup steps are left out; timing covers every later training
 step including data loading and per-step hooks, but not validation or epoch-end work.
@@ -40,7 +44,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 
 REPO = Path(__file__).resolve().parents[1]
-PIPELINES = {"a": "ablab", "b": "plain", "c": "conventional"}
+PIPELINES = {"a": "ablab", "b": "plain", "c": "conventional", "d": "lightning bare"}  # d: with --lightning-floor
 DEFAULT_STEPS = {"mlp": 1000, "cnn": 60}  # about 5-10 s of timed training each on 2 CPU cores
 
 
@@ -203,6 +207,16 @@ def run_ablab(args) -> Clock:
     return StepTimer.last.clock
 
 
+def normalised_train_split(dm, device: str):
+    """The training images as float, normalised once up front (no per-batch work left), on `device`."""
+    import torch
+
+    x, y = dm.splits["train"]
+    mean = torch.tensor(dm.mean).view(1, -1, 1, 1)
+    std = torch.tensor(dm.std).view(1, -1, 1, 1)
+    return ((x.float() / 255 - mean) / std).to(device), y.to(device)
+
+
 def run_plain(args) -> Clock:
     import torch
 
@@ -210,11 +224,8 @@ def run_plain(args) -> Clock:
     # Importing Lightning (ablab did, above) makes every optimizer step probe NVML for a GPU;
     # a plain PyTorch program does not pay that, so neither does this loop.
     os.environ.pop("PYTORCH_NVML_BASED_CUDA_CHECK", None)
-    x, y = dm.splits["train"]
-    mean = torch.tensor(dm.mean).view(1, -1, 1, 1)
-    std = torch.tensor(dm.std).view(1, -1, 1, 1)
-    x = (x.float() / 255 - mean) / std  # normalised once, up front: no per-batch work left
-    x, y, model = x.to(args.device), y.to(args.device), model.to(args.device)
+    x, y = normalised_train_split(dm, args.device)
+    model = model.to(args.device)
     opt = optimizer(model.parameters())
     sched = schedule.build(opt, total_steps=args.warmup + args.steps) if schedule.build else None
     generator = torch.Generator(device=args.device).manual_seed(0)
@@ -240,6 +251,70 @@ def run_plain(args) -> Clock:
     return clock
 
 
+class ShuffledBatches:
+    """The plain loop's batches as an iterable Lightning can train on: a new order each epoch."""
+
+    def __init__(self, x, y, batch_size: int):
+        import torch
+
+        self.x, self.y, self.batch_size = x, y, batch_size
+        self.generator = torch.Generator(device=y.device).manual_seed(0)
+
+    def __len__(self):
+        return -(-len(self.y) // self.batch_size)
+
+    def __iter__(self):
+        import torch
+
+        order = torch.randperm(len(self.y), generator=self.generator, device=self.y.device)
+        for start in range(0, len(self.y), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            yield self.x.index_select(0, idx), self.y.index_select(0, idx)
+
+
+def minimal_lightning_module(model, loss, optimizer, schedule, total_steps: int, log_loss: bool):
+    """A LightningModule as its docs write one: training_step returns the loss; optimizer and schedule."""
+
+    class Minimal(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.model, self.loss = model, loss
+
+        def training_step(self, batch, batch_idx):
+            x, y = batch
+            value = self.loss(self.model(x), y)
+            if log_loss:
+                self.log("train_loss", value)
+            return value
+
+        def configure_optimizers(self):
+            opt = optimizer(self.parameters())
+            if schedule.build is None:
+                return opt
+            sched = schedule.build(opt, total_steps=total_steps)
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    return Minimal()
+
+
+def run_lightning_bare(args) -> Clock:
+    """d) The plain loop's tensors, batches and parts through Lightning's automatic optimisation and
+    nothing else (no logger, checkpoints, metrics or callbacks but the timer, NVML probe off as in b):
+    what Lightning's loop costs by itself, so ablab's gap to b splits into Lightning's and ablab's own."""
+    dm, model, loss_fn, optimizer, schedule = same_parts(args)
+    os.environ.pop("PYTORCH_NVML_BASED_CUDA_CHECK", None)
+    x, y = normalised_train_split(dm, args.device)
+    del dm
+    total = args.warmup + args.steps
+    timer = StepTimer(args.warmup, args.device)
+    trainer = pl.Trainer(accelerator="gpu" if args.device == "cuda" else "cpu", devices=1, max_steps=total,
+                         max_epochs=-1, logger=False, enable_checkpointing=False, callbacks=[timer],
+                         enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(minimal_lightning_module(model, loss_fn, optimizer, schedule, total, log_loss=False),
+                train_dataloaders=ShuffledBatches(x, y, args.batch_size))
+    return timer.clock
+
+
 def run_conventional(args) -> Clock:
     import torch
     from torch.utils.data import DataLoader
@@ -251,25 +326,6 @@ def run_conventional(args) -> Clock:
         def __init__(self, images, targets, transform):
             datasets.VisionDataset.__init__(self, root=None, transform=transform)
             self.train, self.data, self.targets = True, images, targets
-
-    class Conventional(pl.LightningModule):
-        def __init__(self, model, loss, optimizer, schedule, total_steps):
-            super().__init__()
-            self.model, self.loss = model, loss
-            self.optimizer, self.schedule, self.total_steps = optimizer, schedule, total_steps
-
-        def training_step(self, batch, batch_idx):
-            x, y = batch
-            loss = self.loss(self.model(x), y)
-            self.log("train_loss", loss)
-            return loss
-
-        def configure_optimizers(self):
-            opt = self.optimizer(self.parameters())
-            if self.schedule.build is None:
-                return opt
-            sched = self.schedule.build(opt, total_steps=self.total_steps)
-            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
     dm, model, loss_fn, optimizer, schedule = same_parts(args)
     x, y = dm.splits["train"]
@@ -286,7 +342,8 @@ def run_conventional(args) -> Clock:
         trainer = pl.Trainer(accelerator="gpu" if args.device == "cuda" else "cpu", devices=1, max_steps=total,
                              max_epochs=-1, default_root_dir=out, callbacks=[timer],
                              enable_progress_bar=args.progress_bar, enable_model_summary=False)
-        trainer.fit(Conventional(model, loss_fn, optimizer, schedule, total), train_dataloaders=loader)
+        trainer.fit(minimal_lightning_module(model, loss_fn, optimizer, schedule, total, log_loss=True),
+                    train_dataloaders=loader)
     finally:
         shutil.rmtree(out, ignore_errors=True)
     return timer.clock
@@ -302,7 +359,7 @@ def worker(args) -> None:
 
     warnings.filterwarnings("ignore")
     logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
-    run = {"a": run_ablab, "b": run_plain, "c": run_conventional}[args.worker]
+    run = {"a": run_ablab, "b": run_plain, "c": run_conventional, "d": run_lightning_bare}[args.worker]
     clock = run(args)
     import resource
 
@@ -366,9 +423,9 @@ def load() -> str:
 
 
 def measure(args, model: str) -> dict:
-    runs = {p: [] for p in PIPELINES}
+    runs = {p: [] for p in PIPELINES if p != "d" or args.lightning_floor}
     for r in range(args.repeats):
-        for p in PIPELINES:  # interleaved, so a change in machine load hits every pipeline alike
+        for p in runs:  # interleaved, so a change in machine load hits every pipeline alike
             cmd = [sys.executable, __file__, "--worker", p, "--model", model, "--steps", str(args.steps),
                    "--warmup", str(args.warmup), "--batch-size", str(args.batch_size), "--data", args.data,
                    "--data-root", args.data_root, "--num-workers", str(args.num_workers),
@@ -393,10 +450,11 @@ def report(model: str, runs: dict) -> list[str]:
     def median(p, key):
         return statistics.median(r[key] for r in runs[p])
 
-    ips = {p: median(p, "images_per_s") for p in PIPELINES}
-    cpu = {p: median(p, "cpu_images_per_s") for p in PIPELINES}
+    ips = {p: median(p, "images_per_s") for p in runs}
+    cpu = {p: median(p, "cpu_images_per_s") for p in runs}
     rows = []
-    for p, name in PIPELINES.items():
+    for p in runs:
+        name = PIPELINES[p]
         workers = f" + {median(p, 'worker_rss_mb'):.0f}/worker" if p == "c" else ""
         rows.append(f"| {model} | {name} | {ips[p]:,.0f} | {ips['b'] / ips[p]:.2f} | {ips[p] / ips['c']:.2f} "
                     f"| {cpu[p]:,.0f} | {cpu['b'] / cpu[p]:.2f} | {median(p, 'peak_rss_mb'):.0f}{workers} |")
@@ -420,6 +478,8 @@ def main() -> None:
                     help="with --device cuda: ablab warns at every host-device sync after warm-up (stderr)")
     ap.add_argument("--overrides", nargs="*", default=[], metavar="KEY=VALUE",
                     help="extra train.py overrides, for all three (e.g. optimizer=sgd, norm=none)")
+    ap.add_argument("--lightning-floor", action="store_true",
+                    help="also d) the plain loop's tensors through a bare Lightning Trainer: Lightning's own cost")
     ap.add_argument("--startup-repeats", type=int, default=2)
     ap.add_argument("--no-startup", action="store_true")
     ap.add_argument("--worker", choices=list(PIPELINES), help=argparse.SUPPRESS)
