@@ -316,7 +316,6 @@ def run_lightning_bare(args) -> Clock:
 
 
 def run_conventional(args) -> Clock:
-    import torch
     from torch.utils.data import DataLoader
     from torchvision import datasets, transforms
 
@@ -477,7 +476,7 @@ def main() -> None:
     ap.add_argument("--sync-debug", action="store_true",
                     help="with --device cuda: ablab warns at every host-device sync after warm-up (stderr)")
     ap.add_argument("--overrides", nargs="*", default=[], metavar="KEY=VALUE",
-                    help="extra train.py overrides, for all three (e.g. optimizer=sgd, norm=none)")
+                    help="extra train.py overrides, for every pipeline (e.g. optimizer=sgd, norm=none)")
     ap.add_argument("--lightning-floor", action="store_true",
                     help="also d) the plain loop's tensors through a bare Lightning Trainer: Lightning's own cost")
     ap.add_argument("--startup-repeats", type=int, default=2)

@@ -70,7 +70,8 @@ def train(cfg: DictConfig) -> float:
             callbacks.append(instantiate(cfg.viz))
         if datamodule.tail is not None:  # long-tailed run: class counts and shot-group accuracy
             callbacks.append(LongTailReport())
-        throughput = next((c for c in callbacks if isinstance(c, Throughput)), None)  # callbacks.throughput=null drops it
+        # None when the config drops it (callbacks.throughput=null).
+        throughput = next((c for c in callbacks if isinstance(c, Throughput)), None)
         logger = TensorBoardLogger(save_dir=str(run_dir), name="tb", version=_run_name(overrides),
                                    default_hp_metric=False)
         logger.log_hyperparams(_hparams(cfg, hydra_cfg, record["params"]), {f"hp/{s}_{n}": float("nan") for s, n in HPARAM_METRICS})
@@ -85,7 +86,7 @@ def train(cfg: DictConfig) -> float:
         trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False)
         trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)
         record.update(status="completed", epochs=trainer.current_epoch, best_epoch=_best_epoch(best),
-                      train_images_per_s=throughput and throughput.images_per_s)
+                      train_images_per_s=throughput.images_per_s if throughput else None)
         record.update({split: split_results(module.final[split]) for split in ("val", "test")})
         logger.log_metrics({f"hp/{s}_{n}": record[s][n] for s, n in HPARAM_METRICS}, step=trainer.global_step)
         logger.finalize("success")
