@@ -35,8 +35,9 @@ CASES = {
     "resnet18-imagenet_stem": ("resnet", ["stem=imagenet"]),
     "resnet50-imagenet_stem": ("resnet", ["depth=50", "stem=imagenet"]),
 }
-# Input shape -> class count; two counts so no model can hard-code 10.
-SHAPES = {"1x28x28": ((1, 28, 28), 47), "3x32x32": ((3, 32, 32), 10)}
+# Input shape -> class count; several counts so no model can hard-code 10. 3x20x20 is an image
+# folder at its own size (the fake folder dataset's), which no model may assume away.
+SHAPES = {"1x28x28": ((1, 28, 28), 47), "3x32x32": ((3, 32, 32), 10), "3x20x20": ((3, 20, 20), 3)}
 # The factor tests run on the smaller input only and skip the slow cases whose layers another
 # case already has (vgg16's are vgg11's, resnet34's resnet18's, a stem is one conv).
 FACTOR_CASES = [c for c in CASES if c not in ("vgg16", "resnet34", "resnet18-imagenet_stem", "resnet50-imagenet_stem")]
