@@ -2,16 +2,10 @@
 
     python eval.py ckpt_path=outputs/<date>/<time>/checkpoints/best.ckpt
     python eval.py ckpt_path=<ckpt> data=mnist data.root=./data
+
+The same command is installed as `ablab-eval`.
 """
-from ablab.cli import hydra_entry
-
-
-@hydra_entry(config_name="eval")
-def main(cfg):
-    from ablab.evaluate import evaluate  # imported inside: `--help` and config errors stay fast
-
-    return evaluate(cfg)
-
+from ablab.commands import evaluate
 
 if __name__ == "__main__":
-    main()
+    evaluate()

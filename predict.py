@@ -3,16 +3,10 @@
     python predict.py ckpt_path=<ckpt> input=digit.png          # one image
     python predict.py ckpt_path=<ckpt> input=photos/            # a folder of images
     python predict.py ckpt_path=<ckpt> input=test.csv output=submission.csv   # Kaggle digit-recognizer CSV
+
+The same command is installed as `ablab-predict`.
 """
-from ablab.cli import hydra_entry
-
-
-@hydra_entry(config_name="predict")
-def main(cfg):
-    from ablab.predict import predict  # imported inside: `--help` and config errors stay fast
-
-    predict(cfg)
-
+from ablab.commands import predict
 
 if __name__ == "__main__":
-    main()
+    predict()

@@ -1,16 +1,15 @@
-"""Long-tail benchmark: plain cross-entropy against the remedies on MNIST-t10k-LT, as a table.
+"""Long-tail benchmark: plain cross-entropy against the remedies on the MNIST sample's long tail, as a table.
 
     python bench/longtail.py                         # run every job, then print the table
     python bench/longtail.py --epochs 15 --seeds 0 1 --out multirun/bench-longtail
     python bench/longtail.py --read multirun/bench-longtail   # only print the table
 
-Data: data=mnist_t10k_lt, the shared MNIST test set split 8,000 / 2,000 (stratified,
-seeded) with the 8,000 reshaped into an exponential long tail, ratio 100 (784 ... 7
-images, 1,940 in all); the 2,000 stay balanced and serve as validation and test. Every
-job is `model=cnn` for the same epochs through train.py (Hydra multiruns, one per group
-of jobs sharing overrides); the table is read back from each job's results.json. Test
-figures equal validation ones here (same 2,000 images); the best checkpoint by val/acc
-is used for every method alike.
+Data: data=mnist_sample_lt, the embedded MNIST sample (the official 10,000-digit test
+set) split 8,101 train / 899 validation / 1,000 test (stratified, seeded) with the 8,101
+reshaped into an exponential long tail, ratio 100; validation and test stay balanced.
+Every job is `model=cnn` for the same epochs through train.py (Hydra multiruns, one per
+group of jobs sharing overrides); the table is read back from each job's results.json
+(validation metrics); the best checkpoint by val/acc is used for every method alike.
 """
 import argparse
 import json
@@ -46,7 +45,7 @@ def sweeps(epochs: int, seeds: list[int], out: Path, extra: list[str]) -> dict[s
                 key, value = o.split("=", 1)
                 swept.setdefault(key, []).append(value)
         overrides = [f"{k}={','.join(dict.fromkeys(v))}" for k, v in swept.items()]
-        commands[group] = [sys.executable, "train.py", "-m", "data=mnist_t10k_lt", "model=cnn",
+        commands[group] = [sys.executable, "train.py", "-m", "data=mnist_sample_lt", "model=cnn",
                            f"trainer.max_epochs={epochs}", f"seed={','.join(map(str, seeds))}", "viz=none",
                            "trainer.enable_progress_bar=false", *overrides, *extra,
                            f"hydra.sweep.dir={out / group}-seed{'-'.join(map(str, seeds))}"]

@@ -467,8 +467,9 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=10, help="untimed steps first")
     ap.add_argument("--repeats", type=int, default=3, help="0: start-up times only")
     ap.add_argument("--batch-size", type=int, default=128)
-    ap.add_argument("--data", default="mnist_t10k", help="ablab data config (an MNIST-format dataset)")
-    ap.add_argument("--data-root", default=str(REPO.parent / "shared" / "datasets" / "mnist-t10k"))
+    ap.add_argument("--data", default="mnist_sample", help="ablab data config (an MNIST-format dataset)")
+    ap.add_argument("--data-root", default=str(REPO / "src" / "ablab" / "data" / "mnist_sample"),
+                    help="its data.root (default: the embedded MNIST sample, the t10k IDX files)")
     ap.add_argument("--num-workers", type=int, default=2, help="DataLoader workers of the conventional pipeline")
     ap.add_argument("--threads", type=int, default=0, help="torch threads per process (0: torch's default)")
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where all three train")

@@ -14,7 +14,7 @@ RUN_KEYS = {"status", "error", "overrides", "seed", "epochs", "best_epoch", "wal
 
 def test_single_run_writes_the_run_directory_contract(mnist_dir, tmp_path):
     run_dir = tmp_path / "run"
-    proc = run_cli(f"data.root={mnist_dir}", "model=mlp", *TINY, "trainer.max_epochs=2", "trainer.log_every_n_steps=1",
+    proc = run_cli("data=mnist", f"data.root={mnist_dir}", "model=mlp", *TINY, "trainer.max_epochs=2", "trainer.log_every_n_steps=1",
                    f"hydra.run.dir={run_dir}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = read_results(run_dir)
@@ -46,7 +46,7 @@ def _tensorboard_scalars(log_dir) -> set:
 
 def test_sweep_runs_one_job_per_value(mnist_dir, tmp_path):
     sweep = tmp_path / "sweep"
-    proc = run_cli("-m", "optimizer=sgd,adam,rmsprop", f"data.root={mnist_dir}", "model=mlp", *TINY,
+    proc = run_cli("-m", "optimizer=sgd,adam,rmsprop", "data=mnist", f"data.root={mnist_dir}", "model=mlp", *TINY,
                    f"hydra.sweep.dir={sweep}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     jobs = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit())
@@ -85,7 +85,7 @@ def test_every_dataset_trains_through_the_cli(data, fixture, classes, shape, req
     ("data=folder", "data.root must be set"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(override, message, mnist_dir, tmp_path):
-    proc = run_cli(override, f"hydra.run.dir={tmp_path}/run", *([f"data.root={mnist_dir}"] if "data=" not in override else []))
+    proc = run_cli(override, f"hydra.run.dir={tmp_path}/run")
     assert proc.returncode == 2, proc.stderr[-2000:]
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], proc.stderr
@@ -123,7 +123,7 @@ def test_folder_root_that_does_not_exist(tmp_path):
 
 
 def test_dataset_neither_on_disk_nor_downloadable(tmp_path):
-    proc = run_cli("data=mnist", f"data.root={tmp_path}", "data.source.download=false", f"hydra.run.dir={tmp_path}/run")
+    proc = run_cli("data=mnist", f"data.root={tmp_path}", "data.download=false", f"hydra.run.dir={tmp_path}/run")
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert f"not found in {tmp_path}/MNIST/raw" in proc.stderr and "place the files there" in proc.stderr
 
@@ -142,7 +142,7 @@ def test_corrupt_data_file_is_named(tmp_path):
 
 def test_non_finite_loss_stops_and_records_diverged(mnist_dir, tmp_path):
     run_dir = tmp_path / "run"
-    proc = run_cli(f"data.root={mnist_dir}", "model=mlp", "norm=none", "optimizer=sgd", "optimizer.lr=1e12",
+    proc = run_cli("data=mnist", f"data.root={mnist_dir}", "model=mlp", "norm=none", "optimizer=sgd", "optimizer.lr=1e12",
                    "scheduler=none", *TINY, "trainer.max_epochs=3", f"hydra.run.dir={run_dir}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = read_results(run_dir)
@@ -154,10 +154,10 @@ def test_resume_from_last_checkpoint_continues_training(mnist_dir, tmp_path):
     # A schedule whose length is fixed at the start (onecycle) cannot be stretched by a
     # resumed run with more epochs; a per-epoch step schedule can.
     first, second = tmp_path / "first", tmp_path / "second"
-    proc = run_cli(f"data.root={mnist_dir}", "model=mlp", "scheduler=step", *TINY, f"hydra.run.dir={first}")
+    proc = run_cli("data=mnist", f"data.root={mnist_dir}", "model=mlp", "scheduler=step", *TINY, f"hydra.run.dir={first}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     last = first / "checkpoints" / "last.ckpt"
-    proc = run_cli(f"data.root={mnist_dir}", "model=mlp", "scheduler=step", *TINY, "trainer.max_epochs=2", f"ckpt_path={last}",
+    proc = run_cli("data=mnist", f"data.root={mnist_dir}", "model=mlp", "scheduler=step", *TINY, "trainer.max_epochs=2", f"ckpt_path={last}",
                    f"hydra.run.dir={second}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = read_results(second)

@@ -18,7 +18,7 @@ FIGURES = {"train_samples.png", "confusion_matrix.png", "confusion_matrix_normal
 @pytest.fixture(scope="session")
 def trained(mnist_dir, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("trained") / "run"
-    proc = run_cli(f"data.root={mnist_dir}", "model=mlp", "trainer.max_epochs=1", "trainer.limit_train_batches=3",
+    proc = run_cli("data=mnist", f"data.root={mnist_dir}", "model=mlp", "trainer.max_epochs=1", "trainer.limit_train_batches=3",
                    "viz=none", f"hydra.run.dir={run_dir}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     return run_dir

@@ -26,7 +26,7 @@ def datamodule(*overrides: str, seed: int = 0):
 
 
 def mnist(root, *overrides, seed=0):
-    return datamodule(f"data.root={root}", "data.source.download=false", *overrides, seed=seed)
+    return datamodule(f"data.root={root}", "data.download=false", *overrides, seed=seed)
 
 
 def test_each_profile_keeps_exactly_its_counts(mnist_dir):
@@ -43,7 +43,7 @@ def test_each_profile_keeps_exactly_its_counts(mnist_dir):
 
 
 def test_cifar10_lt_default_is_the_cifar_study_step(cifar_dir):
-    dm = datamodule("data=cifar10_lt", f"data.root={cifar_dir}", "data.source.download=false")
+    dm = datamodule("data=cifar10_lt", f"data.root={cifar_dir}", "data.download=false")
     assert dm.train_counts == [4] * 5 + [45] * 5  # 10% of 45 for airplane .. deer, the rest whole
     assert dm.tail.tail_classes == [0, 1, 2, 3, 4]
 
@@ -53,7 +53,7 @@ def test_cifar10_lt_default_is_the_cifar_study_step(cifar_dir):
 ])
 def test_every_lt_config_is_its_balanced_config_reshaped(data, fixture, ratio, request):
     root = request.getfixturevalue(fixture)
-    source = [] if data == "folder_lt" else ["data.source.download=false"]
+    source = [] if data == "folder_lt" else ["data.download=false"]
     balanced = datamodule(f"data={data.removesuffix('_lt')}", f"data.root={root}", *source)
     lt = datamodule(f"data={data}", f"data.root={root}", *source, *([] if ratio == 100 else [f"data.longtail.ratio={ratio}"]))
     assert lt.tail.options == {"profile": "exponential", "ratio": ratio}
@@ -170,7 +170,7 @@ def test_cli_long_tail_run_reports_counts_and_shots(mnist_dir, tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     run_dir = tmp_path / "run"
-    proc = run_cli("data=mnist_lt", f"data.root={mnist_dir}", "data.source.download=false", "model=mlp",
+    proc = run_cli("data=mnist_lt", f"data.root={mnist_dir}", "data.download=false", "model=mlp",
                    "data.longtail.ratio=10", "data.batch_size=32", *TINY, f"hydra.run.dir={run_dir}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = read_results(run_dir)

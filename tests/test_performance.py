@@ -114,7 +114,7 @@ def _train_in_process(mnist_dir, tmp_path, *overrides: str) -> None:
 
     with initialize_config_dir(str(CONF), version_base="1.3"):
         cfg = compose("train", return_hydra_config=True, overrides=[
-            f"data.root={mnist_dir}", "model=mlp", "data.batch_size=16", "trainer.max_epochs=1", "viz=none",
+            "data=mnist", f"data.root={mnist_dir}", "model=mlp", "data.batch_size=16", "trainer.max_epochs=1", "viz=none",
             "trainer.enable_progress_bar=false", *overrides])
     with open_dict(cfg):
         cfg.hydra.runtime.output_dir = str(tmp_path)

@@ -32,7 +32,7 @@ def failed_sweep(tmp_path_factory, mnist_dir):
     base = tmp_path_factory.mktemp("failing")
     later = base / "later"  # data that appears only after the first run
     sweep = base / "sweep"
-    args = ["-m", f"data.root={mnist_dir},{later},{mnist_dir}", "data.source.download=false", *MLP,
+    args = ["-m", "data=mnist", f"data.root={mnist_dir},{later},{mnist_dir}", "data.download=false", *MLP,
             f"hydra.sweep.dir={sweep}"]
     proc = run_cli(*args)
     return sweep, later, args, proc
@@ -77,7 +77,7 @@ def test_a_resumed_sweep_skips_completed_jobs_and_reruns_the_rest(failed_sweep):
 
 def test_submitit_local_runs_each_job_in_its_own_process(mnist_dir, tmp_path):
     sweep = tmp_path / "sweep"
-    proc = run_cli("-m", "hydra/launcher=submitit_local", "seed=1,2", f"data.root={mnist_dir}", *MLP,
+    proc = run_cli("-m", "hydra/launcher=submitit_local", "seed=1,2", "data=mnist", f"data.root={mnist_dir}", *MLP,
                    f"hydra.sweep.dir={sweep}")
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = [read_results(j) for j in job_dirs(sweep)]
@@ -88,7 +88,7 @@ def test_submitit_local_runs_each_job_in_its_own_process(mnist_dir, tmp_path):
 def test_ddp_on_two_cpu_processes_writes_one_results_json(mnist_dir, tmp_path):
     """A sweep's job under DDP: rank 1 runs that job (not the sweep) in the job's directory."""
     sweep = tmp_path / "sweep"
-    proc = run_cli("-m", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", f"data.root={mnist_dir}",
+    proc = run_cli("-m", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "data=mnist", f"data.root={mnist_dir}",
                    *MLP, f"hydra.sweep.dir={sweep}")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert [j.name for j in job_dirs(sweep)] == ["0"]
@@ -101,7 +101,7 @@ def test_ddp_on_two_cpu_processes_writes_one_results_json(mnist_dir, tmp_path):
 
 def test_optuna_searches_lr_weight_decay_and_dropout(mnist_dir, tmp_path):
     sweep = tmp_path / "sweep"
-    proc = run_cli("-m", "hparams_search=optuna", "hydra.sweeper.n_trials=2", f"data.root={mnist_dir}", *MLP,
+    proc = run_cli("-m", "hparams_search=optuna", "hydra.sweeper.n_trials=2", "data=mnist", f"data.root={mnist_dir}", *MLP,
                    f"hydra.sweep.dir={sweep}")
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = [read_results(j) for j in job_dirs(sweep)]

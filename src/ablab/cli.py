@@ -5,24 +5,76 @@ and exits 1. ablab's entry points ask Hydra to raise instead (HYDRA_FULL_ERROR) 
 report the mistake itself: which option is unknown and which ones exist, which key
 does not exist, which value is out of range.
 
+The whole config is checked by `CheckConfig`, a Hydra callback, before Hydra creates the
+run directory and before torch or Lightning are imported: a wrong value is answered in
+about a second and leaves no empty outputs/<date>/<time>/ behind.
+
 In a sweep (-m) a job's error fails that job only: Hydra records it and runs the next
 one, and the sweep ends with one line counting the failed jobs (ablab.sweeps.outcome).
+
+Exit codes: 0 done, 1 a failed sweep job (or a bug), 2 a user error, 130 Ctrl-C.
 """
 import functools
 import os
+import signal
 import sys
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
+from ablab import hints
 from ablab.errors import UserError
 from ablab.sweeps import outcome
 
-CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+# conf/ at the repository root, shipped inside the package as ablab/conf (a link in the
+# source tree, real files in a wheel), so an installed ablab runs from any directory.
+CONF_DIR = str(Path(__file__).resolve().parent / "conf")
+INTERRUPTED = 130  # the shell's code for a process ended by SIGINT
+
+
+class CheckConfig(Callback):
+    """Hydra callback (conf/hydra/default.yaml): check the composed config before the run
+    directory exists. A sweep's shared values are checked once before its first job; a
+    value that only some jobs sweep is checked in the job (ablab.run)."""
+
+    def on_run_start(self, config, config_name=None, **kwargs) -> None:
+        _check(config, config_name)
+
+    def on_multirun_start(self, config, config_name=None, **kwargs) -> None:
+        _check(config, config_name)
+
+
+def _check(config, config_name) -> None:
+    from ablab.validate import validate  # omegaconf only: no torch
+
+    if config_name != "train":
+        return
+    try:
+        validate(config)
+    except (UserError, OmegaConfBaseException) as exc:
+        # Hydra turns a callback's exception into a warning and goes on, so the mistake is
+        # reported and the process ended here; SystemExit passes through Hydra untouched.
+        fail(str(exc) if isinstance(exc, UserError) else explain(exc))
+
+
+class _SigintSeen:
+    """Remembers a real Ctrl-C, so "interrupted" is said only after one (Lightning turns
+    Ctrl-C into sys.exit(1), which a failure can also raise)."""
+
+    seen = False
+
+    @classmethod
+    def install(cls) -> None:
+        def handler(signum, frame):
+            cls.seen = True
+            signal.default_int_handler(signum, frame)
+
+        signal.signal(signal.SIGINT, handler)
 
 
 def fail(message: str) -> None:
@@ -30,7 +82,7 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
-def explain(exc: Exception) -> str:
+def explain(exc: Exception, config_name: str | None = None) -> str:
     if isinstance(exc, MissingConfigException) and exc.missing_cfg_file and exc.options:
         group, _, name = exc.missing_cfg_file.rpartition("/")
         return f"unknown {group} '{name}'; choose one of: {', '.join(sorted(exc.options))}"
@@ -39,9 +91,8 @@ def explain(exc: Exception) -> str:
         return f"{key} must be set, e.g. {key}=<value>"
     text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
     text = text.split(" Config search path:")[0].split(" full_key:")[0]
-    if "Key '" in text and "is not in struct" in text:
-        key = text.split("Key '")[1].split("'")[0]
-        return f"unknown config key '{key}' ({text.split('.')[0]}); use +{key}=... only to add a new key on purpose"
+    if key := hints.unknown_key(text):
+        return hints.did_you_mean(key, CONF_DIR, config_name or "train")
     return text
 
 
@@ -72,22 +123,26 @@ def hydra_entry(config_name: str):
 
         @functools.wraps(task)
         def entry():
-            os.environ.setdefault("HYDRA_FULL_ERROR", "1")  # we print errors ourselves, in one line
+            # Hydra raises instead of printing its own multi-line report (also where the user's
+            # environment says HYDRA_FULL_ERROR=0); we print errors ourselves, in one line.
+            os.environ["HYDRA_FULL_ERROR"] = "1"
+            _SigintSeen.install()
             try:
                 main()
             except KeyboardInterrupt:
                 outcome.interrupted()
-                sys.exit(130)
+                sys.exit(INTERRUPTED)
             except SystemExit as exc:
-                if exc.code == 1:  # Lightning's exit after Ctrl-C during fit
+                if _SigintSeen.seen:  # Lightning's sys.exit(1) after Ctrl-C during fit
                     outcome.interrupted()
+                    sys.exit(INTERRUPTED)
                 raise
             except Exception as exc:
                 code = outcome.finish(raised=exc)  # a sweep whose jobs failed: one line naming them
                 if code is not None:
                     sys.exit(code)
                 if isinstance(exc, (ConfigCompositionException, OverrideParseException, OmegaConfBaseException)):
-                    fail(explain(exc))
+                    fail(explain(exc, config_name))
                 if isinstance(exc, UserError):
                     fail(str(exc))
                 raise

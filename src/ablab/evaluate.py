@@ -55,13 +55,13 @@ def evaluate(cfg: DictConfig) -> float:
     write_json(run_dir / "eval.json", {
         "status": "completed",
         "ckpt_path": str(Path(ckpt.path).resolve()),
-        "data": run_cfg.data.name,
-        "data_root": str(run_cfg.data.root),
+        "data": datamodule.name,
+        "data_root": str(datamodule.root),
         "overrides": list(hydra_cfg.overrides.task),
         "wall_s": round(time.perf_counter() - started, 3),
         "test": test,
     })
-    print(f"ablab: test acc {test['acc']:.4f} on {run_cfg.data.name} ({len(datamodule.splits['test'][1])} images); "
+    print(f"ablab: test acc {test['acc']:.4f} on {datamodule.name} ({len(datamodule.splits['test'][1])} images); "
           f"wrote {run_dir / 'eval.json'}")
     return test["acc"]
 

@@ -43,14 +43,14 @@ class Classifier(pl.LightningModule):
         model: nn.Module,
         loss: nn.Module,
         optimizer: Callable,
-        schedule: Schedule,
+        schedule: Schedule | None,
         num_classes: int,
         penalty: Callable | None = None,
         checkpoint_meta: dict | None = None,
     ):
         super().__init__()
         self.model, self.loss, self.penalty = model, loss, penalty
-        self.optimizer_factory, self.schedule = optimizer, schedule
+        self.optimizer_factory, self.schedule = optimizer, schedule or Schedule()  # None: a constant lr
         # No argument checks per step: they read values back from the device (a sync per step on a GPU).
         self.train_acc = MulticlassAccuracy(num_classes, average="micro", validate_args=False)
         self.eval_metrics = nn.ModuleDict({s: split_metrics(num_classes) for s in ("val", "test")})

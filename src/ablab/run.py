@@ -24,6 +24,7 @@ from ablab.factors import build
 from ablab.lit import Classifier
 from ablab.metrics.longtail import LongTailReport
 from ablab.results import split_results, write_json
+from ablab.summary import summary
 from ablab.sweeps.resume import NOTHING, earlier_run
 from ablab.validate import validate
 
@@ -43,7 +44,7 @@ def train(cfg: DictConfig) -> float:
     record = {"status": "running", "error": None, "overrides": overrides, "seed": cfg.seed}
     started = time.perf_counter()
     try:
-        validate(cfg)
+        validate(cfg)  # again: a sweep's job may sweep the bad value (cli.CheckConfig saw the rest)
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
         datamodule = build.datamodule(cfg)
         datamodule.setup("fit")  # load now: missing or corrupt data fails before any training
@@ -77,7 +78,8 @@ def train(cfg: DictConfig) -> float:
         logger.log_hyperparams(_hparams(cfg, hydra_cfg, record["params"]), {f"hp/{s}_{n}": float("nan") for s, n in HPARAM_METRICS})
         distributed.prepare(hydra_cfg, cfg.trainer, ckpt_path)  # DDP ranks of a sweep's job run that job
         trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger,
-                              enable_progress_bar=_progress_bar(cfg))
+                              enable_progress_bar=_progress_bar(cfg),
+                              log_every_n_steps=_logging_interval(cfg.trainer, len(datamodule.train_dataloader())))
         with plain_cuda_check_on_cpu(trainer):
             trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
         if trainer.interrupted:
@@ -100,6 +102,7 @@ def train(cfg: DictConfig) -> float:
         return float("nan")
     except (KeyboardInterrupt, SystemExit):  # Lightning ends fit on Ctrl-C with sys.exit(1)
         record.update(status="interrupted", error="interrupted by the user")
+        _say_how_to_resume(hydra_cfg, run_dir, overrides)
         raise
     except Exception as exc:
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
@@ -109,6 +112,8 @@ def train(cfg: DictConfig) -> float:
         distributed.release(hydra_cfg)
         if distributed.is_rank_zero():  # one results.json per run, however many DDP processes
             write_json(run_dir / "results.json", record)
+            if record["status"] != "interrupted":
+                print(summary(record, run_dir), flush=True)
 
 
 def _checkpoint_meta(cfg, datamodule, overrides) -> dict:
@@ -140,6 +145,26 @@ def _hparams(cfg, hydra_cfg, params: int) -> dict:
         "seed": int(cfg.seed),
         "params": params,
     }
+
+
+def _logging_interval(trainer_cfg, batches_per_epoch: int) -> int:
+    """trainer.log_every_n_steps, at most one epoch's steps: the loss of a short epoch still
+    reaches TensorBoard, and Lightning has no "fewer batches than the interval" to warn about."""
+    limit = trainer_cfg.get("limit_train_batches")
+    if isinstance(limit, int) and not isinstance(limit, bool):
+        batches_per_epoch = min(batches_per_epoch, limit)
+    elif isinstance(limit, float):
+        batches_per_epoch = int(batches_per_epoch * limit)
+    return max(1, min(int(trainer_cfg.get("log_every_n_steps") or 50), batches_per_epoch))
+
+
+def _say_how_to_resume(hydra_cfg, run_dir: Path, overrides: list[str]) -> None:
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if hydra_cfg.mode == RunMode.MULTIRUN or not last.is_file():
+        return  # a sweep says how to resume the whole sweep (ablab.sweeps.outcome)
+    kept = " ".join(o for o in overrides if not o.startswith("ckpt_path="))
+    print(f"ablab: to go on from the last finished epoch: python train.py {kept} ckpt_path={last}".replace("  ", " "),
+          file=sys.stderr)
 
 
 def _progress_bar(cfg) -> bool:

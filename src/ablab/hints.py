@@ -1,0 +1,55 @@
+"""'Did you mean ...?' for a misspelt config key or group, instead of Hydra's "+key" advice."""
+import difflib
+import os
+import re
+import sys
+
+from omegaconf import DictConfig, OmegaConf
+
+
+def unknown_key(message: str) -> str | None:
+    """The key of Hydra's "Could not override 'KEY'" message, if that is the message."""
+    found = re.search(r"Could not override '([^']+)'", message)
+    return found.group(1) if found else None
+
+
+def did_you_mean(key: str, conf_dir: str, config_name: str) -> str:
+    """One line naming `key` as unknown, with the closest valid names at its level."""
+    parent, _, leaf = key.rpartition(".")
+    names = set(_keys(conf_dir, config_name, key))
+    if not parent:  # a top-level name may also be a config group: optimizer=..., data=...
+        names |= {d for d in os.listdir(conf_dir) if os.path.isdir(os.path.join(conf_dir, d))}
+        names.discard("hydra")
+    close = difflib.get_close_matches(leaf, sorted(names), n=3, cutoff=0.6)
+    prefix = parent + "." if parent else ""
+    if close:
+        hint = "; did you mean " + " or ".join(prefix + c for c in close) + "?"
+    else:
+        hint = f"; {repr(parent) if parent else 'the config'} has: {', '.join(sorted(names)[:12])}" if names else ""
+    return f"unknown config key or group '{key}'{hint} (+{key}=... adds a new key on purpose)"
+
+
+def _keys(conf_dir: str, config_name: str, failed: str) -> list[str]:
+    """Keys beside `failed` in the config the user composed, less the override that failed."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    parent = failed.rpartition(".")[0]
+    overrides = [a for a in sys.argv[1:] if "=" in a and not a.startswith("-") and _key_of(a) != failed]
+    try:
+        GlobalHydra.instance().clear()
+        with initialize_config_dir(config_dir=conf_dir, version_base="1.3"):
+            cfg = compose(config_name=config_name, overrides=overrides)
+    except Exception:  # another override is wrong too: fall back to the defaults
+        try:
+            GlobalHydra.instance().clear()
+            with initialize_config_dir(config_dir=conf_dir, version_base="1.3"):
+                cfg = compose(config_name=config_name)
+        except Exception:
+            return []
+    node = OmegaConf.select(cfg, parent) if parent else cfg
+    return [str(k) for k in node.keys()] if isinstance(node, DictConfig) else []
+
+
+def _key_of(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")

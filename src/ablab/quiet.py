@@ -1,0 +1,28 @@
+"""Known noise of our dependencies, silenced message by message (never every warning).
+
+Each filter names the one message it drops and why it is noise for an ablab run. Applied
+when ablab is imported, so the Python API is as quiet as the commands.
+"""
+import logging
+import warnings
+
+
+class _DropTips(logging.Filter):
+    """Lightning's advertising for its cloud logger, printed at every Trainer's start."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("💡 Tip")
+
+
+def silence_known_noise() -> None:
+    # Lightning's CombinedLoader (wrapping every loader, ours included) builds a torch LeafSpec,
+    # which torch >= 2.10 deprecates; nothing a Lightning user's code can change.
+    warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+                            category=FutureWarning)
+    # torchvision 0.29 deprecates its image decoders in favour of TorchCodec, warning at every
+    # decode of a folder's images; they still work, and TorchCodec is not a dependency of ours.
+    warnings.filterwarnings("ignore", message=r"The image decoding and encoding capabilities of TorchVision are deprecated",
+                            category=DeprecationWarning)
+    rank_zero = logging.getLogger("pytorch_lightning.utilities.rank_zero")
+    if not any(isinstance(f, _DropTips) for f in rank_zero.filters):
+        rank_zero.addFilter(_DropTips())

@@ -1,0 +1,30 @@
+"""The few lines a finished run prints on stdout: how it ended, its numbers, where it is."""
+import os
+from pathlib import Path
+
+
+def summary(record: dict, run_dir: Path) -> str:
+    where = _shown(run_dir)
+    status = record.get("status")
+    head = f"ablab: run {status} in {record.get('wall_s', 0):.1f} s"
+    if status != "completed":
+        return "\n".join([f"{head}: {record.get('error') or status}",
+                          f"  run dir   {where} (results.json, train.log)"])
+    best = record.get("best_epoch")  # counted from 0 in results.json, as Lightning counts
+    lines = [f"{head}; best checkpoint after epoch {'?' if best is None else best + 1} of {record.get('epochs')}"]
+    for split in ("val", "test"):
+        metrics = record.get(split) or {}
+        if "acc" in metrics:
+            lines.append(f"  {split:<5}     acc {metrics['acc']:.4f}   macro F1 {metrics.get('f1_macro', float('nan')):.4f}")
+    lines.append(f"  run dir   {where} (results.json, figures/, checkpoints/)")
+    lines.append(f"  curves    tensorboard --logdir {_shown(run_dir / 'tb')}")
+    return "\n".join(lines)
+
+
+def _shown(path: Path) -> str:
+    """Relative to the working directory when under it, as a user would type it."""
+    try:
+        resolved = Path(path).resolve()
+        return os.path.relpath(resolved) if resolved.is_relative_to(Path.cwd()) else str(resolved)
+    except (OSError, ValueError):
+        return str(path)
