@@ -10,6 +10,10 @@ import pytest
 from tests import fakes
 
 REPO = Path(__file__).resolve().parents[1]
+# Optional real colour images for the folder path: a folder of CIFAR-10 JPEGs laid out as
+# train/<class>/*.jpg. ABLAB_TEST_CIFAR_FOLDER names it; by default the team's workbench copy
+# beside the repository, when it is there. Tests that need it skip without it.
+CIFAR_FOLDER = Path(os.environ.get("ABLAB_TEST_CIFAR_FOLDER", REPO.parent / "shared" / "datasets" / "cifar10-mini"))
 TINY = ["trainer.max_epochs=1", "trainer.limit_train_batches=3", "trainer.limit_val_batches=2",
         "trainer.limit_test_batches=2", "viz=none"]
 
