@@ -119,7 +119,9 @@ def test_every_value_rule_names_key_value_and_range(override, message):
 def test_folder_root_that_does_not_exist(tmp_path):
     proc = run_cli("data=folder", f"data.root={tmp_path}/nowhere", f"hydra.run.dir={tmp_path}/run")
     assert proc.returncode == 2
-    assert proc.stderr.strip() == f"ablab: error: folder: {tmp_path}/nowhere/train not found; data.root must hold train/<class name>/<image files>"
+    assert proc.stderr.strip() == (f"ablab: error: data.root='{tmp_path}/nowhere' has no train/ folder; "
+                                   "data=folder reads <data.root>/train/<class name>/<image files>")
+    assert not (tmp_path / "run").exists()  # checked before Hydra made the run directory
 
 
 def test_dataset_neither_on_disk_nor_downloadable(tmp_path):
@@ -134,7 +136,7 @@ def test_corrupt_data_file_is_named(tmp_path):
     root = fakes.mnist_root(tmp_path / "data")
     labels = root / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
     labels.write_bytes(b"\x00\x00\x08\x01garbage")
-    proc = run_cli(f"data.root={root}", "data.cache=false", f"hydra.run.dir={tmp_path}/run")
+    proc = run_cli("data=mnist", f"data.root={root}", "data.cache=false", f"hydra.run.dir={tmp_path}/run")
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert "corrupt data file" in proc.stderr and "t10k-labels-idx1-ubyte" in proc.stderr
     assert json.loads((tmp_path / "run" / "results.json").read_text())["status"] == "failed"

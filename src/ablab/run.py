@@ -85,9 +85,15 @@ def train(cfg: DictConfig) -> float:
         if trainer.interrupted:
             raise KeyboardInterrupt
         best = trainer.checkpoint_callback.best_model_path or None
-        trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False)
+        best_epoch = _best_epoch(best)
+        if best_epoch is not None and best_epoch == trainer.current_epoch - 1 and "val" in module.final:
+            # The last epoch was the best and was validated in this process: its weights are in
+            # memory and its validation metrics are known, so neither is loaded or measured again.
+            best = None
+        else:
+            trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False)
         trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)
-        record.update(status="completed", epochs=trainer.current_epoch, best_epoch=_best_epoch(best),
+        record.update(status="completed", epochs=trainer.current_epoch, best_epoch=best_epoch,
                       train_images_per_s=throughput.images_per_s if throughput else None)
         record.update({split: split_results(module.final[split]) for split in ("val", "test")})
         logger.log_metrics({f"hp/{s}_{n}": record[s][n] for s, n in HPARAM_METRICS}, step=trainer.global_step)
@@ -175,4 +181,4 @@ def _progress_bar(cfg) -> bool:
 def _best_epoch(best_path: str | None) -> int | None:
     if not best_path:
         return None
-    return torch.load(best_path, map_location="cpu", weights_only=False)["epoch"]
+    return torch.load(best_path, map_location="cpu", weights_only=False, mmap=True)["epoch"]

@@ -1,4 +1,6 @@
 """Check a composed config before anything is built: one line per mistake, naming key, value and rule."""
+from pathlib import Path
+
 from omegaconf import DictConfig, OmegaConf
 
 from ablab.errors import UserError
@@ -37,8 +39,10 @@ def validate(cfg: DictConfig) -> None:
     folds, fold = cfg.data.get("folds", 1), cfg.data.get("fold", 0)
     if not (_integer(fold) and 0 <= fold < max(folds, 1)):
         raise UserError(f"data.fold={fold!r} is not allowed: must be an integer in [0, data.folds={folds})")
-    if cfg.get("ckpt_path"):
-        from pathlib import Path
-
-        if not Path(cfg.ckpt_path).is_file():
-            raise UserError(f"ckpt_path={cfg.ckpt_path!r}: no such checkpoint file")
+    if cfg.get("ckpt_path") and not Path(cfg.ckpt_path).is_file():
+        raise UserError(f"ckpt_path={cfg.ckpt_path!r}: no such checkpoint file")
+    if str(cfg.data.get("_target_", "")).endswith("ImageFolderDataModule"):  # your own images: they must be there
+        root = Path(str(cfg.data.root)).expanduser()
+        if not (root / "train").is_dir():
+            raise UserError(f"data.root={cfg.data.root!r} has no train/ folder; data=folder reads "
+                            "<data.root>/train/<class name>/<image files>")
