@@ -110,8 +110,8 @@ def _seed_note(table: Table, power: Power) -> list[str]:
               "an assumed seed-to-seed std (no configuration here ran twice; set `--assumed-std`)")
     why = ("Rows marked *single run* get no verdict: with one run per configuration seed noise "
            "cannot be measured, so any difference may be noise. " if "single run" in verdicts else "")
-    return ["", f"{why}To detect a difference of δ = {power.min_effect:g} (`--min-effect`, "
-            f"{100 * power.min_effect:g} points) with {POWER:.0%} power at α = {table.alpha:g}, run "
+    return ["", f"{why}To detect a difference of δ = {power.min_effect:g} (`--min-effect "
+            f"{100 * power.min_effect:g}`, in points of 0.01) with {POWER:.0%} power at α = {table.alpha:g}, run "
             f"**{n} seeds per configuration** (`-m seed=0,...,{n - 1}`): {SEEDS_FORMULA} with σ = "
             f"{sigma:.4f}, {source} (two-sample normal approximation)."]
 
