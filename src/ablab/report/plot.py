@@ -46,5 +46,11 @@ def write_plot(table: Table, path: Path) -> bool:
         high = max(s.mean + (s.std or 0.0) for s in stats)
         pad = (high - low) * 0.3 or abs(high) * 0.05 or 1.0
         ax.set_ylim(low - pad, high + pad)
+    from matplotlib.patches import Patch
+
+    fig.legend(handles=[Patch(color=c, label=t) for c, t in [
+        (BASE_COLOR, "reference"), (BEST_COLOR, "better (significant)"), (WORSE_COLOR, "worse (significant)"),
+        (VALUE_COLOR, "within noise / single run")]], loc="outside lower center", ncols=4, fontsize=8,
+        frameon=False)
     fig.savefig(path, dpi=100)
     return True

@@ -126,8 +126,8 @@ def ranking_table(table: Table) -> list[str]:
              "| rank | factor | values | lowest → highest mean | range | noise (pooled std) | range / noise |",
              "|---:|---|---:|---|---:|---:|---:|"]
     for i, e in enumerate(effects, 1):
-        span = (f"{label(e.low, e.factor)} {e.low.summary.mean:.4f} → "
-                f"{label(e.high, e.factor)} {e.high.summary.mean:.4f}")
+        span = (f"{label(e.low, e.factor)} ({e.low.summary.mean:.4f}) → "
+                f"{label(e.high, e.factor)} ({e.high.summary.mean:.4f})")
         cells = [str(i), e.factor, str(e.values), span, f"{e.range:.4f}", _num(e.noise),
                  "— (no repeats)" if e.ratio is None else f"{e.ratio:.1f}"]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
