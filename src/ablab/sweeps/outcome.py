@@ -76,7 +76,7 @@ def summarize(sweep: Path, since: Optional[float] = None) -> Outcome:
         elif run.status == "diverged":
             outcome.diverged.append((run.path, run.error or "diverged"))
         elif run.status != "completed":
-            why = run.error or {"running": "no results.json: the job died before writing it; see its log"}.get(
+            why = run.error or {"running": "the job died before it finished (results.json still says running, or is missing); see its log"}.get(
                 run.status, run.status)
             outcome.failed.append((run.path, why))
     return outcome
