@@ -101,6 +101,33 @@ def test_greedy_min_mode_ties_and_failures_keep_the_incumbent():
         GreedySearch(spec, "best")
 
 
+def test_greedy_with_repeats_keeps_the_default_unless_significantly_beaten():
+    import numpy as np
+    from scipy import stats
+
+    spec = spec_of(["optimizer=sgd,adam", "dropout=0,0.1", "seed=0,1,2,3,4"], {"optimizer": "sgd", "dropout": 0.0})
+    rng = np.random.default_rng(7)
+    noise = {seed: rng.normal(0, 0.003) for seed in range(5)}  # shared per seed: the pairing removes it
+    jitter = {(o, seed): rng.normal(0, 0.003) for o in ("base", "adam", "drop") for seed in range(5)}
+
+    def score(job):
+        seed = int(next(o for o in job if o.startswith("seed="))[5:])
+        which = "drop" if "dropout=0.1" in job else "adam" if "optimizer=adam" in job else "base"
+        gain = {"base": 0.0, "adam": 0.001, "drop": 0.02}[which]  # adam: a better mean, but noise
+        return 0.9 + gain + noise[seed] + jitter[(which, seed)]
+
+    search, launched = run_greedy(spec, score)
+    opt, drop = search.steps
+    base = [score({"seed=%d" % s}) for s in range(5)]
+    adam = [score({"optimizer=adam", "seed=%d" % s}) for s in range(5)]
+    assert np.mean(adam) > np.mean(base)  # the old rule would have taken adam
+    assert opt["winner"] == "sgd" and opt["tests"]["adam"]["verdict"] == "within noise"
+    assert opt["tests"]["adam"]["p_value"] == pytest.approx(stats.ttest_rel(adam, base).pvalue)
+    assert "kept sgd" in opt["note"] and "within noise" in opt["note"]
+    assert drop["winner"] == "0.1" and drop["tests"]["0.1"]["verdict"] == "better"
+    assert search.summary("val.acc")["overrides"] == ["dropout=0.1"]
+
+
 def test_score_prefers_results_json_and_its_status(tmp_path):
     assert score_of({"val": {"acc": 0.7}}, None, "val.acc") == 0.7
     assert score_of(0.5, None, "val.acc") == 0.5

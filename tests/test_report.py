@@ -6,6 +6,7 @@ import sys
 from statistics import stdev
 
 import pytest
+from scipy import stats as scipy_stats
 
 from ablab.report.__main__ import main
 from ablab.report.collect import collect
@@ -60,15 +61,20 @@ def test_rows_merge_seeds_and_group_by_factor(sweep):
     assert rmsprop.stat("test.acc").mean is None and rmsprop.statuses() == {"diverged": 1}
     assert d05.statuses() == {"running": 1} and d01.statuses() == {"running": 1}
     assert base.stat("wall_s").mean == pytest.approx(11.0)
-    assert [r.best for r in table.rows] == [False, True, False, False, False, False, True]
+    # No ★ from means alone: adam's +0.04 over 2 vs 3 runs (other seeds: Welch) is within noise,
+    # and dropout=0.3's +0.07 is one run. Jobs without a finished result get no verdict.
+    assert [r.verdict for r in table.rows] == ["reference", "within noise", "", "", "", "single run", "single run"]
+    welch = scipy_stats.ttest_ind([0.95, 0.97], [0.90, 0.92, 0.94], equal_var=False)
+    assert adam.comparison.test == "Welch t" and adam.comparison.p_value == pytest.approx(welch.pvalue)
+    assert welch.pvalue > 0.05 and not any(r.best for r in table.rows)
 
 
-def test_best_needs_to_beat_the_baseline_and_follows_mode(sweep):
-    table = build_table(collect(sweep), metric="test.loss", mode="min")
-    assert [r.value for r in table.rows if r.best] == ["adam", "0.3"]
-    (sweep / "10" / "results.json").unlink()  # now dropout's only finished value is worse
-    table = build_table(collect(sweep))
-    assert [r.value for r in table.rows if r.best] == ["adam"]
+def test_a_single_run_is_never_starred_in_either_mode(sweep):
+    for metric, mode in [("test.acc", "max"), ("test.loss", "min")]:
+        table = build_table(collect(sweep), metric=metric, mode=mode)
+        d03 = next(r for r in table.rows if r.value == "0.3")  # the best mean by far, one run
+        assert d03.verdict == "single run" and not d03.best
+        assert d03.comparison.delta == pytest.approx(0.07 if mode == "max" else -0.07)
 
 
 def test_greedy_and_grid_sweeps_are_named_sensibly(tmp_path):
@@ -76,15 +82,17 @@ def test_greedy_and_grid_sweeps_are_named_sensibly(tmp_path):
     job(tmp_path / "g", 1, ["optimizer=adam"], acc=0.95)
     job(tmp_path / "g", 2, ["optimizer=adam", "dropout=0.1"], acc=0.97)
     rows = build_table(collect(tmp_path / "g")).rows
-    assert [(r.factor, r.value, r.best) for r in rows] == [
-        ("baseline", "—", False), ("optimizer", "adam", True),
-        ("dropout (with optimizer=adam)", "0.1", True)]
+    assert [(r.factor, r.value, r.verdict) for r in rows] == [
+        ("baseline", "—", "reference"), ("optimizer", "adam", "single run"),
+        ("dropout (with optimizer=adam)", "0.1", "single run")]
+    assert rows[2].reference is rows[1]  # the carried winner is the next factor's reference
     grid = [(o, s) for o in ("optimizer=sgd", "optimizer=adam") for s in ("scheduler=step", "scheduler=cos")]
     for i, (o, s) in enumerate(grid):
         job(tmp_path / "grid", i, [o, s], acc=0.8 + i / 100)
     rows = build_table(collect(tmp_path / "grid")).rows
     assert {r.factor for r in rows} == {"optimizer, scheduler"} and len(rows) == 4
-    assert [r.value for r in rows if r.best] == ["optimizer=adam scheduler=cos"]
+    # No defaults known (no multirun.yaml): nothing to compare to, so no verdicts.
+    assert [r.verdict for r in rows] == [""] * 4
 
 
 def test_cli_writes_md_csv_png_and_prints_the_table(sweep, capsys):
@@ -92,12 +100,12 @@ def test_cli_writes_md_csv_png_and_prints_the_table(sweep, capsys):
     out = capsys.readouterr().out
     md = (sweep / "report.md").read_text()
     assert "| baseline | — | 3 | 3 completed | 0.9200 ± 0.0200 |" in md
-    assert "**adam** ★" in md and "2 completed, 1 failed" in md and "1 diverged" in md
+    assert "★" not in md.split("## Verdicts")[1] and "2 completed, 1 failed" in md and "1 diverged" in md
     assert "`5` optimizer=adam — failed: boom" in md and "`7` dropout=0.5 — running" in md
     assert "`trainer.max_epochs=3`" in md and "| baseline |" in out
     rows = list(csv.DictReader(open(sweep / "report.csv")))
     assert rows[0]["factor"] == "baseline" and float(rows[0]["test.acc_mean"]) == pytest.approx(0.92)
-    assert rows[1]["failed"] == "1" and rows[1]["best"] == "1" and rows[2]["test.acc_mean"] == ""
+    assert rows[1]["failed"] == "1" and rows[1]["best"] == "0" and rows[1]["verdict"] == "within noise" and rows[2]["test.acc_mean"] == ""
     assert (sweep / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -111,4 +119,4 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys):
 def test_module_entry_point(sweep):
     proc = subprocess.run([sys.executable, "-m", "ablab.report", str(sweep / "nope")],
                           capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 2 and proc.stderr.startswith("ablab-report: no such sweep directory")
+    assert proc.returncode == 2 and proc.stderr.startswith("ablab: error: no such sweep directory")

@@ -87,10 +87,18 @@ class Classifier(pl.LightningModule):
         self.train_acc.update(logits.detach(), y)
         return loss
 
+    def train_epoch_means(self) -> dict:
+        """This epoch's training loss and accuracy (also asked for by ablab.history.History,
+        whose epoch-end hook runs before this module's)."""
+        if not self._loss_count:
+            return {}
+        return {"train/loss_epoch": self._loss_sum / self._loss_count, "train/acc": self.train_acc.compute()}
+
     def on_train_epoch_end(self):
-        if self._loss_count:
-            self.log("train/loss_epoch", self._loss_sum / self._loss_count, prog_bar=True)
-            self.log("train/acc", self.train_acc.compute())
+        means = self.train_epoch_means()
+        if means:
+            self.log("train/loss_epoch", means["train/loss_epoch"], prog_bar=True)
+            self.log("train/acc", means["train/acc"])
         self.train_acc.reset()
 
     def _eval_step(self, batch, split: str):

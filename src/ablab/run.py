@@ -21,6 +21,7 @@ from ablab.callbacks import Diverged, Throughput
 from ablab.cuda_probe import plain_cuda_check_on_cpu
 from ablab.errors import UserError
 from ablab.factors import build
+from ablab.history import History
 from ablab.lit import Classifier
 from ablab.metrics.longtail import LongTailReport
 from ablab.results import split_results, write_json
@@ -71,6 +72,7 @@ def train(cfg: DictConfig) -> float:
             callbacks.append(instantiate(cfg.viz))
         if datamodule.tail is not None:  # long-tailed run: class counts and shot-group accuracy
             callbacks.append(LongTailReport())
+        callbacks.append(History(record, run_dir / "results.json"))  # per-epoch history, written as it goes
         # None when the config drops it (callbacks.throughput=null).
         throughput = next((c for c in callbacks if isinstance(c, Throughput)), None)
         logger = TensorBoardLogger(save_dir=str(run_dir), name="tb", version=_run_name(overrides),

@@ -1,48 +1,106 @@
 """CLI: `python -m ablab.report multirun/<date>/<time>` / `ablab-report <sweep dir>`.
 
-Writes report.md, report.csv and report.png into the sweep directory and prints the
-markdown table. Bad input ends in one line on stderr and exit code 2.
+Writes report.md, report.csv, report.png and one curves_<factor>.png per factor into the
+sweep directory and prints the markdown. Bad input ends in one line on stderr
+(`ablab: error: ...`) and exit code 2.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
-from ablab.report.collect import collect
+from ablab.report.collect import Run, collect
+from ablab.report.curves import write_curves
 from ablab.report.plot import write_plot
-from ablab.report.render import markdown, write_csv
+from ablab.report.render import Power, markdown, write_csv
+from ablab.report.stats import ALPHA
 from ablab.report.table import build_table
+
+SHOWN_METRICS = 8  # metrics listed when --metric names none the jobs have
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="ablab-report", description=__doc__.splitlines()[0])
     parser.add_argument("sweep_dir", type=Path, help="a Hydra sweep directory (multirun/<date>/<time>)")
     parser.add_argument("--metric", default="test.acc",
-                        help="results.json path that picks each factor's best value and is plotted")
+                        help="results.json path that the verdicts test and the plot shows")
     parser.add_argument("--mode", choices=("max", "min"), default="max")
+    parser.add_argument("--alpha", type=float, default=ALPHA,
+                        help="significance level of better/worse (default 0.05; intervals are 1 - alpha)")
+    parser.add_argument("--min-effect", type=float, default=0.5,
+                        help="difference worth detecting, in points (0.01 of the metric): sizes the seed count")
+    parser.add_argument("--assumed-std", type=float, default=0.5,
+                        help="seed-to-seed std in points, assumed when no configuration ran twice")
     args = parser.parse_args(argv)
 
     sweep = args.sweep_dir
     if not sweep.is_dir():
         return _fail(f"no such sweep directory: {sweep}")
+    if not 0 < args.alpha < 1 or args.min_effect <= 0 or args.assumed_std <= 0:
+        return _fail("--alpha must lie in (0, 1), --min-effect and --assumed-std must be > 0")
     runs = collect(sweep)
     if not runs:
         return _fail(f"no jobs in {sweep} (no results.json or .hydra/overrides.yaml below it)")
-    table = build_table(runs, args.metric, args.mode)
-    text = markdown(table, str(sweep))
+    missing = _missing_metric(runs, args.metric)
+    if missing:
+        return _fail(missing)
+    table = build_table(runs, args.metric, args.mode, args.alpha, _defaults(sweep))
+    figures = write_curves(table, sweep)
+    text = markdown(table, str(sweep), Power(args.min_effect / 100, args.assumed_std / 100), figures)
     (sweep / "report.md").write_text(text)
     write_csv(table, sweep / "report.csv")
     plotted = write_plot(table, sweep / "report.png")
     print(text)
-    written = ["report.md", "report.csv"] + (["report.png"] if plotted else [])
+    written = ["report.md", "report.csv"] + (["report.png"] if plotted else []) + list(figures.values())
     print(f"wrote {', '.join(written)} in {sweep}" + ("" if plotted else f" (no {args.metric} to plot yet)"))
     return 0
 
 
+def _numbers(tree: Any, prefix: str = "") -> list[str]:
+    """Dotted paths of the numbers in a results.json (lists such as history left out)."""
+    if not isinstance(tree, dict):
+        return []
+    found = []
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            found += _numbers(value, f"{prefix}{key}.")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            found.append(f"{prefix}{key}")
+    return found
+
+
+def _missing_metric(runs: list[Run], metric: str) -> Optional[str]:
+    """An error when finished jobs exist and none recorded `metric` (a typo, not a running sweep)."""
+    if any(run.value(metric) is not None for run in runs):
+        return None
+    finished = [run for run in runs if run.status == "completed"]
+    if not finished:
+        return None  # nothing to know the metrics by yet: report what is there
+    known = list(dict.fromkeys(p for run in finished for p in _numbers(run.results)))
+    splits = [p for p in known if p.startswith(("val.", "test."))] + [p for p in known if "." not in p]
+    shown = ", ".join(splits[:SHOWN_METRICS]) + (", ..." if len(splits) > SHOWN_METRICS else "")
+    return f"no job has --metric {metric} in its results.json; available: {shown}"
+
+
+def _defaults(sweep: Path) -> Optional[Callable[[str], Any]]:
+    """Each key's default from the sweep's multirun.yaml (Hydra saves it, sweep values not applied)."""
+    path = sweep / "multirun.yaml"
+    if not path.is_file():
+        return None
+    from omegaconf import OmegaConf
+
+    from ablab.sweeps.ofat import baseline_lookup
+
+    try:
+        return baseline_lookup(OmegaConf.load(path))
+    except Exception:  # an unreadable multirun.yaml costs the grid its reference, not the report
+        return None
+
+
 def _fail(message: str) -> int:
-    print(f"ablab-report: {message}", file=sys.stderr)
+    print(f"ablab: error: {message}", file=sys.stderr)
     return 2
 
 

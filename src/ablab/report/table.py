@@ -7,16 +7,22 @@ A configuration is what a job's overrides change beyond what every job shares
 A row's factor is the key it changes relative to its reference row: the baseline for
 a plain OFAT job; in a greedy OFAT sweep, the earlier winner it was run on top of
 (factor "dropout (with optimizer=adam)"). Rows with no such reference (a grid without
-a baseline) are grouped by the keys they set, e.g. "optimizer, scheduler".
+a baseline) are grouped by the keys they set, e.g. "optimizer, scheduler"; when the
+sweep's defaults are known (its multirun.yaml) and the group holds the all-default
+configuration, that row is the group's reference.
+
+Each row carries the statistics of the ranking metric (report/stats.py): its summary
+over completed runs and, when it has a reference, the comparison and verdict.
 """
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
 from statistics import fmean, stdev
-from typing import Optional
+from typing import Any, Callable, Hashable, Optional
 
 from ablab.report.collect import Run
+from ablab.report.stats import ALPHA, Comparison, Summary, compare, summarize
 
 REPEAT_KEYS = ("seed", "data.fold")
 # (results.json path, column title) in table order.
@@ -37,6 +43,14 @@ def value_of(override: str) -> str:
     return override.split("=", 1)[1] if "=" in override else override
 
 
+def repeat_key(run: Run) -> Hashable:
+    """What pairs two runs across configurations: their seed and fold."""
+    given = {key_of(o): value_of(o) for o in run.overrides if key_of(o) in REPEAT_KEYS}
+    if "seed" not in given and run.results.get("seed") is not None:
+        given["seed"] = str(run.results["seed"])  # the config's seed, when no override set one
+    return tuple(given.get(k) for k in REPEAT_KEYS)
+
+
 @dataclass
 class Stat:
     mean: Optional[float]
@@ -50,8 +64,26 @@ class Row:
     value: str
     overrides: tuple[str, ...]
     runs: list[Run] = field(default_factory=list)
-    best: bool = False
     reference: Optional["Row"] = None  # the same configuration with this factor at default
+    summary: Summary = Summary(0, None, None, None, None)  # of the ranking metric
+    comparison: Optional[Comparison] = None  # to `reference`, when there is one
+    is_reference: bool = False  # some other row is compared to this one
+
+    @property
+    def verdict(self) -> str:
+        """better | worse | within noise | single run (vs its reference), reference, or ""."""
+        if self.comparison is not None:
+            return self.comparison.verdict
+        return "reference" if self.is_reference else ""
+
+    @property
+    def best(self) -> bool:  # ★: better than its reference beyond noise
+        return self.verdict == "better"
+
+    def keyed(self, metric: str) -> list[tuple[Hashable, float]]:
+        """(seed/fold, value) of each completed run that has the metric."""
+        return [(repeat_key(r), v) for r in self.runs
+                if r.status == "completed" and (v := r.value(metric)) is not None]
 
     def stat(self, metric: str) -> Stat:
         """Over completed runs only: a failed or diverged run has no metrics worth averaging."""
@@ -68,6 +100,7 @@ class Table:
     common: list[str]  # overrides shared by every job
     metric: str
     mode: str
+    alpha: float = ALPHA
 
     @property
     def baseline(self) -> Optional[Row]:
@@ -86,7 +119,10 @@ def _config(run: Run, common: set[str]) -> tuple[str, ...]:
     return tuple(o for o in run.overrides if o not in common and key_of(o) not in REPEAT_KEYS)
 
 
-def build_table(runs: list[Run], metric: str = "test.acc", mode: str = "max") -> Table:
+def build_table(runs: list[Run], metric: str = "test.acc", mode: str = "max", alpha: float = ALPHA,
+                default_of: Optional[Callable[[str], Any]] = None) -> Table:
+    """`default_of(key)`: a key's default in the sweep's config (ablab.sweeps.ofat.baseline_lookup),
+    which lets a grid's all-default row be its reference."""
     if mode not in ("max", "min"):
         raise ValueError(f"mode must be max or min, got {mode!r}")
     shared = set.intersection(*[set(r.overrides) for r in runs]) if runs else set()
@@ -102,8 +138,10 @@ def build_table(runs: list[Run], metric: str = "test.acc", mode: str = "max") ->
     ordered = sorted(rows.values(), key=lambda r: r.factor != BASELINE)
     order = {f: i for i, f in enumerate(dict.fromkeys(r.factor for r in ordered))}
     ordered.sort(key=lambda r: order[r.factor])  # stable: values keep their run order
-    table = Table(ordered, [o for o in runs[0].overrides if o in common] if runs else [], metric, mode)
-    _mark_best(table)
+    if default_of is not None:
+        _grid_references(ordered, default_of)
+    table = Table(ordered, [o for o in runs[0].overrides if o in common] if runs else [], metric, mode, alpha)
+    _judge(table)
     return table
 
 
@@ -120,14 +158,28 @@ def _name(row: Row, parents: list[Row]) -> None:
     row.value = value_of(extra)
 
 
-def _mark_best(table: Table) -> None:
-    """Star the best value of each factor, if it beats the factor's default (the reference)."""
-    sign = 1 if table.mode == "max" else -1
-    for factor in table.factors():
-        scored = [r for r in table.rows if r.factor == factor and r.stat(table.metric).mean is not None]
-        if not scored:
-            continue
-        top = max(scored, key=lambda r: sign * r.stat(table.metric).mean)
-        ref = top.reference.stat(table.metric).mean if top.reference else None
-        if ref is None or sign * top.stat(table.metric).mean > sign * ref:
-            top.best = True
+def _grid_references(rows: list[Row], default_of: Callable[[str], Any]) -> None:
+    """In a group of rows without a reference, the one with every key at its default is it."""
+    from ablab.sweeps.ofat import UNKNOWN, same_value  # the OFAT sweeper's notion of "the default"
+
+    def at_default(override: str) -> bool:
+        default = default_of(key_of(override))
+        return default is not UNKNOWN and same_value(value_of(override), default)
+
+    for factor in dict.fromkeys(r.factor for r in rows if r.reference is None and r.factor != BASELINE):
+        group = [r for r in rows if r.factor == factor and r.reference is None]
+        ref = next((r for r in group if r.overrides and all(at_default(o) for o in r.overrides)), None)
+        for row in group:
+            if ref is not None and row is not ref:
+                row.reference = ref
+
+
+def _judge(table: Table) -> None:
+    """Summary of every row; comparison and verdict of every row that has a reference."""
+    for row in table.rows:
+        row.summary = summarize([v for _, v in row.keyed(table.metric)], table.alpha)
+    for row in table.rows:
+        if row.reference is not None:
+            row.reference.is_reference = True
+            row.comparison = compare(row.keyed(table.metric), row.reference.keyed(table.metric),
+                                     table.alpha, table.mode)

@@ -55,6 +55,18 @@ def _same(typed: Any, text: str, default: Any) -> bool:
     return typed == default or (isinstance(default, str) and text == default)
 
 
+def same_value(text: str, default: Any) -> bool:
+    """Whether an override's value, as written in a job's overrides.yaml, is `default`
+    (typed the way Hydra types it, so `dropout=0` is the default 0.0)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        typed = OverridesParser.create().parse_override(f"key={text}").value()
+    except Exception:  # not a plain value (a sweep, a function call): compare the text
+        typed = text
+    return _same(typed, text, default)
+
+
 def baseline_lookup(config: DictConfig) -> Callable[[str], Any]:
     """Default of a key in the composed multirun config (sweep overrides are not applied
     there): the group choice from hydra.runtime.choices, else the plain value."""

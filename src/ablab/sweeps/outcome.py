@@ -76,8 +76,9 @@ def summarize(sweep: Path, since: Optional[float] = None) -> Outcome:
         elif run.status == "diverged":
             outcome.diverged.append((run.path, run.error or "diverged"))
         elif run.status != "completed":
-            why = run.error or {"running": "no results.json: the job died before writing it; see its log"}.get(
-                run.status, run.status)
+            why = run.error or {"running": "results.json still says running: the job died before it finished; "
+                                "see its log" if run.results else
+                                "no results.json: the job died before writing it; see its log"}.get(run.status, run.status)
             outcome.failed.append((run.path, why))
     return outcome
 

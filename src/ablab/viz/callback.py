@@ -1,7 +1,8 @@
 """Lightning callback that makes a run's figures without slowing training.
 
 Histograms of every weight and bias go to TensorBoard at train epoch end; everything else
-is drawn once, at the end of test, into TensorBoard images and <run dir>/figures/*.png.
+is drawn once, at the end of test, into TensorBoard images and <run dir>/figures/*.png,
+among them curves.png, the learning curves from the run's `History` callback.
 
 Contract with the core (lit.py / data):
 - `test_step` returns the logits (N, K); the test batch is `(x, y)` with x normalised;
@@ -18,7 +19,9 @@ import torch
 from pytorch_lightning import Callback, LightningModule, Trainer
 from pytorch_lightning.loggers import TensorBoardLogger
 
+from ablab.history import History
 from ablab.viz.charts import confusion_matrix_figure, per_class_accuracy_figure
+from ablab.viz.curves import curves_figure
 from ablab.viz.images import class_rank, prediction_grid, sample_grid, spread
 from ablab.viz.png import save_png
 from ablab.viz.weights import first_layer, first_layer_figure
@@ -154,4 +157,7 @@ class Figures(Callback):
         if layer is not None:
             shape = tuple(dm.train_x.shape[1:])
             figs["first_layer_weights"] = first_layer_figure(layer, shape, self.n_kernels)
+        history = next((c for c in trainer.callbacks if isinstance(c, History)), None)
+        if history is not None and history.entries:  # the run's learning curves, from results.json's history
+            figs["curves"] = curves_figure(history.entries)
         return figs

@@ -4,7 +4,8 @@
 
 runs the baseline (no swept override applied) once, then each listed value with every
 other factor at baseline. `hydra.sweeper.greedy=true` walks the factors in order and
-carries each winner (by `metric`/`mode`) into the next factor; the chosen configuration
+carries each winner (by `metric`/`mode`; with repeats only a gain significant at `alpha`)
+into the next factor; the chosen configuration
 is logged and saved to <sweep dir>/ofat_best.yaml. Keys in `repeat_keys` (seed, fold)
 are crossed with every job instead of being factors. The planning lives in
 ablab.sweeps; this class only parses, launches and collects.
@@ -31,6 +32,7 @@ class OFATSweeperConf:
     greedy: bool = False
     metric: str = "val.acc"  # dotted path into results.json (or the task's return value)
     mode: str = "max"  # max | min
+    alpha: float = 0.05  # greedy with repeats: a value must beat the default at this significance
     repeat_keys: List[str] = field(default_factory=lambda: ["seed", "data.fold"])
     params: Optional[Dict[str, str]] = None  # sweeps written in config, as for `basic`
 
@@ -40,11 +42,11 @@ ConfigStore.instance().store(group="hydra/sweeper", name="ofat", node=OFATSweepe
 
 class OFATSweeper(Sweeper):
     def __init__(self, max_batch_size: Optional[int] = None, greedy: bool = False,
-                 metric: str = "val.acc", mode: str = "max",
+                 metric: str = "val.acc", mode: str = "max", alpha: float = 0.05,
                  repeat_keys: Sequence[str] = ("seed", "data.fold"),
                  params: Optional[Dict[str, str]] = None) -> None:
         self.max_batch_size, self.greedy = max_batch_size, greedy
-        self.metric, self.mode = metric, mode
+        self.metric, self.mode, self.alpha = metric, mode, alpha
         self.repeat_keys = list(repeat_keys)
         self.params = dict(params or {})
         self.hydra_context: Optional[HydraContext] = None
@@ -81,11 +83,14 @@ class OFATSweeper(Sweeper):
         if not self.greedy:
             returns = [self._launch(plan_jobs(spec))]
         else:
-            search, returns = GreedySearch(spec, self.mode), []
+            search, returns = GreedySearch(spec, self.mode, self.alpha), []
             while not search.done():
-                results = self._launch(search.next_batch())
+                results, told = self._launch(search.next_batch()), len(search.steps)
                 search.tell([self._score(r) for r in results])
                 returns.append(results)
+                for step in search.steps[told:]:  # say why each factor's value was kept
+                    log.info(f"OFAT greedy: {step['factor']}={step['winner']}"
+                             + (f" ({step['note']})" if step["note"] else ""))
             best = search.summary(self.metric)
             OmegaConf.save(OmegaConf.create(best), sweep_dir / "ofat_best.yaml")
             log.info(f"OFAT greedy best ({self.metric}={best['score']}, {self.mode}): "
