@@ -27,7 +27,8 @@ def write_plot(table: Table, path: Path) -> bool:
         return False
     cols = min(3, len(panels))
     grid = math.ceil(len(panels) / cols)
-    fig = Figure(figsize=(4.5 * cols, 3.6 * grid), layout="constrained")
+    # At least 6.5 inches wide: the four-entry legend below must fit under a single panel.
+    fig = Figure(figsize=(max(6.5, 4.5 * cols), 3.6 * grid), layout="constrained")
     for i, (factor, rows) in enumerate(panels):
         ax = fig.add_subplot(grid, cols, i + 1)
         stats = [r.stat(table.metric) for r in rows]
@@ -50,7 +51,7 @@ def write_plot(table: Table, path: Path) -> bool:
 
     fig.legend(handles=[Patch(color=c, label=t) for c, t in [
         (BASE_COLOR, "reference"), (BEST_COLOR, "better (significant)"), (WORSE_COLOR, "worse (significant)"),
-        (VALUE_COLOR, "within noise / single run")]], loc="outside lower center", ncols=4, fontsize=8,
+        (VALUE_COLOR, "within noise / single run")]], loc="outside lower center", ncols=2 if cols == 1 else 4, fontsize=8,
         frameon=False)
     fig.savefig(path, dpi=100)
     return True
