@@ -100,6 +100,12 @@ def test_bad_input_is_one_line_and_exit_code_2(override, message, mnist_dir, tmp
     ("data.val_fraction=1.5", "data.val_fraction=1.5 is not allowed: must be a number in (0, 1)"),
     ("data.val_fraction=0", "data.val_fraction=0 is not allowed: must be a number in (0, 1)"),
     ("data.fold=4", "data.fold=4 is not allowed"),
+    ("trainer.precision=banana", "trainer.precision='banana' is not allowed: must be one of 64, 64-true"),
+    ("trainer.accelerator=abacus", "trainer.accelerator='abacus' is not allowed: must be one of auto, cpu"),
+    ("model=mlp model.hidden=abc", "model.hidden='abc' is not allowed: must be an integer >= 1 or a list"),
+    ("model=mlp model.hidden=[512,-1]", "model.hidden=[512, -1] is not allowed"),
+    ("trainer.max_epochs=-1", "trainer.max_epochs=-1 (no limit) cannot be combined with a schedule"),
+    ("trainer.max_epochs=-2", "trainer.max_epochs=-2 is not allowed: must be an integer >= 1"),
 ])
 def test_every_value_rule_names_key_value_and_range(override, message):
     """The same rules the CLI applies (one CLI case above shows the exit code); composed in-process for speed."""
@@ -110,10 +116,69 @@ def test_every_value_rule_names_key_value_and_range(override, message):
     from ablab.validate import validate
 
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        cfg = compose("train", overrides=[override])
+        cfg = compose("train", overrides=override.split())
     with pytest.raises(UserError) as error:
         validate(cfg)
     assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_values_that_pass_the_rules_still_compose_and_validate():
+    """The rules refuse what is wrong, not what is unusual: the defaults and legal edge values pass."""
+    from hydra import compose, initialize_config_dir
+
+    from ablab.cli import CONF_DIR
+    from ablab.validate import validate
+
+    for overrides in ([], ["model=rnn", "model.hidden=64"], ["model=mlp", "model.hidden=[16]"],
+                      ["trainer.max_epochs=-1", "scheduler=step"], ["trainer.precision=bf16-mixed"],
+                      ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2"]):
+        with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+            validate(compose("train", overrides=overrides))
+
+
+def test_a_gpu_asked_for_on_a_machine_without_one_is_one_line(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    proc = run_cli("trainer.accelerator=gpu", f"hydra.run.dir={tmp_path}/run")
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        "ablab: error: trainer.accelerator=gpu but no CUDA GPU is visible here (torch.cuda.is_available() is False); "
+        "use trainer.accelerator=auto or cpu"]
+
+
+def test_a_folder_with_one_class_or_too_few_images_is_refused_before_training(tmp_path):
+    from tests import fakes
+
+    one = fakes.folder_root(tmp_path / "one", classes=("cat",), per_class=10)
+    proc = run_cli("data=folder", f"data.root={one}", f"hydra.run.dir={tmp_path}/run1")
+    assert proc.returncode == 2 and "has 1 class (cat); a classifier needs at least 2" in proc.stderr
+    few = fakes.folder_root(tmp_path / "few", classes=("cat", "dog"), per_class=3)
+    proc = run_cli("data=folder", f"data.root={few}", f"hydra.run.dir={tmp_path}/run2")
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "split has no images of class cat, dog: too few images per class" in proc.stderr
+    assert not (tmp_path / "run2" / "checkpoints").exists()  # nothing trained
+
+
+def test_an_error_no_check_knows_is_one_line_pointing_at_the_log(tmp_path, mnist_dir):
+    """A bug's traceback goes to train.log, the terminal gets one line and exit code 1."""
+    proc = run_cli("data=mnist", f"data.root={mnist_dir}", "+trainer.no_such_trainer_argument=1",
+                   f"hydra.run.dir={tmp_path}/run")
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert "Traceback" not in proc.stderr and len(lines) == 1 and lines[0].startswith("ablab: error: ")
+    assert f"(traceback in {tmp_path}/run/train.log)" in lines[0]
+    assert "Traceback" in (tmp_path / "run" / "train.log").read_text()
+
+
+def test_predict_refuses_a_bad_batch_size_and_a_missing_gpu_in_one_line(tmp_path):
+    import torch
+
+    proc = run_cli("ckpt_path=x.ckpt", "input=y.png", "batch_size=0", script="predict.py")
+    assert proc.returncode == 2 and proc.stderr.strip() == "ablab: error: batch_size=0 is not allowed: must be an integer >= 1"
+    if not torch.cuda.is_available():
+        proc = run_cli("ckpt_path=x.ckpt", "input=y.png", "device=cuda", f"hydra.run.dir={tmp_path}/p", script="predict.py")
+        assert proc.returncode == 2 and proc.stderr.strip().startswith("ablab: error: device=cuda but no CUDA GPU")
 
 
 def test_folder_root_that_does_not_exist(tmp_path):

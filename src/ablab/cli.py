@@ -15,6 +15,7 @@ one, and the sweep ends with one line counting the failed jobs (ablab.sweeps.out
 Exit codes: 0 done, 1 a failed sweep job (or a bug), 2 a user error, 130 Ctrl-C.
 """
 import functools
+import logging
 import os
 import signal
 import sys
@@ -50,12 +51,13 @@ class CheckConfig(Callback):
 
 
 def _check(config, config_name) -> None:
-    from ablab.validate import validate  # omegaconf only: no torch
+    from ablab.validate import validate, validate_predict  # omegaconf only: no torch
 
-    if config_name != "train":
+    check = {"train": validate, "predict": validate_predict}.get(config_name)
+    if check is None:
         return
     try:
-        validate(config)
+        check(config)
     except (UserError, OmegaConfBaseException) as exc:
         # Hydra turns a callback's exception into a warning and goes on, so the mistake is
         # reported and the process ended here; SystemExit passes through Hydra untouched.
@@ -96,6 +98,21 @@ def explain(exc: Exception, config_name: str | None = None) -> str:
     return text
 
 
+def _traceback_to_log(exc: Exception) -> str | None:
+    """Write `exc`'s traceback to the job's log file only (Hydra's <run dir>/<job>.log), not to
+    the terminal; return that file as the user would type it, or None when there is none."""
+    record = logging.LogRecord("ablab", logging.ERROR, __file__, 0, "run failed", None,
+                               (type(exc), exc, exc.__traceback__))
+    files = [h for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)]
+    for handler in files:
+        handler.handle(record)
+        handler.flush()
+    if not files:
+        return None
+    log = Path(files[0].baseFilename)
+    return os.path.relpath(log) if log.is_relative_to(Path.cwd()) else str(log)
+
+
 def in_sweep() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
@@ -114,9 +131,13 @@ def hydra_entry(config_name: str):
                     fail(message)
                 outcome.job_failed(HydraConfig.get().runtime.output_dir, message)
                 raise  # in a sweep, Hydra records the job as failed and runs the next one
-            except Exception as exc:
-                if in_sweep():
-                    outcome.job_failed(HydraConfig.get().runtime.output_dir, f"{type(exc).__name__}: {exc}", exc)
+            except Exception as exc:  # a bug, or a mistake no check knows: one line, the traceback in the log
+                where = _traceback_to_log(exc)
+                message = f"{type(exc).__name__}: {exc}" + (f" (traceback in {where})" if where else "")
+                if not in_sweep():
+                    print(f"ablab: error: {outcome.one_line(message)}", file=sys.stderr)
+                    sys.exit(1)
+                outcome.job_failed(HydraConfig.get().runtime.output_dir, message)
                 raise
 
         main = hydra.main(version_base="1.3", config_path=CONF_DIR, config_name=config_name)(task_with_user_errors)

@@ -17,13 +17,14 @@ from omegaconf import DictConfig
 from PIL import Image
 from torch.nn.functional import interpolate
 
-from ablab import checkpoint
+from ablab import checkpoint, devices
 from ablab.errors import DataError, UserError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 
 
 def predict(cfg: DictConfig) -> Path:
+    device = _device(cfg.device)  # before reading anything
     ckpt = checkpoint.load(cfg.ckpt_path)
     source = Path(cfg.input)
     if not source.exists():
@@ -36,7 +37,7 @@ def predict(cfg: DictConfig) -> Path:
         images = torch.stack([read_image(f, ckpt.input_shape) for f in files])
         ids = [f.relative_to(source).as_posix() if source.is_dir() else f.name for f in files]
 
-    probability, label = probabilities(images, ckpt, cfg.batch_size, _device(cfg.device)).max(1)
+    probability, label = probabilities(images, ckpt, cfg.batch_size, device).max(1)
     out = Path(cfg.output) if cfg.output else Path(HydraConfig.get().runtime.output_dir) / "predictions.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", newline="") as f:
@@ -113,4 +114,5 @@ def read_pixel_csv(path: Path, shape) -> torch.Tensor:
 def _device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    devices.require("device", name)
     return torch.device(name)

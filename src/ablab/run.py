@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import ProgressBar
 from pytorch_lightning.loggers import TensorBoardLogger
 
-from ablab import distributed
+from ablab import devices, distributed
 from ablab.callbacks import Diverged, Throughput
 from ablab.cuda_probe import plain_cuda_check_on_cpu
 from ablab.errors import UserError
@@ -46,6 +46,7 @@ def train(cfg: DictConfig) -> float:
     started = time.perf_counter()
     try:
         validate(cfg)  # again: a sweep's job may sweep the bad value (cli.CheckConfig saw the rest)
+        devices.require("trainer.accelerator", cfg.trainer.accelerator)
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
         datamodule = build.datamodule(cfg)
         datamodule.setup("fit")  # load now: missing or corrupt data fails before any training

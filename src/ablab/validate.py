@@ -14,6 +14,17 @@ def _integer(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def _sizes(v):
+    """A layer size or a list of them (model.hidden is a list for mlp, one number for rnn)."""
+    return (_integer(v) and v >= 1) or (isinstance(v, (list, tuple)) and all(_integer(x) and x >= 1 for x in v))
+
+
+# Lightning's precision names (lightning_fabric's _PRECISION_INPUT), kept here so checking
+# them needs no Lightning import.
+PRECISIONS = ("64", "64-true", "32", "32-true", "16", "16-mixed", "16-true", "bf16", "bf16-mixed", "bf16-true",
+              "transformer-engine", "transformer-engine-float16")
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
+
 RULES = [
     ("optimizer.lr", lambda v: _number(v) and v > 0, "a number > 0"),
     ("optimizer.weight_decay", lambda v: _number(v) and v >= 0, "a number >= 0"),
@@ -28,14 +39,42 @@ RULES = [
     ("loss.label_smoothing", lambda v: _number(v) and 0 <= v < 1, "a number in [0, 1)"),
     ("loss.gamma", lambda v: _number(v) and v >= 0, "a number >= 0"),
     ("regularizer.strength", lambda v: _number(v) and v >= 0, "a number >= 0"),
+    ("model.hidden", _sizes, "an integer >= 1 or a list of them, e.g. [512,256]"),
+    ("model.head", _sizes, "a list of integers >= 1, e.g. [128]"),
+    ("model.layers", lambda v: _integer(v) and v >= 1, "an integer >= 1"),
+    ("model.width", lambda v: _integer(v) and v >= 1, "an integer >= 1"),
+    ("trainer.precision", lambda v: str(v) in PRECISIONS, f"one of {', '.join(PRECISIONS)}"),
+    ("trainer.accelerator", lambda v: isinstance(v, str) and v in ACCELERATORS, f"one of {', '.join(ACCELERATORS)}"),
+    ("trainer.devices", lambda v: v == "auto" or (_integer(v) and (v >= 1 or v == -1)) or isinstance(v, (list, tuple)),
+     "an integer >= 1, -1 (all), a list of device ids or auto"),
+    ("trainer.log_every_n_steps", lambda v: _integer(v) and v >= 1, "an integer >= 1"),
+]
+
+PREDICT_RULES = [
+    ("batch_size", lambda v: _integer(v) and v >= 1, "an integer >= 1"),
+    ("device", lambda v: isinstance(v, str) and v.split(":")[0] in ("auto", "cpu", "cuda", "mps"), "auto, cpu, cuda or mps"),
 ]
 
 
-def validate(cfg: DictConfig) -> None:
-    for key, ok, allowed in RULES:
+def _apply(cfg: DictConfig, rules) -> None:
+    for key, ok, allowed in rules:
         value = OmegaConf.select(cfg, key, default=None)
+        if OmegaConf.is_config(value):
+            value = OmegaConf.to_container(value)
         if value is not None and not ok(value):
             raise UserError(f"{key}={value!r} is not allowed: must be {allowed}")
+
+
+def validate_predict(cfg: DictConfig) -> None:
+    _apply(cfg, PREDICT_RULES)
+
+
+def validate(cfg: DictConfig) -> None:
+    _apply(cfg, RULES)
+    horizon = OmegaConf.select(cfg, "scheduler.horizon_arg", default=None)
+    if OmegaConf.select(cfg, "trainer.max_epochs", default=None) == -1 and horizon:
+        raise UserError(f"trainer.max_epochs=-1 (no limit) cannot be combined with a schedule that spans the "
+                        f"whole run (scheduler's {horizon}); set trainer.max_epochs or choose scheduler=step|none")
     folds, fold = cfg.data.get("folds", 1), cfg.data.get("fold", 0)
     if not (_integer(fold) and 0 <= fold < max(folds, 1)):
         raise UserError(f"data.fold={fold!r} is not allowed: must be an integer in [0, data.folds={folds})")

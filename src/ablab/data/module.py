@@ -19,6 +19,7 @@ from ablab.data.oversample import OversampledBatches
 from ablab.data.sampling import Shuffle
 from ablab.data.split import stratified_fold, stratified_holdout
 from ablab.data.sources import Raw
+from ablab.errors import DataError
 
 
 class ImageDataModule(pl.LightningDataModule):
@@ -71,6 +72,7 @@ class ImageDataModule(pl.LightningDataModule):
         else:
             splits["train"], splits["val"] = self._validation(splits["train"])
         splits.setdefault("test", splits["val"])  # test_fraction=0 and no test split: test on val
+        self._refuse_too_few(splits)
         if self.longtail:
             from ablab.data.longtail import select_longtail
 
@@ -84,6 +86,20 @@ class ImageDataModule(pl.LightningDataModule):
         self.train_counts = torch.bincount(splits["train"][1], minlength=len(self.classes)).tolist()
         if self.mean is None or self.std is None:
             self.mean, self.std = _channel_stats(splits["train"][0])
+
+    def _refuse_too_few(self, splits) -> None:
+        """Before anything trains: at least two classes, and images of every class in each split."""
+        where = f"{self.name} ({self.root})"
+        if len(self.classes) < 2:
+            raise DataError(f"{where} has {len(self.classes)} class ({', '.join(self.classes)}); "
+                            "a classifier needs at least 2 class folders")
+        for name, (_, y) in splits.items():
+            counts = torch.bincount(y, minlength=len(self.classes))
+            if (counts == 0).any():
+                empty = [self.classes[i] for i in torch.nonzero(counts == 0).flatten().tolist()]
+                raise DataError(f"{where}: the {name} split has no images of class {', '.join(empty[:5])}: too few "
+                                f"images per class for data.val_fraction={self.val_fraction}, data.test_fraction="
+                                f"{self.test_fraction}, data.folds={self.folds}; add images or change the fractions")
 
     def _load(self) -> Raw:
         if not (self.cache and self.in_memory):

@@ -134,12 +134,12 @@ def _written(job: Path) -> float:
 
 
 def _listing(jobs: list[tuple[Path, str]]) -> str:
-    shown = [f"{_shown(path)} ({_one_line(why)})" for path, why in jobs[:SHOWN]]
+    shown = [f"{_shown(path)} ({one_line(why)})" for path, why in jobs[:SHOWN]]
     more = f"; and {len(jobs) - SHOWN} more" if len(jobs) > SHOWN else ""
     return "; ".join(shown) + more
 
 
-def _one_line(text: str, limit: int = 300) -> str:
+def one_line(text: str, limit: int = 300) -> str:
     line = " ".join(s.strip() for s in str(text).splitlines() if s.strip())
     return line if len(line) <= limit else line[:limit - 1] + "…"
 
