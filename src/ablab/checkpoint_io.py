@@ -39,10 +39,23 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             os.replace(tmp, path)
         except BaseException as exc:  # Ctrl-C mid-write too: never leave a torn temporary file
             tmp.unlink(missing_ok=True)
-            if isinstance(exc, OSError) and exc.errno in NO_SPACE:
-                raise DiskFull(no_space_message(path, exc)) from None
+            full = disk_full(exc)
+            if full is not None:
+                raise DiskFull(no_space_message(path, full)) from None
             raise
 
 
+def disk_full(exc: BaseException) -> Optional[OSError]:
+    """The ENOSPC/EDQUOT error behind `exc`: torch's zip writer turns the file's OSError into
+    a RuntimeError ("unexpected pos ...") when it closes, so the chain is searched."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and exc.errno in NO_SPACE:
+            return exc
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
+
+
 def no_space_message(path: Path, exc: OSError) -> str:
-    return f"no space left on device writing {path} ({exc.strerror}); free some space and resume the run"
+    what = "no space left on device" if exc.errno == errno.ENOSPC else (exc.strerror or "disk full").lower()
+    return f"{what} writing {path}; free some space and resume the run"

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from ablab.checkpoint_io import disk_full
 from ablab.data.sources import Raw
 
 CACHE_DIR_NAME = ".ablab-cache"
@@ -115,6 +116,7 @@ def _write(path: Path, raw: Raw) -> None:
         os.replace(tmp, path)
     except (OSError, RuntimeError) as exc:  # e.g. a full disk: the data is loaded, so train without the cache
         tmp.unlink(missing_ok=True)
-        why = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+        os_error = disk_full(exc) or exc
+        why = getattr(os_error, "strerror", None) or str(exc).splitlines()[0]
         print(f"ablab: could not write the data cache {path} ({why}); training uncached",
               file=sys.stderr)
