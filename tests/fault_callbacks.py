@@ -26,12 +26,13 @@ class KillAt(pl.Callback):
 
 class WaitForFile(pl.Callback):
     """Hold the run at its start until `path` exists (at most `timeout_s`), so a test can act
-    while this run holds its directory."""
+    while this run holds its directory; `<path>.waiting` says the run got there."""
 
     def __init__(self, path: str, timeout_s: float = 120.0):
         self.path, self.timeout_s = Path(path), timeout_s
 
     def on_train_start(self, trainer, pl_module):
+        self.path.with_name(self.path.name + ".waiting").touch()
         deadline = time.monotonic() + self.timeout_s
         while not self.path.exists() and time.monotonic() < deadline:
             time.sleep(0.05)

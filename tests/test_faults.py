@@ -71,9 +71,10 @@ def temp_files(*folders: Path) -> list[Path]:
 def test_a_killed_run_resumed_ends_as_the_uninterrupted_run(mnist_dir, tmp_path):
     common = [f"data.root={mnist_dir}", "seed=2", *RANDOM]
     whole, parts = tmp_path / "whole", tmp_path / "parts"
-    proc = run_cli(*common, f"hydra.run.dir={whole}")
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    uninterrupted = subprocess.Popen([sys.executable, "train.py", *common, f"hydra.run.dir={whole}"], cwd=REPO,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # alongside
     killed = run_cli(*common, *KILL, f"hydra.run.dir={parts}")
+    assert uninterrupted.wait(timeout=300) == 0, uninterrupted.stderr.read()[-2000:]
     assert killed.returncode == -9 and not (parts / "results.json").exists()  # SIGKILL in epoch 1
     last = parts / "checkpoints" / "last.ckpt"
     assert torch.load(last, weights_only=True, mmap=True)["epoch"] == 0  # epoch 1's work is replayed
@@ -215,11 +216,11 @@ def test_a_second_sweep_into_a_directory_in_use_is_refused(mnist_dir, tmp_path):
                               f"+callbacks.wait.path={go}"], cwd=REPO, env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     try:
-        lock = sweep / "0" / ".ablab.lock"
+        lock, waiting = sweep / "0" / ".ablab.lock", go.with_name("go.waiting")
         deadline = time.monotonic() + 120
-        while not lock.exists() and first.poll() is None and time.monotonic() < deadline:
+        while not waiting.exists() and first.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert lock.exists(), first.communicate()[1][-3000:]
+        assert waiting.exists(), first.communicate()[1][-3000:]  # the first sweep's job is training
         second = run_cli("-m", *common, "seed=2")  # another sweep, same directory
     finally:
         go.touch()
