@@ -11,8 +11,12 @@ SPLIT_KEYS = ("loss", "acc", "precision_micro", "precision_macro", "recall_micro
 def write_json(path: Path, data: dict) -> None:
     """Write atomically: a reader sees the old file or the new one, never half of one."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(_plain(data), indent=2) + "\n")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(_plain(data), indent=2) + "\n")
+        os.replace(tmp, path)
+    except BaseException:  # a full disk: leave no half-written temporary file behind
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def split_results(final: dict) -> dict:

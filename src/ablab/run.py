@@ -18,13 +18,17 @@ from pytorch_lightning.loggers import TensorBoardLogger
 
 from ablab import devices, distributed
 from ablab.callbacks import Diverged, Throughput
+from ablab.checkpoint_io import AtomicCheckpointIO
 from ablab.cuda_probe import plain_cuda_check_on_cpu
 from ablab.errors import UserError
 from ablab.factors import build
 from ablab.history import History
 from ablab.lit import Classifier
 from ablab.metrics.longtail import LongTailReport
+from ablab.resumable import EpochSeed, RunClock
 from ablab.results import split_results, write_json
+from ablab.resume_from import choose
+from ablab.run_lock import one_writer
 from ablab.summary import summary
 from ablab.sweeps.resume import NOTHING, earlier_run
 from ablab.validate import validate
@@ -34,6 +38,12 @@ HPARAM_METRICS = [(split, name) for split in ("val", "test") for name in ("acc",
                                                                          "recall_macro", "loss")]
 
 
+def _own_dir():
+    """The run directory this process writes (DDP ranks 1.. write nothing, so lock nothing)."""
+    return Path(HydraConfig.get().runtime.output_dir) if distributed.is_rank_zero() else None
+
+
+@one_writer(_own_dir)  # a second process into a directory in use is refused (ablab.run_lock)
 def train(cfg: DictConfig) -> float:
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
@@ -41,12 +51,13 @@ def train(cfg: DictConfig) -> float:
     earlier = earlier_run(run_dir, overrides) if hydra_cfg.mode == RunMode.MULTIRUN else NOTHING
     if earlier.completed:  # a sweep run again into its own dir: keep what this job wrote
         return earlier.metric
-    ckpt_path = cfg.get("ckpt_path") or earlier.checkpoint  # an interrupted job goes on from last.ckpt
     record = {"status": "running", "error": None, "overrides": overrides, "seed": cfg.seed}
-    started = time.perf_counter()
+    clock = RunClock(started=time.perf_counter())
     try:
         validate(cfg)  # again: a sweep's job may sweep the bad value (cli.CheckConfig saw the rest)
         devices.require("trainer.accelerator", cfg.trainer.accelerator)
+        # ckpt_path=<bad file> fails here, before data loads; a sweep's damaged last.ckpt is passed over.
+        start = choose(cfg.get("ckpt_path"), earlier.checkpoints, overrides)  # an interrupted job goes on
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
         datamodule = build.datamodule(cfg)
         datamodule.setup("fit")  # load now: missing or corrupt data fails before any training
@@ -66,7 +77,14 @@ def train(cfg: DictConfig) -> float:
             penalty=build.penalty(cfg),
             checkpoint_meta=_checkpoint_meta(cfg, datamodule, overrides),
         )
+        start = start.fitting(module)  # another model's checkpoint: the user's is an error, a sweep's passed over
+        record["resume"] = start.record()
+        if start.note:
+            print(f"ablab: {run_dir}: {start.note}", file=sys.stderr)
+        if start.checkpoint:  # an interrupted part's results.json may know of more time than its checkpoint
+            clock.earlier_s = max(start.earlier_s, earlier.wall_s or 0.0)
         callbacks = [instantiate(c) for c in cfg.callbacks.values() if c and c.get("_target_")]
+        callbacks += [EpochSeed(cfg.seed), clock]  # a resumed run redraws what the uninterrupted one drew
         if not _progress_bar(cfg):  # Lightning refuses a progress-bar callback when the bar is off
             callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
         if cfg.viz and cfg.viz.get("_target_"):
@@ -76,15 +94,17 @@ def train(cfg: DictConfig) -> float:
         callbacks.append(History(record, run_dir / "results.json"))  # per-epoch history, written as it goes
         # None when the config drops it (callbacks.throughput=null).
         throughput = next((c for c in callbacks if isinstance(c, Throughput)), None)
+        # purge_step: TensorBoard hides an earlier part's points from the resumed step on (they are replayed).
         logger = TensorBoardLogger(save_dir=str(run_dir), name="tb", version=_run_name(overrides),
-                                   default_hp_metric=False)
-        logger.log_hyperparams(_hparams(cfg, hydra_cfg, record["params"]), {f"hp/{s}_{n}": float("nan") for s, n in HPARAM_METRICS})
-        distributed.prepare(hydra_cfg, cfg.trainer, ckpt_path)  # DDP ranks of a sweep's job run that job
+                                   default_hp_metric=False, purge_step=start.step)
+        if start.checkpoint is None:  # once per run: a resumed part's hparams would be a second session
+            logger.log_hyperparams(_hparams(cfg, hydra_cfg, record["params"]), {f"hp/{s}_{n}": float("nan") for s, n in HPARAM_METRICS})
+        distributed.prepare(hydra_cfg, cfg.trainer, start.checkpoint)  # DDP ranks of a sweep's job run that job
         trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger,
-                              enable_progress_bar=_progress_bar(cfg),
+                              enable_progress_bar=_progress_bar(cfg), plugins=[AtomicCheckpointIO()],
                               log_every_n_steps=_logging_interval(cfg.trainer, len(datamodule.train_dataloader())))
         with plain_cuda_check_on_cpu(trainer):
-            trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+            trainer.fit(module, datamodule=datamodule, ckpt_path=start.checkpoint)
         if trainer.interrupted:
             raise KeyboardInterrupt
         best = trainer.checkpoint_callback.best_model_path or None
@@ -117,7 +137,7 @@ def train(cfg: DictConfig) -> float:
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
         raise
     finally:
-        record["wall_s"] = round(time.perf_counter() - started, 3)
+        record["wall_s"] = round(clock.elapsed_s, 3)  # every part of a resumed run
         distributed.release(hydra_cfg)
         if distributed.is_rank_zero():  # one results.json per run, however many DDP processes
             write_json(run_dir / "results.json", record)

@@ -3,7 +3,9 @@
 This replaces a DataLoader for data held in memory: no workers, no per-sample
 collation, no host-to-device copy per batch. Each epoch draws its order from the
 sampler with a generator seeded by (seed, epoch), so runs repeat exactly and every
-DDP rank sees the same order before taking its own shard.
+DDP rank sees the same order before taking its own shard. The epoch is the trainer's
+(`epoch_source`) when there is one, so a run resumed in a new process at epoch k draws
+epoch k's order, not epoch 0's; without one the loader counts the epochs it was iterated.
 """
 from collections.abc import Callable
 
@@ -21,11 +23,20 @@ class TensorBatches:
         drop_last: bool = False,
         rank: int = 0,
         world_size: int = 1,
+        epoch_source: Callable[[], int] | None = None,
     ):
         self.x, self.y, self.batch_size = x, y, batch_size
         self.order, self.seed, self.drop_last = order, seed, drop_last
         self.rank, self.world_size = rank, world_size
-        self.epoch = 0
+        self.epoch, self.epoch_source = 0, epoch_source
+
+    def _start_epoch(self) -> torch.Tensor:
+        """This epoch's indices; called once as each epoch's iterator starts."""
+        if self.epoch_source is not None:
+            self.epoch = self.epoch_source()
+        indices = self._indices()
+        self.epoch += 1
+        return indices
 
     def _indices(self) -> torch.Tensor:
         if self.order is None:
@@ -46,8 +57,7 @@ class TensorBatches:
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self):
-        indices = self._indices()
-        self.epoch += 1
+        indices = self._start_epoch()
         stop = len(self) * self.batch_size
         for start in range(0, min(stop, len(indices)), self.batch_size):
             batch = indices[start:start + self.batch_size]

@@ -144,11 +144,12 @@ class ImageDataModule(pl.LightningDataModule):
             return DataLoader(x, batch_size=batch_size, shuffle=train, num_workers=self.num_workers,
                               persistent_workers=self.num_workers > 0)
         x, y = self._split_on_device(name)
+        epoch = self._epoch if trainer is not None else None  # a resumed run's order is its epoch's
         if train and self.tail is not None and self.tail.oversample is not None:  # augment for the tail
-            return OversampledBatches(x, y, batch_size, seed=self.seed, rank=rank, world_size=world)
+            return OversampledBatches(x, y, batch_size, seed=self.seed, rank=rank, world_size=world, epoch_source=epoch)
         order = self.sampler if train else None
         return TensorBatches(x, y, batch_size, order, seed=self.seed, rank=rank if train else 0,
-                             world_size=world if train else 1)
+                             world_size=world if train else 1, epoch_source=epoch if train else None)
 
     def train_dataloader(self):
         return self._loader("train", self.batch_size, train=True)
@@ -177,9 +178,16 @@ class ImageDataModule(pl.LightningDataModule):
             x = self.augment(x, self._augment_generator(x.device))
         return self.normalize(x), y
 
+    def _epoch(self) -> int:
+        return self.trainer.current_epoch if self.trainer is not None else 0
+
     def _augment_generator(self, device) -> torch.Generator:
-        if getattr(self, "_generator", None) is None or self._generator.device != device:
-            self._generator = torch.Generator(device=device).manual_seed(self.seed + 1)
+        # Seeded by (seed, epoch), not once per process: a run resumed at epoch k draws epoch k's
+        # flips and crops, and nothing needs saving (a CUDA generator's state fits no CPU resume).
+        key = (device, self._epoch())
+        if getattr(self, "_generator_key", None) != key:
+            self._generator = torch.Generator(device=device).manual_seed((self.seed + 1) * 100_003 + key[1])
+            self._generator_key = key
         return self._generator
 
     def _uint8_affine(self, device) -> tuple[torch.Tensor, torch.Tensor]:

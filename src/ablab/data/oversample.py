@@ -46,16 +46,16 @@ def balanced_size(labels: torch.Tensor) -> int:
 class OversampledBatches(TensorBatches):
     """TensorBatches over `copies_to_largest` epochs, yielding `(x, y, is_copy)`."""
 
-    def __init__(self, x, y, batch_size: int, seed: int = 0, rank: int = 0, world_size: int = 1):
-        super().__init__(x, y, batch_size, copies_to_largest, seed=seed, rank=rank, world_size=world_size)
+    def __init__(self, x, y, batch_size: int, seed: int = 0, rank: int = 0, world_size: int = 1, epoch_source=None):
+        super().__init__(x, y, batch_size, copies_to_largest, seed=seed, rank=rank, world_size=world_size,
+                         epoch_source=epoch_source)
         self.size = balanced_size(y)
 
     def _num_samples(self) -> int:
         return self.size // self.world_size
 
     def __iter__(self):
-        indices = self._indices()
-        self.epoch += 1
+        indices = self._start_epoch()
         n = len(self.y)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             batch = indices[start:start + self.batch_size]

@@ -28,6 +28,7 @@ SLACK_S = 2.0  # file times vs time.time(): a job written this soon before the s
 SHOWN = 5  # failed jobs named in the line; the rest are counted
 
 _started: dict = {}  # "dir" and "at" of the multirun this process started, set by SweepStart
+_failed_here: dict = {}  # job dir -> why, for jobs of this process that failed (job_failed)
 
 
 class SweepStart(Callback):
@@ -70,7 +71,9 @@ def summarize(sweep: Path, since: Optional[float] = None) -> Outcome:
             continue  # another invocation's job, e.g. left in a reused sweep dir
         outcome.jobs += 1
         launched_as = _launched_as(run.path)
-        if run.results and launched_as and run.overrides != launched_as:  # refused, kept as it was
+        if since is not None and Path(run.path).resolve() in _failed_here:  # e.g. refused: its dir is in use,
+            outcome.failed.append((run.path, _failed_here[Path(run.path).resolve()]))  # what it holds is not ours
+        elif run.results and launched_as and run.overrides != launched_as:  # refused, kept as it was
             outcome.failed.append((run.path, "its results.json is another job's (overrides "
                                    f"{' '.join(run.overrides) or '(none)'}); use a new hydra.sweep.dir"))
         elif run.status == "diverged":
@@ -107,6 +110,7 @@ def interrupted() -> None:
 def job_failed(job_dir: str, message: str, exc: Optional[BaseException] = None) -> None:
     """Say that one job of a sweep failed, as it fails; the sweep goes on. A bug's traceback
     goes to the job's log (Hydra's <job dir>/<job name>.log) and the console."""
+    _failed_here[Path(job_dir).resolve()] = message
     if exc is None:
         print(f"ablab: job {_shown(Path(job_dir))} failed: {message}", file=sys.stderr)
     else:

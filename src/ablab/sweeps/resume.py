@@ -5,7 +5,8 @@ Hydra numbers a sweep's job directories by job index, so the same command line w
 `earlier_run` reads what the job left:
 
 - results.json says completed: the job is skipped and its recorded metric returned;
-- interrupted or failed with a checkpoints/last.ckpt: training continues from it;
+- interrupted or failed with a checkpoints/last.ckpt: training continues from it (or,
+  when ablab.resume_from finds it damaged, from best.ckpt, or from scratch);
 - diverged (its last checkpoint may hold the non-finite weights), or nothing: from scratch.
 
 A directory holding another job's results (a different command line) is refused rather
@@ -30,10 +31,16 @@ class Earlier:
     status: Optional[str] = None  # of the results.json found, if any
     metric: Optional[float] = None  # what the job returned when it completed (validation accuracy)
     checkpoint: Optional[str] = None  # last.ckpt to continue from
+    fallbacks: tuple[str, ...] = ()  # older checkpoints of the job, should last.ckpt not load
+    wall_s: Optional[float] = None  # of the earlier part, from its results.json
 
     @property
     def completed(self) -> bool:
         return self.status == "completed"
+
+    @property
+    def checkpoints(self) -> list[str]:
+        return [self.checkpoint, *self.fallbacks] if self.checkpoint else []
 
 
 NOTHING = Earlier()
@@ -42,9 +49,11 @@ NOTHING = Earlier()
 def earlier_run(run_dir: Path, overrides: list[str]) -> Earlier:
     results = _read(run_dir / "results.json")
     last = run_dir / "checkpoints" / "last.ckpt"
+    fallbacks = tuple(str(p) for p in [run_dir / "checkpoints" / "best.ckpt"] if p.is_file())
     if results is None or results.get("status") == "unreadable":
-        if last.is_file() and _checkpoint_overrides(last) == list(overrides):
-            return Earlier(checkpoint=str(last))  # killed before results.json was written
+        if last.is_file() and _checkpoint_overrides(last) in (list(overrides), None):
+            # killed before results.json was written; an unreadable last.ckpt is resume_from's to pass over
+            return Earlier(checkpoint=str(last), fallbacks=fallbacks)
         return NOTHING
     if list(results.get("overrides") or []) != list(overrides):
         raise UserError(f"{run_dir} holds another job's results (overrides: "
@@ -56,7 +65,7 @@ def earlier_run(run_dir: Path, overrides: list[str]) -> Earlier:
         return Earlier(status, metric=(results.get("val") or {}).get("acc"))
     if status in RESUMABLE and last.is_file():
         log.info(f"{run_dir}: {status} in an earlier run of this sweep; continuing from {last}")
-        return Earlier(status, checkpoint=str(last))
+        return Earlier(status, checkpoint=str(last), fallbacks=fallbacks, wall_s=results.get("wall_s"))
     return Earlier(status)
 
 

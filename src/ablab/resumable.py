@@ -1,0 +1,43 @@
+"""Callbacks that make a run resumed from a checkpoint end where the uninterrupted run ends.
+
+Lightning's checkpoint restores weights, optimizer, schedulers, loop counters and each
+callback's `state_dict`. What it does not restore is the process: torch's global random
+generator (dropout draws from it) starts from `seed_everything` again, and a new process
+has its own clock. So:
+
+- `EpochSeed` reseeds torch's global generator from (seed, epoch) as each training epoch
+  starts: epoch k's dropout masks are the same in a resumed run as in an uninterrupted one.
+  (Batch order and augmentation are seeded by (seed, epoch) in the data module already.)
+- `RunClock` stores the wall time of the run so far in every checkpoint, so a resumed
+  run's `wall_s` counts the parts before it.
+"""
+import time
+
+import pytorch_lightning as pl
+import torch
+
+
+class EpochSeed(pl.Callback):
+    def __init__(self, seed: int):
+        self.seed = int(seed)
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        torch.manual_seed((self.seed + 2) * 100_003 + trainer.current_epoch)  # distinct from the data's streams
+
+
+class RunClock(pl.Callback):
+    """Wall time since the run's first part started: earlier parts (from the checkpoint) plus this one."""
+
+    def __init__(self, started: float | None = None):
+        self.started = time.perf_counter() if started is None else started
+        self.earlier_s = 0.0
+
+    @property
+    def elapsed_s(self) -> float:
+        return self.earlier_s + time.perf_counter() - self.started
+
+    def state_dict(self) -> dict:
+        return {"elapsed_s": self.elapsed_s}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.earlier_s = max(self.earlier_s, float(state_dict.get("elapsed_s", 0.0)))

@@ -1,0 +1,38 @@
+"""Lightning callbacks the fault-injection tests add to a train.py run (`+callbacks.x._target_=...`)."""
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+
+
+class KillAt(pl.Callback):
+    """SIGKILL this process in the middle of epoch `epoch` (after `batch` batches): no handler,
+    no finally, as when the machine or the OOM killer ends a job. `slow_s` sleeps in epoch 0,
+    before its checkpoint, so the time of the killed part is plain to see."""
+
+    def __init__(self, epoch: int = 1, batch: int = 1, slow_s: float = 0.0):
+        self.epoch, self.batch, self.slow_s = epoch, batch, slow_s
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        if trainer.current_epoch == 0 and self.slow_s:
+            time.sleep(self.slow_s)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if trainer.current_epoch == self.epoch and batch_idx + 1 == self.batch:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+class WaitForFile(pl.Callback):
+    """Hold the run at its start until `path` exists (at most `timeout_s`), so a test can act
+    while this run holds its directory; `<path>.waiting` says the run got there."""
+
+    def __init__(self, path: str, timeout_s: float = 120.0):
+        self.path, self.timeout_s = Path(path), timeout_s
+
+    def on_train_start(self, trainer, pl_module):
+        self.path.with_name(self.path.name + ".waiting").touch()
+        deadline = time.monotonic() + self.timeout_s
+        while not self.path.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)

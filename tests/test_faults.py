@@ -1,0 +1,329 @@
+"""Fault injection on tiny runs: a job killed with SIGKILL and resumed, damaged checkpoints,
+a full disk, two sweeps into one directory, a corrupted or outdated data cache, and a
+dataset folder ablab may not write. In each case nothing finished is lost."""
+import json
+import math
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+
+from ablab.data import cache, sources
+from ablab.data.module import ImageDataModule
+from ablab.errors import UserError
+from ablab.resume_from import choose
+from ablab.results import write_json
+from ablab.run_lock import RunDirInUse, RunLock
+from tests import fakes
+from tests.conftest import REPO, TINY, read_results, run_cli
+
+# Shuffled batches, augmentation and dropout: every source of randomness a resume must redraw.
+RANDOM = ["model=mlp", "dropout=0.2", "augment=digits", "data.batch_size=32", *TINY, "trainer.max_epochs=3",
+          "trainer.limit_train_batches=4", "trainer.log_every_n_steps=1"]
+KILL = ["+callbacks.kill._target_=tests.fault_callbacks.KillAt", "+callbacks.kill.epoch=1",
+        "+callbacks.kill.batch=2", "+callbacks.kill.slow_s=3"]
+
+
+def ablab_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("ablab:")]
+
+
+def same(a, b) -> bool:
+    """Equal, with NaN equal to NaN (the hparams' placeholders)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or math.isnan(a) and math.isnan(b)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    return a == b
+
+
+def tensorboard(run_dir: Path) -> tuple[dict, int]:
+    """Scalars as TensorBoard shows them ({tag: [(step, value)]}, replays purged), and how many
+    hparams sessions the event files hold."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    (log_dir,) = (run_dir / "tb").iterdir()
+    acc = EventAccumulator(str(log_dir))
+    acc.Reload()
+    scalars = {t: [(e.step, e.value) for e in acc.Scalars(t)] for t in acc.Tags()["scalars"]}
+    sessions = sum(1 for f in sorted(log_dir.glob("events.out.tfevents.*"))
+                   for e in EventFileLoader(str(f)).Load()
+                   for v in e.summary.value if v.tag == "_hparams_/session_start_info")
+    return scalars, sessions
+
+
+def temp_files(*folders: Path) -> list[Path]:
+    return [p for f in folders for p in f.rglob("*") if ".tmp" in p.name or p.name.startswith(".ablab-probe")]
+
+
+# ---- 1. exact resume ----
+
+def test_a_killed_run_resumed_ends_as_the_uninterrupted_run(mnist_dir, tmp_path):
+    common = [f"data.root={mnist_dir}", "seed=2", *RANDOM]
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    uninterrupted = subprocess.Popen([sys.executable, "train.py", *common, f"hydra.run.dir={whole}"], cwd=REPO,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # alongside
+    killed = run_cli(*common, *KILL, f"hydra.run.dir={parts}")
+    assert uninterrupted.wait(timeout=300) == 0, uninterrupted.stderr.read()[-2000:]
+    assert killed.returncode == -9 and not (parts / "results.json").exists()  # SIGKILL in epoch 1
+    last = parts / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=True, mmap=True)["epoch"] == 0  # epoch 1's work is replayed
+
+    resumed = run_cli(*common, f"ckpt_path={last}", f"hydra.run.dir={parts}")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    a, b = read_results(whole), read_results(parts)
+    assert b["status"] == "completed" and b["epochs"] == a["epochs"] == 3
+    assert same(a["val"], b["val"]) and same(a["test"], b["test"])  # every metric, every class, exactly
+    assert b["resume"]["checkpoint"] == str(last) and b["resume"]["note"] is None
+    assert b["resume"]["earlier_wall_s"] >= 3 and b["wall_s"] > b["resume"]["earlier_wall_s"]  # both parts
+    scalars_a, sessions_a = tensorboard(whole)
+    scalars_b, sessions_b = tensorboard(parts)
+    assert same(scalars_a, scalars_b)  # no point twice, none missing, the same values
+    assert sessions_a == sessions_b == 1  # hparams logged by the first part only
+
+
+# ---- 2. damaged checkpoints ----
+
+@pytest.fixture(scope="module")
+def finished_sweep(tmp_path_factory, mnist_dir):
+    sweep = tmp_path_factory.mktemp("damaged") / "sweep"
+    args = ["-m", f"data.root={mnist_dir}", "model=mlp", *TINY, "trainer.max_epochs=2", f"hydra.sweep.dir={sweep}"]
+    proc = run_cli(*args)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return sweep / "0", args
+
+
+def test_a_truncated_last_ckpt_falls_back_and_the_job_completes(finished_sweep, tmp_path):
+    job, args = finished_sweep
+    last, best = job / "checkpoints" / "last.ckpt", job / "checkpoints" / "best.ckpt"
+    shutil.copy(best, tmp_path / "best.ckpt")  # kept for test_checkpoints_that_do_not_load
+    last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])
+    results = read_results(job)
+    results.update(status="interrupted", error="interrupted by the user")
+    (job / "results.json").write_text(json.dumps(results))
+
+    proc = run_cli(*args)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    after = read_results(job)
+    assert after["status"] == "completed" and after["epochs"] == 2
+    note = after["resume"]["note"]
+    assert note.startswith(f"{last}: not a loadable checkpoint") and note.endswith(f"resuming from {best}")
+    (said,) = [line for line in ablab_lines(proc.stderr) if "last.ckpt" in line]
+    assert said == f"ablab: {job}: {note}"
+
+
+def test_checkpoints_that_do_not_load_are_named_and_passed_over(finished_sweep, tmp_path):
+    job, _ = finished_sweep
+    good = tmp_path / "good.ckpt"
+    shutil.copy(job / "checkpoints" / "best.ckpt", good)
+    overrides = torch.load(good, weights_only=True, mmap=True)["ablab"]["overrides"]
+    bad = {"empty": b"", "text": b"not a checkpoint\n", "truncated": good.read_bytes()[:5000]}
+    for name, content in bad.items():
+        (tmp_path / name).write_bytes(content)
+    torch.save({"state_dict": {}}, tmp_path / "weights")  # a torch file, not a training checkpoint
+    paths = [str(tmp_path / n) for n in (*bad, "weights")]
+    start = choose(None, [*paths, str(good)], overrides)
+    assert start.checkpoint == str(good) and start.epoch == 1
+    assert [p.split(":")[0] for p in start.passed_over] == paths
+    assert "not a Lightning training checkpoint" in start.passed_over[-1]
+    assert choose(None, [str(good)], ["seed=9"]).checkpoint is None  # another job's: not resumed
+    other_model = torch.nn.Linear(3, 2)
+    fresh = choose(None, [str(good)], overrides).fitting(other_model)
+    assert fresh.checkpoint is None and "another model's checkpoint" in fresh.note
+    assert fresh.note.endswith("starting afresh")
+    with pytest.raises(UserError, match="another model's checkpoint"):
+        choose(str(good), []).fitting(other_model)
+    for path in paths:
+        with pytest.raises(UserError, match=f"ckpt_path={path}: "):
+            choose(path, [])
+
+
+def test_a_bad_ckpt_path_is_one_line_before_any_data_loads(tmp_path):
+    bad = tmp_path / "last.ckpt"
+    bad.write_bytes(b"\x00" * 100)
+    proc = run_cli(f"ckpt_path={bad}", f"data.root={tmp_path / 'nowhere'}", "data.source.download=false",
+                   *TINY, f"hydra.run.dir={tmp_path / 'run'}")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"ablab: error: ckpt_path={bad}: not a loadable checkpoint "
+                                                + proc.stderr.split("not a loadable checkpoint ", 1)[1].strip()]
+
+
+# ---- 3. a full disk ----
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """tmpfs(name, size) mounts a small file system at tmp_path/name; unmounted afterwards."""
+    mounted = []
+
+    def mount(name: str, size: str) -> Path:
+        point = tmp_path / name
+        point.mkdir()
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(point)],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in reversed(mounted):
+        subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+def test_a_full_disk_ends_the_run_with_one_line_and_a_valid_results_json(tmpfs, tmp_path):
+    data = fakes.mnist_root(tmpfs("data", "1m"))  # the raw files fit, their decoded cache does not
+    run_dir = tmpfs("run", "4m") / "run"  # config and events fit, a 6.9 MB MLP checkpoint does not
+    proc = run_cli(f"data.root={data}", "model=mlp", *TINY, f"hydra.run.dir={run_dir}")
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    cached, error = ablab_lines(proc.stderr)
+    assert cached.startswith(f"ablab: could not write the data cache {data}/.ablab-cache/") and \
+        cached.endswith("(No space left on device); training uncached")  # said once, and it trained
+    assert error.startswith(f"ablab: error: no space left on device writing {run_dir}/checkpoints/")
+    results = read_results(run_dir)
+    assert results["status"] == "failed" and results["error"] == error.removeprefix("ablab: error: ")
+    assert temp_files(run_dir, data) == []
+    for ckpt in (run_dir / "checkpoints").glob("*.ckpt"):  # whatever is there under a trusted name loads
+        assert choose(str(ckpt), []).checkpoint == str(ckpt)
+
+
+def test_write_json_leaves_no_temporary_file_on_a_full_disk(tmpfs):
+    disk = tmpfs("tiny", "8k")
+    (disk / "filler").write_bytes(b"x" * 8192)
+    with pytest.raises(OSError, match="No space left"):
+        write_json(disk / "results.json", {"status": "failed", "error": "x" * 10_000})
+    assert sorted(p.name for p in disk.iterdir()) == ["filler"]
+
+
+# ---- 5. one writer per run directory ----
+
+def test_a_second_sweep_into_a_directory_in_use_is_refused(mnist_dir, tmp_path):
+    sweep, go = tmp_path / "sweep", tmp_path / "go"
+    common = [f"data.root={mnist_dir}", "model=mlp", *TINY, f"hydra.sweep.dir={sweep}"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("HYDRA_FULL_ERROR", None)
+    first = subprocess.Popen([sys.executable, "train.py", "-m", *common, "seed=1",
+                              "+callbacks.wait._target_=tests.fault_callbacks.WaitForFile",
+                              f"+callbacks.wait.path={go}"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        lock, waiting = sweep / "0" / ".ablab.lock", go.with_name("go.waiting")
+        deadline = time.monotonic() + 120
+        while not waiting.exists() and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert waiting.exists(), first.communicate()[1][-3000:]  # the first sweep's job is training
+        second = run_cli("-m", *common, "seed=2")  # another sweep, same directory
+    finally:
+        go.touch()
+        out, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err[-3000:]
+    refusal = f"{sweep / '0'} is in use by process {first.pid} on {socket.gethostname()}"
+    assert second.returncode != 0 and "Traceback" not in second.stderr
+    assert ablab_lines(second.stderr)[0] == f"ablab: job {sweep / '0'} failed: {refusal} " \
+        f"(lock {lock}); wait for it to end, or use another directory"
+    assert refusal in ablab_lines(second.stderr)[-1]  # the summary counts it failed, not completed
+    results = read_results(sweep / "0")  # the first sweep's job, intact
+    assert results["status"] == "completed" and results["seed"] == 1 and "seed=1" in results["overrides"]
+    assert "seed=1" in (sweep / "0" / ".hydra" / "overrides.yaml").read_text()
+    assert out.strip().splitlines()[-1] == f"ablab: 1 of 1 jobs completed in {sweep}"
+    assert not lock.exists()
+
+
+def test_a_lock_of_a_dead_process_is_taken_over(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    lock_file = tmp_path / ".ablab.lock"
+    lock_file.write_text(f"{dead.stdout.strip()} {socket.gethostname()}\n")
+    lock = RunLock(tmp_path).acquire()
+    assert lock_file.read_text().split() == [str(os.getpid()), socket.gethostname()]
+    with pytest.raises(RunDirInUse, match=f"{tmp_path} is in use by process {os.getpid()} on "):
+        RunLock(tmp_path).acquire()
+    lock.release()
+    assert not lock_file.exists()
+    lock_file.write_text("")  # a holder killed as it wrote its lock: held while fresh, stale later
+    with pytest.raises(RunDirInUse):
+        RunLock(tmp_path).acquire()
+    os.utime(lock_file, (time.time() - 60, time.time() - 60))
+    RunLock(tmp_path).acquire().release()
+
+
+# ---- 4. cache integrity ----
+
+def _datamodule(root: Path) -> ImageDataModule:
+    dm = ImageDataModule("mnist", lambda root: sources.mnist(root, download=False), str(root), cache=True)
+    dm.setup()
+    return dm
+
+
+def test_a_cache_with_flipped_bytes_is_rebuilt(tmp_path):
+    root = fakes.mnist_root(tmp_path / "data")
+    _datamodule(root)
+    (path,) = (root / cache.CACHE_DIR_NAME).glob("*.pt")
+    with zipfile.ZipFile(path) as z:  # the largest entry holds the training images' bytes
+        entry = max(z.infolist(), key=lambda i: i.file_size)
+    with open(path, "r+b") as f:
+        f.seek(entry.header_offset + 26)
+        name_len, extra_len = int.from_bytes(f.read(2), "little"), int.from_bytes(f.read(2), "little")
+        f.seek(entry.header_offset + 30 + name_len + extra_len + entry.file_size // 2)
+        flipped = bytes(255 - b for b in f.read(64))
+        f.seek(-64, os.SEEK_CUR)
+        f.write(flipped)  # same size: only the bytes differ
+    dm = _datamodule(root)
+    uncached = ImageDataModule("mnist", lambda root: sources.mnist(root, download=False), str(root), cache=False)
+    uncached.setup()
+    for split in ("train", "val", "test"):  # what the run trains and measures on is the clean decode
+        assert torch.equal(dm.splits[split][0], uncached.splits[split][0])
+    assert cache._read(path) is not None  # rebuilt, and good again
+
+
+def test_a_cache_written_by_older_decoding_code_is_rebuilt(tmp_path, monkeypatch):
+    root = fakes.mnist_root(tmp_path)
+    calls = []
+
+    def load():
+        calls.append(1)
+        return sources.mnist(str(root), download=False)
+
+    cache.load_cached("mnist", str(root), {}, load)
+    cache.load_cached("mnist", str(root), {}, load)
+    assert len(calls) == 1
+    monkeypatch.setattr(cache, "DECODE_VERSION", cache.DECODE_VERSION + 1)
+    cache.load_cached("mnist", str(root), {}, load)
+    assert len(calls) == 2
+
+
+# ---- out of the box 8: no cache in a folder ablab may not write ----
+
+def test_a_read_only_dataset_folder_gets_no_cache(tmp_path, monkeypatch):
+    root = fakes.mnist_root(tmp_path / "data")
+    elsewhere = tmp_path / "elsewhere"
+    monkeypatch.setenv("ABLAB_CACHE", str(elsewhere))
+    load = lambda: sources.mnist(str(root), download=False)  # noqa: E731
+    root.chmod(0o555)  # read-only by its mode; root could write it anyway
+    try:
+        cache.load_cached("mnist", str(root), {}, load)
+    finally:
+        root.chmod(0o755)
+    assert not (root / cache.CACHE_DIR_NAME).exists() and len(list(elsewhere.glob("mnist-*.pt"))) == 1
+
+
+def test_writability_is_probed_by_writing(tmp_path):
+    folder, ro = tmp_path / "folder", tmp_path / "ro"
+    folder.mkdir()
+    ro.mkdir()
+    proc = subprocess.run(["mount", "--bind", "-o", "ro", str(folder), str(ro)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot bind-mount read-only here: {proc.stderr.strip()}")
+    try:
+        assert cache.writable(folder) and not cache.writable(ro)  # a read-only mount stops root too
+        assert temp_files(folder) == []
+    finally:
+        subprocess.run(["umount", "-l", str(ro)], check=False)
