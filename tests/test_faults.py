@@ -69,13 +69,13 @@ def temp_files(*folders: Path) -> list[Path]:
 # ---- 1. exact resume ----
 
 def test_a_killed_run_resumed_ends_as_the_uninterrupted_run(mnist_dir, tmp_path):
-    common = [f"data.root={mnist_dir}", "seed=2", *RANDOM]
+    common = ["data=mnist", f"data.root={mnist_dir}", "seed=2", *RANDOM]
     whole, parts = tmp_path / "whole", tmp_path / "parts"
     uninterrupted = subprocess.Popen([sys.executable, "train.py", *common, f"hydra.run.dir={whole}"], cwd=REPO,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # alongside
     killed = run_cli(*common, *KILL, f"hydra.run.dir={parts}")
     assert uninterrupted.wait(timeout=300) == 0, uninterrupted.stderr.read()[-2000:]
-    assert killed.returncode == -9 and not (parts / "results.json").exists()  # SIGKILL in epoch 1
+    assert killed.returncode == -9 and read_results(parts)["status"] == "running"  # SIGKILL in epoch 1
     last = parts / "checkpoints" / "last.ckpt"
     assert torch.load(last, weights_only=True, mmap=True)["epoch"] == 0  # epoch 1's work is replayed
 
@@ -84,6 +84,7 @@ def test_a_killed_run_resumed_ends_as_the_uninterrupted_run(mnist_dir, tmp_path)
     a, b = read_results(whole), read_results(parts)
     assert b["status"] == "completed" and b["epochs"] == a["epochs"] == 3
     assert same(a["val"], b["val"]) and same(a["test"], b["test"])  # every metric, every class, exactly
+    assert same(a["history"], b["history"]) and len(b["history"]) == 3  # each epoch once, as the whole run had it
     assert b["resume"]["checkpoint"] == str(last) and b["resume"]["note"] is None
     assert b["resume"]["earlier_wall_s"] >= 3 and b["wall_s"] > b["resume"]["earlier_wall_s"]  # both parts
     scalars_a, sessions_a = tensorboard(whole)
@@ -97,7 +98,7 @@ def test_a_killed_run_resumed_ends_as_the_uninterrupted_run(mnist_dir, tmp_path)
 @pytest.fixture(scope="module")
 def finished_sweep(tmp_path_factory, mnist_dir):
     sweep = tmp_path_factory.mktemp("damaged") / "sweep"
-    args = ["-m", f"data.root={mnist_dir}", "model=mlp", *TINY, "trainer.max_epochs=2", f"hydra.sweep.dir={sweep}"]
+    args = ["-m", "data=mnist", f"data.root={mnist_dir}", "model=mlp", *TINY, "trainer.max_epochs=2", f"hydra.sweep.dir={sweep}"]
     proc = run_cli(*args)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return sweep / "0", args
@@ -151,7 +152,7 @@ def test_checkpoints_that_do_not_load_are_named_and_passed_over(finished_sweep, 
 def test_a_bad_ckpt_path_is_one_line_before_any_data_loads(tmp_path):
     bad = tmp_path / "last.ckpt"
     bad.write_bytes(b"\x00" * 100)
-    proc = run_cli(f"ckpt_path={bad}", f"data.root={tmp_path / 'nowhere'}", "data.source.download=false",
+    proc = run_cli(f"ckpt_path={bad}", "data=mnist", f"data.root={tmp_path / 'nowhere'}", "data.download=false",
                    *TINY, f"hydra.run.dir={tmp_path / 'run'}")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines() == [f"ablab: error: ckpt_path={bad}: not a loadable checkpoint "
@@ -183,7 +184,7 @@ def tmpfs(tmp_path):
 def test_a_full_disk_ends_the_run_with_one_line_and_a_valid_results_json(tmpfs, tmp_path):
     data = fakes.mnist_root(tmpfs("data", "1m"))  # the raw files fit, their decoded cache does not
     run_dir = tmpfs("run", "4m") / "run"  # config and events fit, a 6.9 MB MLP checkpoint does not
-    proc = run_cli(f"data.root={data}", "model=mlp", *TINY, f"hydra.run.dir={run_dir}")
+    proc = run_cli("data=mnist", f"data.root={data}", "model=mlp", *TINY, f"hydra.run.dir={run_dir}")
     assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     cached, error = ablab_lines(proc.stderr)
     assert cached.startswith(f"ablab: could not write the data cache {data}/.ablab-cache/") and \
@@ -208,7 +209,7 @@ def test_write_json_leaves_no_temporary_file_on_a_full_disk(tmpfs):
 
 def test_a_second_sweep_into_a_directory_in_use_is_refused(mnist_dir, tmp_path):
     sweep, go = tmp_path / "sweep", tmp_path / "go"
-    common = [f"data.root={mnist_dir}", "model=mlp", *TINY, f"hydra.sweep.dir={sweep}"]
+    common = ["data=mnist", f"data.root={mnist_dir}", "model=mlp", *TINY, f"hydra.sweep.dir={sweep}"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("HYDRA_FULL_ERROR", None)
     first = subprocess.Popen([sys.executable, "train.py", "-m", *common, "seed=1",

@@ -10,7 +10,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 def test_tiny_sweep_has_history_per_epoch_and_curve_pngs(mnist_dir, tmp_path):
     sweep = tmp_path / "sweep"
-    proc = run_cli("-m", "optimizer=sgd,adam", "seed=0,1", f"data.root={mnist_dir}", "model=mlp", *TINY,
+    proc = run_cli("-m", "optimizer=sgd,adam", "seed=0,1", "data=mnist", f"data.root={mnist_dir}", "model=mlp", *TINY,
                    "trainer.max_epochs=3", "viz=none", f"hydra.sweep.dir={sweep}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     jobs = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit())
@@ -26,14 +26,14 @@ def test_tiny_sweep_has_history_per_epoch_and_curve_pngs(mnist_dir, tmp_path):
 
 def test_run_curves_png_and_resume_keeps_each_epoch_once(mnist_dir, tmp_path):
     first, second = tmp_path / "first", tmp_path / "second"
-    proc = run_cli(f"data.root={mnist_dir}", "model=mlp", *TINY, "trainer.max_epochs=2", "scheduler=step", "viz=default",
+    proc = run_cli("data=mnist", f"data.root={mnist_dir}", "model=mlp", *TINY, "trainer.max_epochs=2", "scheduler=step", "viz=default",
                    "viz.every_n_epochs_histograms=0", f"hydra.run.dir={first}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (first / "figures" / "curves.png").read_bytes()[:8] == PNG
     before = read_results(first)["history"]
     assert [e["epoch"] for e in before] == [0, 1]
     # Continue the same run for two more epochs from its last checkpoint, into a new dir.
-    proc = run_cli(f"data.root={mnist_dir}", "model=mlp", *TINY, "trainer.max_epochs=4", "scheduler=step",
+    proc = run_cli("data=mnist", f"data.root={mnist_dir}", "model=mlp", *TINY, "trainer.max_epochs=4", "scheduler=step",
                    f"ckpt_path={first}/checkpoints/last.ckpt", f"hydra.run.dir={second}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     after = read_results(second)["history"]

@@ -28,7 +28,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
-from ablab import hints
+from ablab import hints, sigint
 from ablab.errors import UserError
 from ablab.sweeps import outcome
 
@@ -62,21 +62,6 @@ def _check(config, config_name) -> None:
         # Hydra turns a callback's exception into a warning and goes on, so the mistake is
         # reported and the process ended here; SystemExit passes through Hydra untouched.
         fail(str(exc) if isinstance(exc, UserError) else explain(exc))
-
-
-class _SigintSeen:
-    """Remembers a real Ctrl-C, so "interrupted" is said only after one (Lightning turns
-    Ctrl-C into sys.exit(1), which a failure can also raise)."""
-
-    seen = False
-
-    @classmethod
-    def install(cls) -> None:
-        def handler(signum, frame):
-            cls.seen = True
-            signal.default_int_handler(signum, frame)
-
-        signal.signal(signal.SIGINT, handler)
 
 
 def fail(message: str) -> None:
@@ -132,6 +117,8 @@ def hydra_entry(config_name: str):
                 outcome.job_failed(HydraConfig.get().runtime.output_dir, message)
                 raise  # in a sweep, Hydra records the job as failed and runs the next one
             except Exception as exc:  # a bug, or a mistake no check knows: one line, the traceback in the log
+                if sigint.seen():  # Ctrl-C that surfaced as another error (e.g. inside a checkpoint write)
+                    raise KeyboardInterrupt from exc
                 where = _traceback_to_log(exc)
                 message = f"{type(exc).__name__}: {exc}" + (f" (traceback in {where})" if where else "")
                 if not in_sweep():
@@ -147,14 +134,14 @@ def hydra_entry(config_name: str):
             # Hydra raises instead of printing its own multi-line report (also where the user's
             # environment says HYDRA_FULL_ERROR=0); we print errors ourselves, in one line.
             os.environ["HYDRA_FULL_ERROR"] = "1"
-            _SigintSeen.install()
+            sigint.watch()
             try:
                 main()
             except KeyboardInterrupt:
                 outcome.interrupted()
                 sys.exit(INTERRUPTED)
             except SystemExit as exc:
-                if _SigintSeen.seen:  # Lightning's sys.exit(1) after Ctrl-C during fit
+                if sigint.seen():  # Lightning's sys.exit(1) after Ctrl-C during fit
                     outcome.interrupted()
                     sys.exit(INTERRUPTED)
                 raise

@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import ProgressBar
 from pytorch_lightning.loggers import TensorBoardLogger
 
-from ablab import devices, distributed
+from ablab import devices, distributed, sigint
 from ablab.callbacks import Diverged, Throughput
 from ablab.checkpoint_io import AtomicCheckpointIO
 from ablab.cuda_probe import plain_cuda_check_on_cpu
@@ -134,6 +134,10 @@ def train(cfg: DictConfig) -> float:
         _say_how_to_resume(hydra_cfg, run_dir, overrides)
         raise
     except Exception as exc:
+        if sigint.seen():  # Ctrl-C inside a write surfaces as the writer's own error
+            record.update(status="interrupted", error="interrupted by the user")
+            _say_how_to_resume(hydra_cfg, run_dir, overrides)
+            raise KeyboardInterrupt from exc
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
         raise
     finally:
