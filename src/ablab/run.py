@@ -145,7 +145,7 @@ def train(cfg: DictConfig) -> float:
         distributed.release(hydra_cfg)
         if distributed.is_rank_zero():  # one results.json per run, however many DDP processes
             write_json(run_dir / "results.json", record)
-            if record["status"] != "interrupted":
+            if record["status"] == "completed":  # the other endings have said why in one line already
                 print(summary(record, run_dir), flush=True)
 
 

@@ -1,15 +1,11 @@
-"""The few lines a finished run prints on stdout: how it ended, its numbers, where it is."""
+"""The few lines a completed run prints on stdout: its numbers and where it is."""
 import os
 from pathlib import Path
 
 
 def summary(record: dict, run_dir: Path) -> str:
     where = _shown(run_dir)
-    status = record.get("status")
-    head = f"ablab: run {status} in {record.get('wall_s', 0):.1f} s"
-    if status != "completed":
-        return "\n".join([f"{head}: {record.get('error') or status}",
-                          f"  run dir   {where} (results.json, train.log)"])
+    head = f"ablab: run {record.get('status')} in {record.get('wall_s', 0):.1f} s"
     best = record.get("best_epoch")  # counted from 0 in results.json, as Lightning counts
     lines = [f"{head}; best checkpoint after epoch {'?' if best is None else best + 1} of {record.get('epochs')}"]
     for split in ("val", "test"):
