@@ -122,6 +122,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "multirun" / "bench-accuracy",
                         help="directory of the case run directories and logs (default: multirun/bench-accuracy)")
     parser.add_argument("--read", action="store_true", help="only print the table of the runs already in --out")
+    parser.add_argument("--data-root", type=Path, default=None,
+                        help="for the MNIST cases: a folder holding the two t10k IDX files (default: the embedded sample)")
     parser.add_argument("--cifar-root", type=Path, default=None,
                         help="image folder (train/<class>/*.jpg) for the cnn_cifar case; without it that case is left out")
     parser.add_argument("extra", nargs="*", help="more overrides for every case, after --, e.g. -- seed=1")
@@ -135,7 +137,8 @@ def main() -> None:
     out = args.out.resolve()
     if not args.read:
         for name in names:
-            root = [f"data.root={args.cifar_root.resolve()}"] if CASES[name].needs_root else []
+            root = [f"data.root={args.cifar_root.resolve()}"] if CASES[name].needs_root else (
+                [f"data.root={args.data_root.resolve()}"] if args.data_root else [])
             run(name, CASES[name], out, [*root, *args.extra])
             print(table(out, [name]).splitlines()[-1], flush=True)
     text = table(out, names)

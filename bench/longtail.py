@@ -105,10 +105,13 @@ def main() -> None:
     parser.add_argument("--read", type=Path, help="only print the table of a finished benchmark directory")
     parser.add_argument("--only", nargs="+", choices=sorted({g for g, _ in REMEDIES.values()}),
                         help="run only these groups of jobs")
+    parser.add_argument("--data-root", type=Path, default=None,
+                        help="a folder holding the two t10k IDX files (default: the embedded MNIST sample)")
     parser.add_argument("extra", nargs="*", help="more overrides for every job, e.g. optimizer.lr=3e-3")
     args = parser.parse_args()
     if args.read is None:
-        for group, command in sweeps(args.epochs, args.seeds, args.out.resolve(), args.extra).items():
+        root = [f"data.root={args.data_root.resolve()}"] if args.data_root else []
+        for group, command in sweeps(args.epochs, args.seeds, args.out.resolve(), [*root, *args.extra]).items():
             if args.only and group not in args.only:
                 continue
             print("$", " ".join(command[1:]), flush=True)
