@@ -23,6 +23,16 @@ def _run_in(cwd: Path, *command: str, env: dict | None = None, timeout: int = 30
     return subprocess.run(list(command), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def test_the_embedded_sample_is_the_official_mnist_test_set():
+    """Byte-identical to the files torchvision downloads (their md5 as torchvision lists them)."""
+    from torchvision.datasets import MNIST
+
+    from ablab.data.datasets import SAMPLE_DIR
+
+    official = {Path(url).name: md5 for url, md5 in MNIST.resources if "t10k" in url}
+    assert {f.name: hashlib.md5(f.read_bytes()).hexdigest() for f in SAMPLE_DIR.glob("*.gz")} == official
+
+
 def test_the_embedded_sample_splits_three_ways_stratified_and_disjoint():
     from ablab.data.datasets import MNISTSampleDataModule
 
