@@ -135,7 +135,7 @@ def test_named_datamodules_need_no_hydra(emnist_dir, cifar_dir, folder_dir):
 
 
 def test_readme_python_api_example_runs():
-    """README's "Python API" block, run as it stands there."""
+    """README's "Python API" block, run as written there but for a few batches only."""
     readme = (REPO / "README.md").read_text()
     block = readme.split("## Python API", 1)[1].split("```python", 1)[1].split("```", 1)[0]
     scope: dict = {}
