@@ -6,7 +6,7 @@
 Each job trains one batch (trainer.limit_train_batches=1, one epoch) of the default CNN on
 the embedded MNIST sample (or --data-root), with the default callbacks; the sweep is
 `-m seed=0..N-1`, so every job is a real, separate configuration in one Hydra process, as
-a study's jobs are. A probe callback (`PhaseProbe`, below) times each job's phases from
+a study's jobs are. A probe callback (`PhaseProbe`, bench/phase_probe.py) times each job's phases from
 Lightning's hooks and by wrapping the calls that write (Trainer.save_checkpoint, the
 TensorBoard SummaryWriter, the figures callback), counting a nested call once:
 
@@ -29,104 +29,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PHASES = ["setup", "train", "val", "final", "figures", "ckpt", "tb", "rest"]
-
-
-# ---------------------------------------------------------------- the probe (inside the jobs)
-def _probe_class():
-    import pytorch_lightning as pl
-
-    class PhaseProbe(pl.Callback):
-        """Writes <job dir>/phases.json: seconds per phase and the hook times, rewritten at each teardown."""
-
-        def __init__(self):
-            self.t = {"probe_init": time.time()}
-            # seconds per (category, span): span "val" (a validation pass during fit), "fit" (the
-            # rest of fit) or "final" (validate + test after fit), so each span's own work is known.
-            self.spent: dict[str, float] = {}
-            self.val_fit = 0.0
-            self._depth = 0
-            self._wrapped = False
-            self._in_val = False
-            self._trainer = None
-
-        def _span(self) -> str:
-            if self._in_val:
-                return "val"
-            return "fit" if self._trainer is not None and self._trainer.state.fn == "fit" else "final"
-
-        def _timed(self, category, fn):
-            def run(*args, **kwargs):
-                if self._depth:  # nested inside another timed call: counted there
-                    return fn(*args, **kwargs)
-                self._depth += 1
-                start = time.perf_counter()
-                try:
-                    return fn(*args, **kwargs)
-                finally:
-                    key = f"{category}/{self._span()}"
-                    self.spent[key] = self.spent.get(key, 0.0) + time.perf_counter() - start
-                    self._depth -= 1
-            return run
-
-        def setup(self, trainer, pl_module, stage):
-            self._trainer = trainer
-            if self._wrapped:
-                return
-            self._wrapped = True
-            trainer.save_checkpoint = self._timed("ckpt", trainer.save_checkpoint)
-            for cb in trainer.callbacks:
-                if type(cb).__name__ in ("Figures", "LongTailReport"):
-                    for hook in ("on_train_epoch_end", "on_test_batch_end", "on_test_end", "on_test_epoch_end",
-                                 "on_fit_end", "on_validation_epoch_end"):
-                        if hook in type(cb).__dict__:
-                            setattr(cb, hook, self._timed("figures", getattr(cb, hook)))
-            writer = trainer.logger.experiment if trainer.logger is not None else None
-            if writer is not None:
-                for name in ("add_scalar", "add_scalars", "add_histogram", "add_image", "add_images", "add_figure",
-                             "add_hparams", "add_text", "flush"):
-                    if hasattr(writer, name):
-                        setattr(writer, name, self._timed("tb", getattr(writer, name)))
-
-        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-            self.t.setdefault("first_batch", time.time())
-            self.t.setdefault("epoch_train_start", time.time())
-
-        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-            self.t["last_batch_end"] = time.time()
-
-        def on_validation_start(self, trainer, pl_module):
-            self._val_start = time.time()
-            if trainer.state.fn == "fit":
-                self._in_val = True
-            else:
-                self.t.setdefault("final_start", time.time())
-
-        def on_validation_end(self, trainer, pl_module):
-            # Runs after the checkpoint callbacks' on_validation_end (the probe is added last).
-            if trainer.state.fn == "fit":
-                self.val_fit += time.time() - self._val_start
-                self._in_val = False
-
-        def on_test_start(self, trainer, pl_module):
-            self.t.setdefault("final_start", time.time())
-
-        def teardown(self, trainer, pl_module, stage):
-            self.t[f"teardown_{stage}"] = time.time()
-            path = Path(trainer.default_root_dir) / "phases.json"
-            path.write_text(json.dumps({"t": self.t, "spent": self.spent, "val_fit": self.val_fit}))
-
-    return PhaseProbe
-
-
-def __getattr__(name):  # `sweep_overhead.PhaseProbe` as a Hydra _target_, built only when asked for
-    if name == "PhaseProbe":
-        return _probe_class()
-    raise AttributeError(name)
 
 
 # ---------------------------------------------------------------- the bench (outside)
@@ -162,7 +68,7 @@ def run_sweep(args, viz: str, work: Path) -> list[dict]:
     root = [f"data.root={Path(args.data_root).resolve()}"] if args.data_root else []
     command = [sys.executable, str(REPO / "train.py"), "-m", f"seed={seeds}", *root, f"viz={viz}",
                "trainer.max_epochs=1", "trainer.limit_train_batches=1", "trainer.enable_progress_bar=false",
-               "+callbacks.probe._target_=sweep_overhead.PhaseProbe", *args.overrides, f"hydra.sweep.dir={sweep}"]
+               "+callbacks.probe._target_=phase_probe.PhaseProbe", *args.overrides, f"hydra.sweep.dir={sweep}"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "bench"), os.environ.get("PYTHONPATH", "")])}
     print("$ " + " ".join(["python", *command[1:]]), flush=True)
     load = os.getloadavg()[0]

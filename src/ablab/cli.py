@@ -17,7 +17,6 @@ Exit codes: 0 done, 1 a failed sweep job (or a bug), 2 a user error, 130 Ctrl-C.
 import functools
 import logging
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from hydra.types import RunMode
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from ablab import hints, sigint
+from ablab.paths import shown
 from ablab.errors import UserError
 from ablab.sweeps import outcome
 
@@ -92,10 +92,7 @@ def _traceback_to_log(exc: Exception) -> str | None:
     for handler in files:
         handler.handle(record)
         handler.flush()
-    if not files:
-        return None
-    log = Path(files[0].baseFilename)
-    return os.path.relpath(log) if log.is_relative_to(Path.cwd()) else str(log)
+    return shown(files[0].baseFilename) if files else None
 
 
 def in_sweep() -> bool:
@@ -140,7 +137,7 @@ def hydra_entry(config_name: str):
             except KeyboardInterrupt:
                 outcome.interrupted()
                 sys.exit(INTERRUPTED)
-            except SystemExit as exc:
+            except SystemExit:
                 if sigint.seen():  # Lightning's sys.exit(1) after Ctrl-C during fit
                     outcome.interrupted()
                     sys.exit(INTERRUPTED)

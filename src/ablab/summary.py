@@ -1,10 +1,11 @@
 """The few lines a completed run prints on stdout: its numbers and where it is."""
-import os
 from pathlib import Path
+
+from ablab.paths import shown
 
 
 def summary(record: dict, run_dir: Path) -> str:
-    where = _shown(run_dir)
+    where = shown(run_dir)
     head = f"ablab: run {record.get('status')} in {record.get('wall_s', 0):.1f} s"
     best = record.get("best_epoch")  # counted from 0 in results.json, as Lightning counts
     lines = [f"{head}; best checkpoint after epoch {'?' if best is None else best + 1} of {record.get('epochs')}"]
@@ -13,14 +14,5 @@ def summary(record: dict, run_dir: Path) -> str:
         if "acc" in metrics:
             lines.append(f"  {split:<5}     acc {metrics['acc']:.4f}   macro F1 {metrics.get('f1_macro', float('nan')):.4f}")
     lines.append(f"  run dir   {where} (results.json, figures/, checkpoints/)")
-    lines.append(f"  curves    tensorboard --logdir {_shown(run_dir / 'tb')}")
+    lines.append(f"  curves    tensorboard --logdir {shown(run_dir / 'tb')}")
     return "\n".join(lines)
-
-
-def _shown(path: Path) -> str:
-    """Relative to the working directory when under it, as a user would type it."""
-    try:
-        resolved = Path(path).resolve()
-        return os.path.relpath(resolved) if resolved.is_relative_to(Path.cwd()) else str(resolved)
-    except (OSError, ValueError):
-        return str(path)

@@ -12,8 +12,6 @@ single run): it is named in the line but does not change the exit code.
 """
 from __future__ import annotations
 
-import logging
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,7 +20,7 @@ from typing import Optional
 
 from hydra.experimental.callback import Callback
 
-log = logging.getLogger(__name__)
+from ablab.paths import shown
 
 SLACK_S = 2.0  # file times vs time.time(): a job written this soon before the start is still ours
 SHOWN = 5  # failed jobs named in the line; the rest are counted
@@ -51,7 +49,7 @@ class Outcome:
     diverged: list[tuple[Path, str]] = field(default_factory=list)
 
     def line(self) -> str:
-        where = _shown(self.sweep_dir)
+        where = shown(self.sweep_dir)
         if not self.failed and not self.diverged:
             return f"ablab: {self.jobs} of {self.jobs} jobs completed in {where}"
         parts = [f"{len(self.failed)} of {self.jobs} jobs failed: {_listing(self.failed)}" if self.failed else
@@ -103,18 +101,15 @@ def interrupted() -> None:
     if sweep_dir() is None:
         print("ablab: interrupted", file=sys.stderr)
     else:
-        print(f"ablab: sweep interrupted; run the same command with hydra.sweep.dir={_shown(sweep_dir())} "
+        print(f"ablab: sweep interrupted; run the same command with hydra.sweep.dir={shown(sweep_dir())} "
               "to resume it (completed jobs are skipped)", file=sys.stderr)
 
 
-def job_failed(job_dir: str, message: str, exc: Optional[BaseException] = None) -> None:
-    """Say that one job of a sweep failed, as it fails; the sweep goes on. A bug's traceback
-    goes to the job's log (Hydra's <job dir>/<job name>.log) and the console."""
+def job_failed(job_dir: str, message: str) -> None:
+    """Say in one line that one job of a sweep failed, as it fails; the sweep goes on. (A bug's
+    traceback is in the job's log: ablab.cli writes it there, not to the console.)"""
     _failed_here[Path(job_dir).resolve()] = message
-    if exc is None:
-        print(f"ablab: job {_shown(Path(job_dir))} failed: {message}", file=sys.stderr)
-    else:
-        log.error(f"job {_shown(Path(job_dir))} failed: {message}", exc_info=exc)
+    print(f"ablab: job {shown(Path(job_dir))} failed: {message}", file=sys.stderr)
 
 
 def _launched_as(job: Path) -> Optional[list[str]]:
@@ -138,19 +133,11 @@ def _written(job: Path) -> float:
 
 
 def _listing(jobs: list[tuple[Path, str]]) -> str:
-    shown = [f"{_shown(path)} ({one_line(why)})" for path, why in jobs[:SHOWN]]
+    named = [f"{shown(path)} ({one_line(why)})" for path, why in jobs[:SHOWN]]
     more = f"; and {len(jobs) - SHOWN} more" if len(jobs) > SHOWN else ""
-    return "; ".join(shown) + more
+    return "; ".join(named) + more
 
 
 def one_line(text: str, limit: int = 300) -> str:
     line = " ".join(s.strip() for s in str(text).splitlines() if s.strip())
     return line if len(line) <= limit else line[:limit - 1] + "…"
-
-
-def _shown(path: Path) -> str:
-    """A path as the user typed it: relative to the working directory when under it."""
-    try:
-        return os.path.relpath(path) if Path(path).resolve().is_relative_to(Path.cwd()) else str(path)
-    except (OSError, ValueError):
-        return str(path)
