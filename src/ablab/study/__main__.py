@@ -1,0 +1,103 @@
+"""CLI: `ablab-study NAME` (or `python train.py study=NAME`) runs a whole reference study.
+
+    ablab-study emnist_ofat                   # the quick scale: a CPU, minutes
+    ablab-study emnist_ofat --scale paper     # the study's own epochs and data: a GPU
+    ablab-study emnist_ofat --dry-run         # list every job, train nothing
+    ablab-study emnist_ofat data.root=/data   # any train.py override, for every job
+    ablab-study mnist_models vars.test_csv=test.csv   # a study variable (its YAML's vars)
+    python train.py -m study=emnist_ofat --dry-run    # the same, from train.py
+
+Writes <out>/<stage>/ (one Hydra sweep per stage) and <out>/report.md. Exit codes as
+train.py: 2 a user error (before anything trains), 1 some job failed, 130 Ctrl-C.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Optional, Sequence
+
+from ablab.errors import UserError
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from ablab.study import spec
+
+    parser = argparse.ArgumentParser(prog="ablab-study", description=__doc__.splitlines()[0])
+    parser.add_argument("name", help=f"a study of conf/study/: {', '.join(spec.available())}")
+    parser.add_argument("--scale", default="quick", help="quick (default: minutes on a CPU) or paper")
+    parser.add_argument("--dry-run", action="store_true", help="print one line per job and `N jobs`; train nothing")
+    parser.add_argument("--out", type=Path, help="study directory (default multirun/<name>-<scale>/<date>_<time>); "
+                                                 "an existing one is continued")
+    parser.add_argument("overrides", nargs="*", help="train.py overrides applied to every job, e.g. data.root=/data")
+    args = parser.parse_intermixed_args(argv)  # options and overrides in any order
+    variables = dict(o[len("vars."):].split("=", 1) for o in args.overrides if o.startswith("vars.") and "=" in o)
+    args.overrides = [o for o in args.overrides if not o.startswith("vars.")]
+    try:
+        study = spec.load(args.name, args.scale, variables)
+        plans = _checked_plans(study, args.overrides)
+    except UserError as exc:
+        print(f"ablab: error: {exc}", file=sys.stderr)
+        return 2
+    if args.dry_run:
+        _print_plan(plans)
+        return 0
+
+    from ablab.study import report, runner
+
+    out = args.out or Path("multirun") / f"{study.name}-{study.scale}" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    try:
+        code = runner.run(study, list(args.overrides), out)
+    except KeyboardInterrupt:
+        code = runner.INTERRUPTED
+    except UserError as exc:
+        print(f"ablab: error: {exc}", file=sys.stderr)
+        code = 2 if not out.exists() else 1
+    if code == runner.INTERRUPTED:
+        print(f"ablab-study: interrupted; continue with: {runner.resume_hint(study, out, args.overrides)}",
+              file=sys.stderr)
+        return code
+    written = report.write(study, out)
+    print(f"ablab-study: {study.name} ({study.scale}) done; report: {written}")
+    return code
+
+
+def _checked_plans(study, overrides: list[str]):
+    from ablab.study import plan
+
+    plans, seen = [], set()
+    for stage in study.stages:
+        if stage.predict is not None:
+            plans.append(plan.Plan(stage, [f"from stage {stage.predict['from']}"], []))
+            continue
+        fixed = plan.fixed_overrides(study, stage, [], overrides)
+        defaults = plan.check(study, stage, fixed, seen)
+        shown = plan.fixed_overrides(study, stage, [f"<winner of {c}>" for c in stage.carry], overrides)
+        plans.append(plan.Plan(stage, shown + plan.sweeper_overrides(study, stage), plan.jobs(stage, defaults)))
+    return plans
+
+
+def _print_plan(plans) -> None:
+    total = 0
+    for p in plans:
+        kind = "predict" if p.stage.predict is not None else p.stage.sweeper
+        print(f"# {p.stage.name} ({kind}, {_jobs(len(p.jobs))}): {' '.join(p.fixed)}")
+        for job in p.jobs:
+            print(f"{p.stage.name}: {' '.join(job) or ('(baseline)' if p.stage.sweep else '(one job)')}")
+        total += len(p.jobs)
+    print(_jobs(total))
+
+
+def _jobs(n: int) -> str:
+    return f"{n} job" + ("" if n == 1 else "s")
+
+
+def from_train_argv(argv: Sequence[str]) -> list[str]:
+    """`train.py [-m] study=NAME ...` as ablab-study's arguments: NAME first, -m dropped."""
+    name = next(a.split("=", 1)[1] for a in argv if a.startswith("study="))
+    return [name] + [a for a in argv if not a.startswith("study=") and a not in ("-m", "--multirun")]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

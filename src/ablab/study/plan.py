@@ -1,0 +1,136 @@
+"""What each stage of a study runs: its train.py -m command line and its list of jobs.
+
+The jobs are planned by the same code the sweeps use (ablab.sweeps.ofat for OFAT and
+greedy stages, the cartesian product of the values for a grid, as Hydra's basic sweeper
+does), so a dry run lists what a real run launches. Before anything runs, each stage's
+baseline and each swept value on it are composed with Hydra and checked by
+ablab.validate, so a mistake anywhere in a study is one line before the first job.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import product
+from typing import Callable, Optional
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Transformer
+
+from ablab.errors import UserError
+from ablab.report.table import key_of
+from ablab.study.spec import Stage, Study
+
+REPEAT_KEYS = ("seed", "data.fold")  # crossed with every configuration, never a factor (the ofat sweeper's)
+
+
+@dataclass
+class Plan:
+    stage: Stage
+    fixed: list[str]  # overrides every job of the stage gets
+    jobs: list[list[str]]  # per job, the overrides beyond `fixed` (placeholders for unknown winners)
+
+
+def merged(*groups: list[str]) -> list[str]:
+    """Overrides in order, a later one replacing an earlier one of the same key."""
+    by_key: dict[str, str] = {}
+    for group in groups:
+        for o in group:
+            by_key.pop(key_of(o), None)
+            by_key[key_of(o)] = o
+    return list(by_key.values())
+
+
+def fixed_overrides(study: Study, stage: Stage, carried: list[str], extra: list[str]) -> list[str]:
+    """A stage's shared overrides: the study's, the carried winners, the stage's, the user's;
+    minus the keys the stage sweeps (the sweep sets those)."""
+    fixed = merged(study.every_job, carried, stage.overrides, extra)
+    return [o for o in fixed if key_of(o) not in stage.sweep]
+
+
+def sweeper_overrides(study: Study, stage: Stage) -> list[str]:
+    if stage.sweeper == "grid":
+        return []
+    found = ["hydra/sweeper=ofat", f"hydra.sweeper.metric={study.metric}", f"hydra.sweeper.mode={study.mode}"]
+    return found + (["hydra.sweeper.greedy=true"] if stage.sweeper == "greedy" else [])
+
+
+def command(study: Study, stage: Stage, carried: list[str], extra: list[str]) -> list[str]:
+    """The arguments after `train.py -m` (the sweep directory is added by the runner)."""
+    sweep = [f"{k}={v}" for k, v in stage.sweep.items()]
+    return fixed_overrides(study, stage, carried, extra) + sweeper_overrides(study, stage) + sweep
+
+
+def _values(key: str, values: str) -> list[str]:
+    try:
+        override = OverridesParser.create().parse_override(f"{key}={values}")
+    except Exception as exc:
+        raise UserError(f"cannot read the sweep {key}={values}: {str(exc).splitlines()[0]}") from None
+    if not override.is_sweep_override():
+        return [override.get_value_element_as_str()]
+    return [Transformer.str(v) for v in override.sweep_iterator()]
+
+
+def jobs(stage: Stage, default_of: Callable[[str], object]) -> list[list[str]]:
+    """Per job, the overrides it adds to the stage's fixed ones."""
+    swept = {k: _values(k, v) for k, v in stage.sweep.items()}
+    repeats = [[f"{k}={v}" for v in vs] for k, vs in swept.items() if k in REPEAT_KEYS]
+    factors = [(k, vs) for k, vs in swept.items() if k not in REPEAT_KEYS]
+    if stage.sweeper == "grid":
+        # Hydra's basic sweeper: the product of every swept key, seeds and folds included, in order.
+        return [list(p) for p in product(*[[f"{k}={v}" for v in vs] for k, vs in swept.items()])] or [[]]
+    from ablab.sweeps.ofat import same_value
+
+    configs: list[list[str]] = [[]]  # the baseline
+    for i, (key, values) in enumerate(factors):
+        earlier = [f"{k}=<best>" for k, _ in factors[:i]] if stage.sweeper == "greedy" else []
+        configs += [earlier + [f"{key}={v}"] for v in values if not same_value(v, default_of(key))]
+    return [config + list(rep) for config in configs for rep in product(*repeats)]
+
+
+def check(study: Study, stage: Stage, fixed: list[str], seen: Optional[set] = None) -> Callable[[str], object]:
+    """Compose the stage's baseline and check each swept value on it (a config group's
+    choice by composing it, once per study in `seen`; a plain value on the composed
+    baseline); return the baseline's defaults (what an OFAT stage compares against)."""
+    from omegaconf import OmegaConf
+
+    from ablab.sweeps.ofat import baseline_lookup
+    from ablab.validate import validate
+
+    seen = set() if seen is None else seen
+    base = _composed(study, stage, fixed, None)
+    groups = set(OmegaConf.to_container(base.hydra.runtime.choices))
+    for key, values in stage.sweep.items():
+        for value in _values(key, values):
+            trying = f"{key}={value}"
+            if key in groups:
+                if (key, value) not in seen:
+                    _composed(study, stage, merged(fixed, [trying]), trying)
+                    seen.add((key, value))
+                continue
+            cfg = base.copy()
+            try:
+                OmegaConf.update(cfg, key, OverridesParser.create().parse_override(trying).value(), merge=False)
+                validate(cfg)
+            except UserError as exc:
+                raise UserError(f"study {study.name}, stage {stage.name} ({trying}): {exc}") from None
+            except Exception as exc:
+                raise UserError(f"study {study.name}, stage {stage.name} ({trying}): {str(exc).splitlines()[0]}") from None
+    return baseline_lookup(base)
+
+
+def _composed(study: Study, stage: Stage, overrides: list[str], trying: Optional[str]):
+    from hydra import compose, initialize_config_dir
+    from omegaconf.errors import OmegaConfBaseException
+
+    from ablab.cli import CONF_DIR, explain
+    from ablab.validate import validate
+
+    where = f"study {study.name}, stage {stage.name}" + (f" ({trying})" if trying else "")
+    try:
+        with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+            cfg = compose("train", overrides, return_hydra_config=True)
+        validate(cfg)
+    except UserError as exc:
+        raise UserError(f"{where}: {exc}") from None
+    except (OmegaConfBaseException, Exception) as exc:  # Hydra's composition errors are several kinds
+        raise UserError(f"{where}: {explain(exc)}") from None
+    return cfg

@@ -1,0 +1,142 @@
+"""Run a study: each stage is one `train.py -m` sweep in <study dir>/<stage>, in order.
+
+A stage that carries earlier stages starts from their winners: a greedy stage's chosen
+overrides (its ofat_best.yaml, where a value wins only beyond noise), otherwise the
+configuration with the best mean `metric` over its completed runs. Re-running a study
+into its directory (`--out`) continues it: every sweep skips its finished jobs
+(ablab.sweeps.resume) and resumes its interrupted ones.
+"""
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from pathlib import Path
+from statistics import fmean
+from typing import Optional
+
+import yaml
+
+from ablab.errors import UserError
+from ablab.report.collect import Run, collect
+from ablab.report.table import key_of
+from ablab.study import plan
+from ablab.study.spec import Stage, Study
+
+INTERRUPTED = 130
+
+
+def in_process(command: str, argv: list[str]) -> int:
+    """Run ablab.commands.<command> (train.py or predict.py) with `argv` in this process and
+    return its exit code. One process for the whole study: the imports and Hydra's start-up
+    are paid once, not once per stage (about 6 s each on a 2-core CPU)."""
+    from ablab import commands
+
+    entry = {"train": commands._train, "predict": commands.predict}[command]
+    saved = sys.argv
+    sys.argv = [f"{command}.py", *argv]
+    try:
+        entry()
+        return 0
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    finally:
+        sys.argv = saved
+
+
+def winner(study: Study, stage: Stage, stage_dir: Path) -> list[str]:
+    """The overrides (of the keys this stage sweeps) of the stage's chosen configuration."""
+    best_yaml = stage_dir / "ofat_best.yaml"
+    if stage.sweeper == "greedy" and best_yaml.is_file():
+        return [str(o) for o in (yaml.safe_load(best_yaml.read_text()) or {}).get("overrides") or []]
+    config, _ = best_config(study, stage, collect(stage_dir))
+    return list(config)
+
+
+def best_config(study: Study, stage: Stage, runs: list[Run]) -> tuple[tuple[str, ...], list[Run]]:
+    """The swept overrides with the best mean metric over completed runs, and those runs."""
+    swept = set(stage.sweep) - set(plan.REPEAT_KEYS)
+    groups: dict[tuple[str, ...], list[Run]] = defaultdict(list)
+    for run in runs:
+        if run.status == "completed" and run.value(study.metric) is not None:
+            groups[tuple(o for o in run.overrides if key_of(o) in swept)].append(run)
+    if not groups:
+        raise UserError(f"study {study.name}: stage {stage.name} has no completed job with {study.metric}; "
+                        "the stages after it cannot start (see its jobs' results.json)")
+    sign = 1 if study.mode == "max" else -1
+    config = max(groups, key=lambda c: sign * fmean(r.value(study.metric) for r in groups[c]))
+    return config, groups[config]
+
+
+def best_checkpoint(study: Study, stage: Stage, stage_dir: Path) -> Path:
+    """best.ckpt of the best run of the stage's chosen configuration."""
+    chosen = set(winner(study, stage, stage_dir))
+    swept = set(stage.sweep) - set(plan.REPEAT_KEYS)
+    runs = [r for r in collect(stage_dir) if r.status == "completed" and r.value(study.metric) is not None
+            and {o for o in r.overrides if key_of(o) in swept} == chosen]
+    if not runs:
+        raise UserError(f"study {study.name}: stage {stage.name} has no completed job of its chosen configuration")
+    sign = 1 if study.mode == "max" else -1
+    best = max(runs, key=lambda r: sign * r.value(study.metric))
+    return best.path / "checkpoints" / "best.ckpt"
+
+
+def run_stage(study: Study, stage: Stage, carried: list[str], extra: list[str], out: Path) -> int:
+    args = plan.command(study, stage, carried, extra) + [f"hydra.sweep.dir={out / stage.name}"]
+    print(f"ablab-study: stage {stage.name}: train.py -m {' '.join(args)}", flush=True)
+    return in_process("train", ["-m", *args])
+
+
+def run_predict(study: Study, stage: Stage, out: Path) -> int:
+    source = study.stage(stage.predict["from"])
+    ckpt = best_checkpoint(study, source, out / source.name)
+    given = stage.predict.get("input")
+    csv = Path(given) if given else write_test_csv(ckpt.parent.parent, out / stage.name / "test.csv")
+    args = [f"ckpt_path={ckpt}", f"input={csv}", f"output={out / stage.name / 'predictions.csv'}",
+            f"hydra.run.dir={out / stage.name}"]
+    print(f"ablab-study: stage {stage.name}: predict.py {' '.join(args)}", flush=True)
+    return in_process("predict", args)
+
+
+def write_test_csv(job: Path, path: Path) -> Path:
+    """The job's own test split as a Kaggle digit-recognizer test.csv (pixel0..pixelN-1, no
+    labels), for a quick study that was given no CSV of its own."""
+    from omegaconf import OmegaConf
+
+    from ablab.factors import build
+
+    cfg = OmegaConf.load(job / ".hydra" / "config.yaml")
+    dm = build.datamodule(cfg)
+    dm.setup("test")
+    images = dm.splits["test"][0]
+    flat = images.reshape(len(images), -1).tolist()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        f.write(",".join(f"pixel{i}" for i in range(len(flat[0]))) + "\n")
+        f.writelines(",".join(map(str, row)) + "\n" for row in flat)
+    return path
+
+
+def run(study: Study, extra: list[str], out: Path) -> int:
+    """Every stage in order; the exit code of the first stage that could not finish, else
+    1 when some job failed (its stage went on with the jobs that completed), else 0."""
+    out.mkdir(parents=True, exist_ok=True)
+    winners: dict[str, list[str]] = {}
+    failed = 0
+    for stage in study.stages:
+        if stage.predict is not None:
+            code = run_predict(study, stage, out)
+        else:
+            carried = plan.merged(*[winners[c] for c in stage.carry])
+            code = run_stage(study, stage, carried, extra, out)
+        if code in (2, INTERRUPTED):
+            return code
+        failed += code != 0
+        if stage.predict is None:
+            winners[stage.name] = winner(study, stage, out / stage.name)
+            print(f"ablab-study: stage {stage.name} chose {' '.join(winners[stage.name]) or '(its baseline)'}",
+                  flush=True)
+    return 1 if failed else 0
+
+
+def resume_hint(study: Study, out: Path, argv: Optional[list[str]] = None) -> str:
+    return f"ablab-study {study.name} --scale {study.scale} --out {out}" + (" " + " ".join(argv) if argv else "")
