@@ -22,7 +22,7 @@ from ablab.errors import UserError
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from ablab.study import spec
+    from ablab.study import plan, spec
 
     parser = argparse.ArgumentParser(prog="ablab-study", description=__doc__.splitlines()[0])
     parser.add_argument("name", help=f"a study of conf/study/: {', '.join(spec.available())}")
@@ -36,6 +36,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args.overrides = [o for o in args.overrides if not o.startswith("vars.")]
     try:
         study = spec.load(args.name, args.scale, variables)
+        study.stages = [plan.pinned(stage, args.overrides) for stage in study.stages]
         plans = _checked_plans(study, args.overrides)
     except UserError as exc:
         print(f"ablab: error: {exc}", file=sys.stderr)

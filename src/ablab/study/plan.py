@@ -8,7 +8,7 @@ ablab.validate, so a mistake anywhere in a study is one line before the first jo
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import product
 from typing import Callable, Optional
 
@@ -39,6 +39,13 @@ def merged(*groups: list[str]) -> list[str]:
     return list(by_key.values())
 
 
+def pinned(stage: Stage, extra: list[str]) -> Stage:
+    """The stage with the keys the user's overrides set taken out of its sweep: the user's
+    value wins for every job (e.g. data.fold=0 runs one fold of a cross-validated study)."""
+    keys = {key_of(o) for o in extra}
+    return replace(stage, sweep={k: v for k, v in stage.sweep.items() if k not in keys})
+
+
 def fixed_overrides(study: Study, stage: Stage, carried: list[str], extra: list[str]) -> list[str]:
     """A stage's shared overrides: the study's, the carried winners, the stage's, the user's;
     minus the keys the stage sweeps (the sweep sets those)."""
@@ -55,8 +62,14 @@ def sweeper_overrides(study: Study, stage: Stage) -> list[str]:
 
 def command(study: Study, stage: Stage, carried: list[str], extra: list[str]) -> list[str]:
     """The arguments after `train.py -m` (the sweep directory is added by the runner)."""
-    sweep = [f"{k}={v}" for k, v in stage.sweep.items()]
+    sweep = [f"{k}={_as_sweep(k, v) if stage.sweeper != 'grid' else v}" for k, v in stage.sweep.items()]
     return fixed_overrides(study, stage, carried, extra) + sweeper_overrides(study, stage) + sweep
+
+
+def _as_sweep(key: str, values: str) -> str:
+    """An OFAT factor with one value is still a factor (Hydra's one-element `choice(...)`),
+    not an override of every job, baseline included."""
+    return values if len(_values(key, values)) > 1 or "(" in values else f"choice({values})"
 
 
 def _values(key: str, values: str) -> list[str]:

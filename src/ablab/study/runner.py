@@ -126,12 +126,12 @@ def run(study: Study, extra: list[str], out: Path) -> int:
         if stage.predict is not None:
             code = run_predict(study, stage, out)
         else:
-            carried = plan.merged(*[winners[c] for c in stage.carry])
+            carried = plan.merged(*[winners.get(c, []) for c in stage.carry])
             code = run_stage(study, stage, carried, extra, out)
         if code in (2, INTERRUPTED):
             return code
         failed += code != 0
-        if stage.predict is None:
+        if stage.predict is None and stage.sweep:
             winners[stage.name] = winner(study, stage, out / stage.name)
             print(f"ablab-study: stage {stage.name} chose {' '.join(winners[stage.name]) or '(its baseline)'}",
                   flush=True)
