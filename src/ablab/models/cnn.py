@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from ablab.errors import UserError
+from ablab.models.head import dense_head
 
 _POOLS = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
 
@@ -86,12 +87,9 @@ class CNN(nn.Module):
         with torch.no_grad():
             width = self.features(torch.zeros(1, *input_shape)).numel()
         self.features.train()
-        layers: list[nn.Module] = [nn.Flatten()]
-        for size in head:
-            layers += [nn.Dropout(dropout), nn.Linear(width, size), norm(size, False), act()]
-            width = size
-        layers += [nn.Dropout(dropout), nn.Linear(width, num_classes)]
-        self.classifier = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(
+            nn.Flatten(), *dense_head(width, head, num_classes, act=act, norm=norm, dropout=dropout, order="before")
+        )
 
     def forward(self, x):
         return self.classifier(self.features(x))
