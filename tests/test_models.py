@@ -10,6 +10,8 @@ from torch import nn
 
 from ablab.errors import UserError
 from ablab.factors import build
+from ablab.factors.norm import none as norm_none
+from ablab.models.cnn import conv_block
 from tests.conftest import read_results, run_cli
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -21,6 +23,7 @@ CASES = {
     "cnn_emnist": ("cnn_emnist", []),
     "cnn_digits": ("cnn_digits", []),
     "cnn_cifar": ("cnn_cifar", []),
+    "cnn_mnist": ("cnn_mnist", []),
     "rnn-rnn": ("rnn", ["cell=rnn"]),
     "rnn-lstm": ("rnn", ["cell=lstm"]),
     "rnn-gru": ("rnn", ["cell=gru"]),
@@ -169,6 +172,34 @@ def test_rnn_reads_one_row_per_step(shape_id):
 def test_lenet5_pads_28px_to_the_32px_layout():
     widths = {make("lenet5", shape, 10).classifier[1].in_features for shape in [(1, 28, 28), (3, 32, 32)]}
     assert widths == {16 * 5 * 5}
+
+
+@pytest.mark.parametrize("padding, size", [(None, 28), (0, 24), (1, 26)])
+def test_conv_block_padding_defaults_to_same_and_0_is_valid(padding, size):
+    block = conv_block(1, 30, act=nn.ReLU, norm=norm_none, kernel=5, padding=padding)
+    assert block(torch.zeros(1, 1, 28, 28)).shape == (1, 30, size, size)
+    pooled = conv_block(1, 30, act=nn.ReLU, norm=norm_none, kernel=5, padding=padding, pool="max")
+    assert pooled(torch.zeros(1, 1, 28, 28)).shape == (1, 30, size // 2, size // 2)
+
+
+def test_cnn_mnist_is_one_valid_5x5_conv_a_pool_and_100_dense():
+    model = make("cnn_mnist", (1, 28, 28), 10, norm="none")
+    assert model.features(torch.zeros(2, 1, 28, 28)).shape == (2, 30, 12, 12)  # 28 -> 24 -> pool 12
+    conv, dense, classes = 30 * 5 * 5 + 30, (30 * 12 * 12) * 100 + 100, 100 * 10 + 10
+    assert sum(p.numel() for p in model.parameters()) == conv + dense + classes
+    assert [type(m) for m in model.features[0]] == [nn.Conv2d, nn.Identity, nn.ReLU, nn.MaxPool2d]
+
+
+@pytest.mark.parametrize("blocks, message", [
+    ("[{channels: 8, padding: -1}]", "model.blocks: padding=-1 is not allowed: must be an integer >= 0"),
+    ("[{channels: 8, padding: same}]", "model.blocks: padding='same' is not allowed: must be an integer >= 0"),
+    ("[{channels: 8, kernel: 5, padding: 0}, {channels: 8, kernel: 30, padding: 0}]",
+     "model.blocks do not fit 1x28x28 images: "),
+])
+def test_bad_padding_is_a_one_line_user_error(blocks, message):
+    with pytest.raises(UserError) as error:
+        make(("cnn", [f"blocks={blocks}"]))
+    assert str(error.value).startswith(message) and "\n" not in str(error.value)
 
 
 def test_resnet_norm_none_gives_convs_their_bias():
