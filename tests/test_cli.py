@@ -104,6 +104,9 @@ def test_bad_input_is_one_line_and_exit_code_2(override, message, mnist_dir, tmp
     ("trainer.accelerator=abacus", "trainer.accelerator='abacus' is not allowed: must be one of auto, cpu"),
     ("model=mlp model.hidden=abc", "model.hidden='abc' is not allowed: must be an integer >= 1 or a list"),
     ("model=mlp model.hidden=[512,-1]", "model.hidden=[512, -1] is not allowed"),
+    ("model=mlp model.activations=[relu,tanh]", "model.activations=['relu', 'tanh'] is not allowed: must name one "
+                                                "activation per hidden layer, 3 for model.hidden=[512, 256, 128]"),
+    ("model=mlp model.activations=[relu,tanh,swisher]", "'swisher' is not an activation; choose from elu, gelu,"),
     ("trainer.max_epochs=-1", "trainer.max_epochs=-1 (no limit) cannot be combined with a schedule"),
     ("trainer.max_epochs=-2", "trainer.max_epochs=-2 is not allowed: must be an integer >= 1"),
 ])
@@ -130,6 +133,7 @@ def test_values_that_pass_the_rules_still_compose_and_validate():
     from ablab.validate import validate
 
     for overrides in ([], ["model=rnn", "model.hidden=64"], ["model=mlp", "model.hidden=[16]"],
+                      ["model=mlp", "model.hidden=[16,8]", "model.activations=[tanh,swish]"],
                       ["trainer.max_epochs=-1", "scheduler=step"], ["trainer.precision=bf16-mixed"],
                       ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2"]):
         with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):

@@ -10,6 +10,9 @@ from torch import nn
 
 from ablab.errors import UserError
 from ablab.factors import build
+from ablab.factors.norm import none as norm_none
+from ablab.models.cnn import conv_block
+from ablab.models.head import dense_head
 from tests.conftest import read_results, run_cli
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -21,6 +24,7 @@ CASES = {
     "cnn_emnist": ("cnn_emnist", []),
     "cnn_digits": ("cnn_digits", []),
     "cnn_cifar": ("cnn_cifar", []),
+    "cnn_mnist": ("cnn_mnist", []),
     "rnn-rnn": ("rnn", ["cell=rnn"]),
     "rnn-lstm": ("rnn", ["cell=lstm"]),
     "rnn-gru": ("rnn", ["cell=gru"]),
@@ -169,6 +173,79 @@ def test_rnn_reads_one_row_per_step(shape_id):
 def test_lenet5_pads_28px_to_the_32px_layout():
     widths = {make("lenet5", shape, 10).classifier[1].in_features for shape in [(1, 28, 28), (3, 32, 32)]}
     assert widths == {16 * 5 * 5}
+
+
+@pytest.mark.parametrize("names", [["tanh", "sigmoid", "gelu"], ["leaky_relu", "relu", "elu"]], ids=str)
+def test_mlp_takes_one_activation_per_hidden_layer(names):
+    model = make(("mlp", ["hidden=[16,8,4]", f"activations=[{','.join(names)}]"]), activation="selu")
+    kinds = [get_class(OmegaConf.load(CONF / "activation" / f"{name}.yaml")._target_) for name in names]
+    acts = [m for m in model.features if not isinstance(m, (nn.Flatten, nn.Linear, nn.Dropout, *NORM_TYPES))]
+    assert [type(m) for m in acts] == kinds  # in order, and the activation factor (selu) nowhere
+    step(model, (1, 28, 28), 47)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["hidden=[16,8]", "activations=[relu]"],
+     "model.activations=['relu'] is not allowed: must name one activation per hidden layer, 2 for model.hidden=[16, 8]"),
+    (["hidden=[16,8]", "activations=[relu,tanh,tanh]"], "model.activations=['relu', 'tanh', 'tanh'] is not allowed"),
+    (["hidden=[16,8]", "activations=[relu,tanhh]"],
+     "model.activations=['relu', 'tanhh'] is not allowed: 'tanhh' is not an activation; choose from elu, gelu,"),
+    (["hidden=[16]", "activations=relu"], "model.activations='relu' is not allowed: must be a list of activation names"),
+], ids=["too-few", "too-many", "unknown", "not-a-list"])
+def test_bad_per_layer_activations_are_a_one_line_user_error(overrides, message):
+    with pytest.raises(UserError) as error:
+        make(("mlp", overrides))
+    text = str(error.value)
+    assert text.startswith(message) and "\n" not in text
+    assert ", ".join(group("activation")) in text  # the allowed options, all of them
+
+
+def test_bad_per_layer_activation_exits_2_with_one_line(tmp_path):
+    proc = run_cli("model=mlp", "model.hidden=[16,8]", "model.activations=[relu,tanhh]", f"hydra.run.dir={tmp_path}/run")
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines() == [
+        "ablab: error: model.activations=['relu', 'tanhh'] is not allowed: 'tanhh' is not an activation; "
+        f"choose from {', '.join(group('activation'))}"]
+    assert not (tmp_path / "run").exists()  # refused before Hydra made the run directory
+
+
+@pytest.mark.parametrize("order, layout", [
+    ("before", [nn.Dropout, nn.Linear, nn.Identity, nn.Tanh, nn.Dropout, nn.Linear]),
+    ("before_hidden", [nn.Dropout, nn.Linear, nn.Identity, nn.Tanh, nn.Linear]),
+    ("after", [nn.Linear, nn.Identity, nn.Tanh, nn.Dropout, nn.Linear]),
+])
+def test_dense_head_puts_dropout_where_its_order_says(order, layout):
+    assert [type(m) for m in dense_head(12, [8], 3, act=nn.Tanh, norm=norm_none, dropout=0.5, order=order)] == layout
+    with pytest.raises(ValueError, match="2 activations for 1 hidden layers"):
+        dense_head(12, [8], 3, act=[nn.Tanh, nn.ReLU], norm=norm_none, dropout=0.5, order=order)
+
+
+@pytest.mark.parametrize("padding, size", [(None, 28), (0, 24), (1, 26)])
+def test_conv_block_padding_defaults_to_same_and_0_is_valid(padding, size):
+    block = conv_block(1, 30, act=nn.ReLU, norm=norm_none, kernel=5, padding=padding)
+    assert block(torch.zeros(1, 1, 28, 28)).shape == (1, 30, size, size)
+    pooled = conv_block(1, 30, act=nn.ReLU, norm=norm_none, kernel=5, padding=padding, pool="max")
+    assert pooled(torch.zeros(1, 1, 28, 28)).shape == (1, 30, size // 2, size // 2)
+
+
+def test_cnn_mnist_is_one_valid_5x5_conv_a_pool_and_100_dense():
+    model = make("cnn_mnist", (1, 28, 28), 10, norm="none")
+    assert model.features(torch.zeros(2, 1, 28, 28)).shape == (2, 30, 12, 12)  # 28 -> 24 -> pool 12
+    conv, dense, classes = 30 * 5 * 5 + 30, (30 * 12 * 12) * 100 + 100, 100 * 10 + 10
+    assert sum(p.numel() for p in model.parameters()) == conv + dense + classes
+    assert [type(m) for m in model.features[0]] == [nn.Conv2d, nn.Identity, nn.ReLU, nn.MaxPool2d]
+
+
+@pytest.mark.parametrize("blocks, message", [
+    ("[{channels: 8, padding: -1}]", "model.blocks: padding=-1 is not allowed: must be an integer >= 0"),
+    ("[{channels: 8, padding: same}]", "model.blocks: padding='same' is not allowed: must be an integer >= 0"),
+    ("[{channels: 8, kernel: 5, padding: 0}, {channels: 8, kernel: 30, padding: 0}]",
+     "model.blocks do not fit 1x28x28 images: "),
+])
+def test_bad_padding_is_a_one_line_user_error(blocks, message):
+    with pytest.raises(UserError) as error:
+        make(("cnn", [f"blocks={blocks}"]))
+    assert str(error.value).startswith(message) and "\n" not in str(error.value)
 
 
 def test_resnet_norm_none_gives_convs_their_bias():

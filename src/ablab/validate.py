@@ -65,12 +65,48 @@ def _apply(cfg: DictConfig, rules) -> None:
             raise UserError(f"{key}={value!r} is not allowed: must be {allowed}")
 
 
+def activation_options() -> list[str]:
+    """The activation config group's options: the names of conf/activation/*.yaml."""
+    from ablab.cli import CONF_DIR
+
+    return sorted(p.stem for p in (Path(CONF_DIR) / "activation").glob("*.yaml"))
+
+
+def check_activations(model) -> list[str] | None:
+    """model.activations (the MLP's): null, or one activation option per entry of model.hidden.
+    Returns the names; build.model resolves them to factories."""
+    names = model.get("activations")
+    if OmegaConf.is_config(names):
+        names = OmegaConf.to_container(names)
+    if names is None:
+        return None
+    hidden = model.get("hidden")
+    if OmegaConf.is_config(hidden):
+        hidden = OmegaConf.to_container(hidden)
+    allowed = activation_options()
+    bad = f"model.activations={names!r} is not allowed"
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise UserError(f"{bad}: must be a list of activation names, one per hidden layer, e.g. [relu,tanh], "
+                        f"from {', '.join(allowed)}")
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        raise UserError(f"{bad}: {unknown[0]!r} is not an activation; choose from {', '.join(allowed)}")
+    if not isinstance(hidden, list):
+        raise UserError(f"{bad}: only a model with a list of hidden layers (model=mlp's model.hidden) "
+                        "takes one activation per layer")
+    if len(names) != len(hidden):
+        raise UserError(f"{bad}: must name one activation per hidden layer, {len(hidden)} for "
+                        f"model.hidden={hidden!r}, from {', '.join(allowed)}")
+    return names
+
+
 def validate_predict(cfg: DictConfig) -> None:
     _apply(cfg, PREDICT_RULES)
 
 
 def validate(cfg: DictConfig) -> None:
     _apply(cfg, RULES)
+    check_activations(cfg.model)
     horizon = OmegaConf.select(cfg, "scheduler.horizon_arg", default=None)
     if OmegaConf.select(cfg, "trainer.max_epochs", default=None) == -1 and horizon:
         raise UserError(f"trainer.max_epochs=-1 (no limit) cannot be combined with a schedule that spans the "

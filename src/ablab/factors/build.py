@@ -2,13 +2,18 @@
 
 Every object comes from `hydra.utils.instantiate` on its group's config; this file only
 adds what a YAML file cannot know: the data's shape and class count for the model, the
-training class counts for losses that need them, and the seed for the data.
+training class counts for losses that need them, the seed for the data, and the factories
+for activations named per layer (model.activations).
 """
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from torch import nn
+
+from ablab.cli import CONF_DIR
+from ablab.validate import check_activations
 
 if TYPE_CHECKING:  # only a type here: building a model (predict.py) need not import Lightning
     from ablab.data.module import ImageDataModule
@@ -21,15 +26,25 @@ def datamodule(cfg: DictConfig) -> "ImageDataModule":
 
 
 def model(cfg: DictConfig, input_shape, num_classes: int) -> nn.Module:
-    net = instantiate(cfg.model, _convert_="all")(
+    names = check_activations(cfg.model)  # also here: a checkpoint or a test builds without validate()
+    spec = OmegaConf.to_container(cfg.model, resolve=True)
+    spec.pop("activations", None)  # names, not a model argument: models get factories
+    per_layer = {"acts": [activation(name) for name in names]} if names is not None else {}
+    net = instantiate(spec, _convert_="all")(
         input_shape=tuple(input_shape),
         num_classes=num_classes,
         act=instantiate(cfg.activation),
         norm=instantiate(cfg.norm),
         dropout=float(cfg.dropout),
+        **per_layer,
     )
     instantiate(cfg.init)(net)
     return net
+
+
+def activation(name: str):
+    """The `act` factory of one activation option by name (conf/activation/<name>.yaml)."""
+    return instantiate(OmegaConf.load(Path(CONF_DIR) / "activation" / f"{name}.yaml"))
 
 
 def loss(cfg: DictConfig, class_counts: list[int]) -> nn.Module:

@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 
 from torch import nn
 
+from ablab.models.head import dense_head
+
 # (out channels, kernel, pool after) for the five convs.
 _CONVS = ((64, 5, True), (192, 5, True), (384, 3, False), (256, 3, False), (256, 3, True))
 
@@ -37,12 +39,10 @@ class AlexNet(nn.Module):
                 height, width = (height - 1) // 2 + 1, (width - 1) // 2 + 1  # ceil(s / 2)
         self.features = nn.Sequential(*layers)
         features = channels * height * width
-        stack: list[nn.Module] = [nn.Flatten()]
-        for size in head:  # the paper's order: dropout before each hidden dense layer
-            stack += [nn.Dropout(dropout), nn.Linear(features, size), norm(size, False), act()]
-            features = size
-        stack.append(nn.Linear(features, num_classes))
-        self.classifier = nn.Sequential(*stack)
+        self.classifier = nn.Sequential(  # the paper's order: dropout before each hidden dense layer
+            nn.Flatten(),
+            *dense_head(features, head, num_classes, act=act, norm=norm, dropout=dropout, order="before_hidden"),
+        )
 
     def forward(self, x):
         return self.classifier(self.features(x))

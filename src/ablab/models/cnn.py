@@ -3,7 +3,7 @@
 Each block is conv -> norm -> act, optionally followed by pooling and 2-D dropout.
 Block lists are plain config, so the studies' networks are YAML files, not code:
 the EMNIST study's three stride-2 convs, the 6-conv BN + Dropout2d digit net, the
-4-conv CIFAR net (see conf/model/).
+4-conv CIFAR net, the MNIST grid study's one-conv net (see conf/model/).
 """
 from collections.abc import Callable, Sequence
 
@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from ablab.errors import UserError
+from ablab.models.head import dense_head
 
 _POOLS = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
 
@@ -23,11 +24,17 @@ def conv_block(
     norm: Callable[[int, bool], nn.Module],
     kernel: int = 3,
     stride: int = 1,
+    padding: int | None = None,
     pool: str | None = None,
     dropout: float = 0.0,
 ) -> nn.Sequential:
+    if padding is None:
+        padding = kernel // 2  # "same" for odd kernels at stride 1
+    elif isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
+        raise UserError(f"model.blocks: padding={padding!r} is not allowed: must be an integer >= 0 "
+                        "(0 for a 'valid' conv) or null for kernel // 2")
     layers: list[nn.Module] = [
-        nn.Conv2d(in_ch, out_ch, kernel, stride=stride, padding=kernel // 2),
+        nn.Conv2d(in_ch, out_ch, kernel, stride=stride, padding=padding),
         norm(out_ch, True),
         act(),
     ]
@@ -41,7 +48,10 @@ def conv_block(
 
 
 class CNN(nn.Module):
-    """`blocks` is a list of dicts with keys channels, kernel, stride, pool (max|avg|null), dropout.
+    """`blocks` is a list of dicts with keys channels, kernel, stride, padding, pool (max|avg|null), dropout.
+
+    A block's `padding` defaults to kernel // 2, which keeps the map's size at stride 1; 0 is a
+    "valid" conv that shrinks it by kernel - 1.
 
     A block's `dropout` (2-D dropout after it) defaults to `block_dropout` (off); the dense
     head uses the `dropout` factor. `global_pool` averages the last feature map to 1x1 so the head
@@ -72,9 +82,10 @@ class CNN(nn.Module):
         for spec in blocks:
             spec = {"dropout": block_dropout, **spec}
             out = spec.pop("channels")
-            unknown = set(spec) - {"kernel", "stride", "pool", "dropout"}
+            unknown = set(spec) - {"kernel", "stride", "padding", "pool", "dropout"}
             if unknown:
-                raise UserError(f"model.blocks: unknown key(s) {sorted(unknown)}; a block has channels, kernel, stride, pool, dropout")
+                raise UserError(f"model.blocks: unknown key(s) {sorted(unknown)}; "
+                                "a block has channels, kernel, stride, padding, pool, dropout")
             stack.append(conv_block(channels, out, act=act, norm=norm, **spec))
             channels = out
         if global_pool:
@@ -84,14 +95,16 @@ class CNN(nn.Module):
         # running statistics and fail on a 1x1 map with a batch of one.
         self.features.eval()
         with torch.no_grad():
-            width = self.features(torch.zeros(1, *input_shape)).numel()
+            try:
+                width = self.features(torch.zeros(1, *input_shape)).numel()
+            except RuntimeError as exc:  # a kernel or pool larger than what the blocks before it left
+                shape = "x".join(map(str, input_shape))
+                first = str(exc).strip().splitlines()[0]
+                raise UserError(f"model.blocks do not fit {shape} images: {first}") from None
         self.features.train()
-        layers: list[nn.Module] = [nn.Flatten()]
-        for size in head:
-            layers += [nn.Dropout(dropout), nn.Linear(width, size), norm(size, False), act()]
-            width = size
-        layers += [nn.Dropout(dropout), nn.Linear(width, num_classes)]
-        self.classifier = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(
+            nn.Flatten(), *dense_head(width, head, num_classes, act=act, norm=norm, dropout=dropout, order="before")
+        )
 
     def forward(self, x):
         return self.classifier(self.features(x))

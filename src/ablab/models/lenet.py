@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from torch import nn
 
 from ablab.errors import UserError
+from ablab.models.head import dense_head
 
 _POOLS = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
 
@@ -40,9 +41,8 @@ class LeNet5(nn.Module):
         height, width = (((s + 2 * pad - 4) // 2 - 4) // 2 for s in (height, width))
         self.classifier = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(16 * height * width, 120), norm(120, False), act(), nn.Dropout(dropout),
-            nn.Linear(120, 84), norm(84, False), act(), nn.Dropout(dropout),
-            nn.Linear(84, num_classes),
+            *dense_head(16 * height * width, (120, 84), num_classes,
+                        act=act, norm=norm, dropout=dropout, order="after"),
         )
 
     def forward(self, x):

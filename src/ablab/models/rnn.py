@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from ablab.errors import UserError
+from ablab.models.head import dense_head
 
 _CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -48,12 +49,9 @@ class RNN(nn.Module):
         )
         self.directions = 2 if bidirectional else 1
         features = hidden * self.directions
-        stack: list[nn.Module] = []
-        for size in head:
-            stack += [nn.Dropout(dropout), nn.Linear(features, size), norm(size, False), act()]
-            features = size
-        stack += [nn.Dropout(dropout), nn.Linear(features, num_classes)]
-        self.classifier = nn.Sequential(*stack)
+        self.classifier = nn.Sequential(
+            *dense_head(features, head, num_classes, act=act, norm=norm, dropout=dropout, order="before")
+        )
 
     def forward(self, x):
         n, c, h, w = x.shape

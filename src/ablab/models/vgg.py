@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from torch import nn
 
 from ablab.errors import UserError
+from ablab.models.head import dense_head
 
 # Conv widths per configuration; "M" is a 2x2 max pool.
 _CONFIGS = {
@@ -45,12 +46,9 @@ class VGG(nn.Module):
                 height, width = height // 2, width // 2
         self.features = nn.Sequential(*layers)
         features = channels * height * width
-        stack: list[nn.Module] = [nn.Flatten()]
-        for size in head:  # the paper's order: linear, activation, dropout
-            stack += [nn.Linear(features, size), norm(size, False), act(), nn.Dropout(dropout)]
-            features = size
-        stack.append(nn.Linear(features, num_classes))
-        self.classifier = nn.Sequential(*stack)
+        self.classifier = nn.Sequential(  # the paper's order: linear, activation, dropout
+            nn.Flatten(), *dense_head(features, head, num_classes, act=act, norm=norm, dropout=dropout, order="after")
+        )
 
     def forward(self, x):
         return self.classifier(self.features(x))
