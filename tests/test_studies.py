@@ -151,3 +151,20 @@ def test_cifar10_lt_end_to_end_reports_head_and_tail(tmp_path, cifar_dir):
     assert tail["train_class_counts"] and tail["test"]["shots"]["tail"] is not None
     rows = [line for line in (out / "report.md").read_text().splitlines() if line.startswith("| longtail |")]
     assert len(rows) == 2 and all("—" not in row for row in rows)
+
+
+def test_a_studys_baseline_is_its_experiment_config_top_level_keys_included():
+    from hydra import compose, initialize_config_dir
+
+    from ablab.cli import CONF_DIR
+
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose("train", ["experiment=emnist_ofat"])
+        swept = compose("train", ["experiment=emnist_ofat", "dropout=0.5", "optimizer=sgd"])
+    # dropout is train.yaml's own key: the experiment must win over it (its _self_ comes first).
+    assert cfg.dropout == 0.1 and cfg.optimizer._target_.endswith("Adagrad") and cfg.optimizer.lr == 1e-3
+    assert cfg.scheduler.build.step_size == 10 and cfg.scheduler.build.gamma == 0.9
+    assert cfg.regularizer._target_.endswith("L1") and cfg.regularizer.strength == 0.01
+    assert cfg.data.batch_size == 128 and cfg.trainer.max_epochs == 30
+    # A sweep's value replaces the baseline's; the experiment's values stay on the new choice.
+    assert swept.dropout == 0.5 and swept.optimizer._target_.endswith("SGD") and swept.optimizer.lr == 1e-3
