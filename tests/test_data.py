@@ -9,6 +9,7 @@ from ablab.data.cache import load_cached
 from ablab.data.folder import image_folder
 from ablab.data.loader import TensorBatches
 from ablab.data.module import ImageDataModule
+from ablab.data.ranks import group_by_class, rank_within_class
 from ablab.data.sampling import Shuffle
 from ablab.data.split import stratified_fold, stratified_holdout
 from ablab.errors import DataError
@@ -91,6 +92,29 @@ def test_folds_partition_the_data():
     vals = [stratified_fold(labels, 4, f, seed=0)[1] for f in range(4)]
     assert sorted(torch.cat(vals).tolist()) == list(range(400))
     assert all(torch.bincount(labels[v]).tolist() == [25] * 4 for v in vals)
+
+
+def test_rank_within_class_in_order_of_appearance():
+    labels = torch.tensor([2, 0, 2, 1, 0, 2])
+    assert rank_within_class(labels).tolist() == [0, 0, 1, 0, 1, 2]
+    order, starts, counts = group_by_class(labels, num_classes=4)
+    assert order.tolist() == [1, 4, 3, 0, 2, 5] and starts.tolist() == [0, 2, 3, 6] and counts.tolist() == [2, 1, 3, 0]
+
+
+def test_rank_within_class_with_a_generator_is_a_seeded_shuffle_per_class():
+    labels = torch.randint(0, 5, (300,), generator=torch.Generator().manual_seed(0))
+    rank = rank_within_class(labels, torch.Generator().manual_seed(1))
+    for c in range(5):
+        assert sorted(rank[labels == c].tolist()) == list(range(int((labels == c).sum())))
+    assert torch.equal(rank, rank_within_class(labels, torch.Generator().manual_seed(1)))
+    assert not torch.equal(rank, rank_within_class(labels, torch.Generator().manual_seed(2)))
+    order, starts, counts = group_by_class(labels, torch.Generator().manual_seed(1))
+    assert all((labels[order[s:s + n]] == c).all() for c, (s, n) in enumerate(zip(starts, counts)))
+    # The generator is drawn from once (one randperm), so callers that draw after it keep their stream.
+    g, reference = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
+    group_by_class(labels, g)
+    torch.randperm(len(labels), generator=reference)
+    assert torch.equal(torch.rand(4, generator=g), torch.rand(4, generator=reference))
 
 
 def test_cache_is_reused_until_files_change(tmp_path):

@@ -19,10 +19,11 @@ import torch
 from pytorch_lightning import Callback, LightningModule, Trainer
 from pytorch_lightning.loggers import TensorBoardLogger
 
+from ablab.data.ranks import rank_within_class
 from ablab.history import History
 from ablab.viz.charts import confusion_matrix_figure, per_class_accuracy_figure
 from ablab.viz.curves import curves_figure
-from ablab.viz.images import class_rank, prediction_grid, sample_grid, spread
+from ablab.viz.images import prediction_grid, sample_grid, spread
 from ablab.viz.png import save_png
 from ablab.viz.weights import first_layer, first_layer_figure
 
@@ -105,7 +106,7 @@ class Figures(Callback):
         if bool((self._per_class >= quota).all()):
             return y.new_zeros(0)
         y = y.long()
-        pick = ((class_rank(y, k) + self._per_class[y]) < quota).nonzero().flatten()
+        pick = ((rank_within_class(y) + self._per_class[y]) < quota).nonzero().flatten()
         self._per_class += torch.bincount(y[pick], minlength=k)
         return pick
 
