@@ -20,10 +20,9 @@ from pathlib import Path
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from pytorch_lightning import Callback
-from pytorch_lightning.loggers import TensorBoardLogger
 
 from ablab.metrics.shots import head_tail, shot_groups
-from ablab.viz.png import save_png
+from ablab.viz.png import save_png, tensorboard_writer
 
 GROUP_COLOURS = {"many": "#1f77b4", "medium": "#ff7f0e", "few": "#d62728"}
 
@@ -82,15 +81,10 @@ def counts_figure(classes, counts, many: int, few: int, acc: list[float] | None 
     return fig
 
 
-def _tensorboard(trainer):
-    tb = next((lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None)
-    return tb.experiment if tb is not None and trainer.is_global_zero else None
-
-
 class LongTailReport(Callback):
     def on_fit_start(self, trainer, pl_module) -> None:
         dm = trainer.datamodule
-        writer = _tensorboard(trainer)
+        writer = tensorboard_writer(trainer)
         if writer is None:
             return
         many, few = dm.tail.many, dm.tail.few
@@ -103,7 +97,7 @@ class LongTailReport(Callback):
 
     def on_test_end(self, trainer, pl_module) -> None:
         self._shots(trainer, pl_module, "test")
-        dm, writer = trainer.datamodule, _tensorboard(trainer)
+        dm, writer = trainer.datamodule, tensorboard_writer(trainer)
         if writer is None:
             return
         acc = {s: pl_module.final[s]["per_class_acc"] for s in ("val", "test") if s in pl_module.final}

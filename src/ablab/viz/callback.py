@@ -17,21 +17,14 @@ from pathlib import Path
 
 import torch
 from pytorch_lightning import Callback, LightningModule, Trainer
-from pytorch_lightning.loggers import TensorBoardLogger
 
 from ablab.data.ranks import rank_within_class
 from ablab.history import History
 from ablab.viz.charts import confusion_matrix_figure, per_class_accuracy_figure
 from ablab.viz.curves import curves_figure
 from ablab.viz.images import prediction_grid, sample_grid, spread
-from ablab.viz.png import save_png
+from ablab.viz.png import save_png, tensorboard_writer
 from ablab.viz.weights import first_layer, first_layer_figure
-
-
-def _tensorboard(trainer: Trainer):
-    """The SummaryWriter of the first TensorBoard logger, or None when there is none."""
-    tb = next((lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None)
-    return tb.experiment if tb is not None else None
 
 
 class Figures(Callback):
@@ -60,7 +53,7 @@ class Figures(Callback):
         self._mistakes: tuple[torch.Tensor, ...] | None = None
 
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        writer = _tensorboard(trainer)
+        writer = tensorboard_writer(trainer)
         n = self.every_n_epochs_histograms
         if writer is None or n <= 0 or (trainer.current_epoch + 1) % n:
             return
@@ -115,7 +108,7 @@ class Figures(Callback):
             return
         figures = self.make_figures(trainer, pl_module)
         out = Path(trainer.default_root_dir) / "figures"
-        writer = _tensorboard(trainer)
+        writer = tensorboard_writer(trainer)
         for name, fig in figures.items():
             pixels = save_png(fig, out / f"{name}.png")
             if writer is not None:
