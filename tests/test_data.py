@@ -2,9 +2,10 @@
 import numpy as np
 import pytest
 import torch
+from hydra.utils import instantiate
 
 from ablab.data import sources
-from ablab.data.augment import Cifar, Digits
+from ablab.data.augment import Affine, CropFlip
 from ablab.data.cache import load_cached
 from ablab.data.folder import image_folder
 from ablab.data.loader import TensorBatches
@@ -14,6 +15,7 @@ from ablab.data.sampling import Shuffle
 from ablab.data.split import stratified_fold, stratified_holdout
 from ablab.errors import DataError
 from tests import fakes
+from tests.configs import option
 
 
 def test_mnist_family_reads_idx_through_torchvision(mnist_dir, fashion_dir):
@@ -160,12 +162,20 @@ def test_tensor_batches_visit_every_index_once_per_epoch():
 def test_augmentations_keep_shape_range_and_change_pixels():
     g = torch.Generator().manual_seed(0)
     x = torch.rand(16, 3, 32, 32)
-    for aug in (Digits(), Cifar()):
+    for aug in (Affine(), CropFlip()):
         out = aug(x, g)
         assert out.shape == x.shape and float(out.min()) >= 0 and float(out.max()) <= 1
         assert not torch.equal(out, x)
-    no_pad_no_flip = Cifar(padding=0, flip=False)(x, g)
+    no_pad_no_flip = CropFlip(padding=0, flip=False)(x, g)
     assert torch.equal(no_pad_no_flip, x)
-    crop = Cifar(padding=4, flip=False)(x, g)
+    crop = CropFlip(padding=4, flip=False)(x, g)
     assert all(any(torch.equal(crop[i, :, 4:28, 4:28], x[i, :, 4 + dy:28 + dy, 4 + dx:28 + dx])
                    for dy in range(-4, 5) for dx in range(-4, 5)) for i in range(4))
+
+
+@pytest.mark.parametrize("alias, name", [("digits", "affine"), ("cifar", "crop_flip")])
+def test_augment_dataset_names_are_aliases_of_what_the_augmentation_does(alias, name):
+    assert option("augment", alias) == option("augment", name)
+    # A checkpoint's stored config from before the rename still builds its augmentation.
+    old = {"digits": "ablab.data.augment.Digits", "cifar": "ablab.data.augment.Cifar"}[alias]
+    assert type(instantiate({"_target_": old})) is type(instantiate(option("augment", name)))
