@@ -96,6 +96,6 @@ def callbacks_for(cfg, datamodule, *extra: pl.Callback) -> list[pl.Callback]:
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     if cfg.get("viz") and cfg.viz.get("_target_"):
         callbacks.append(instantiate(cfg.viz))
-    if getattr(datamodule, "tail", None) is not None:  # long-tailed data: class counts and shot-group accuracy
+    if getattr(datamodule, "longtail_options", None) is not None:  # long-tailed data: class counts and shot-group accuracy
         callbacks.append(LongTailReport())
     return callbacks

@@ -47,7 +47,7 @@ def evaluate(cfg: DictConfig) -> float:
                           enable_progress_bar=progress_bar(cfg.trainer))
     trainer.test(module, datamodule=datamodule, verbose=False)
 
-    test = split_results(module.final["test"])
+    test = split_results(module.eval_results["test"])
     write_json(run_dir / "eval.json", {
         "status": "completed",
         "ckpt_path": str(Path(ckpt.path).resolve()),

@@ -101,7 +101,7 @@ def train(cfg: DictConfig) -> float:
             raise KeyboardInterrupt
         best = trainer.checkpoint_callback.best_model_path or None
         best_epoch = _best_epoch(best)
-        if best_epoch is not None and best_epoch == trainer.current_epoch - 1 and "val" in module.final:
+        if best_epoch is not None and best_epoch == trainer.current_epoch - 1 and "val" in module.eval_results:
             # The last epoch was the best and was validated in this process: its weights are in
             # memory and its validation metrics are known, so neither is loaded or measured again.
             best = None
@@ -110,7 +110,7 @@ def train(cfg: DictConfig) -> float:
         trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)
         record.update(status="completed", epochs=trainer.current_epoch, best_epoch=best_epoch,
                       train_images_per_s=throughput.images_per_s if throughput else None)
-        record.update({split: split_results(module.final[split]) for split in ("val", "test")})
+        record.update({split: split_results(module.eval_results[split]) for split in ("val", "test")})
         logger.log_metrics({f"hp/{s}_{n}": record[s][n] for s, n in HPARAM_METRICS}, step=trainer.global_step)
         logger.finalize("success")
         return record["val"]["acc"]

@@ -30,8 +30,8 @@ def copies_to_largest(labels: torch.Tensor, generator: torch.Generator) -> torch
     extra = torch.where(counts > 0, counts.max() - counts, torch.zeros_like(counts))
     cls = torch.repeat_interleave(torch.arange(len(counts), device=device), extra)
     rank = torch.arange(len(cls), device=device) - (torch.cumsum(extra, 0) - extra)[cls]
-    copies = by_class[starts[cls] + rank % counts[cls]] + n
-    epoch = torch.cat([torch.arange(n, device=device), copies])
+    copy_indices = by_class[starts[cls] + rank % counts[cls]] + n
+    epoch = torch.cat([torch.arange(n, device=device), copy_indices])
     return epoch[torch.randperm(len(epoch), generator=generator, device=device)]
 
 

@@ -8,7 +8,7 @@ Contract with the core (lit.py / data):
 - `test_step` returns the logits (N, K); the test batch is `(x, y)` with x normalised;
 - `trainer.datamodule` has `classes`, `denormalize(x) -> [0, 1]`, `train_x` (uint8
   (N, C, H, W)) and `train_y` (int (N,));
-- `pl_module.model` is the network; after test `pl_module.final["test"]` may hold
+- `pl_module.model` is the network; after test `pl_module.eval_results["test"]` may hold
   "confusion_matrix" (K x K, rows = true) and "per_class_acc" (K floats). When it does not,
   both are computed from the predictions collected here.
 """
@@ -121,11 +121,11 @@ class Figures(Callback):
         classes = list(dm.classes)
         k = len(classes)
         pred, true = torch.cat(self._pred), torch.cat(self._true)
-        final = getattr(pl_module, "final", {}).get("test", {})
-        cm = final.get("confusion_matrix")
+        results = getattr(pl_module, "eval_results", {}).get("test", {})
+        cm = results.get("confusion_matrix")
         if cm is None:
             cm = torch.bincount(true * k + pred, minlength=k * k).view(k, k)
-        acc = final.get("per_class_acc")
+        acc = results.get("per_class_acc")
         if acc is None:
             cm_f = torch.as_tensor(cm).float()
             acc = (cm_f.diag() / cm_f.sum(1).clamp_min(1)).tolist()
