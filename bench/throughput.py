@@ -227,7 +227,7 @@ def run_plain(args) -> Clock:
     x, y = normalised_train_split(dm, args.device)
     model = model.to(args.device)
     opt = optimizer(model.parameters())
-    sched = schedule.build(opt, total_steps=args.warmup + args.steps) if schedule.build else None
+    sched = schedule.lr_scheduler(opt, total_steps=args.warmup + args.steps) if schedule.lr_scheduler else None
     generator = torch.Generator(device=args.device).manual_seed(0)
     clock, total = Clock(args.warmup, _sync(args.device)), args.warmup + args.steps
     model.train()
@@ -289,9 +289,9 @@ def minimal_lightning_module(model, loss, optimizer, schedule, total_steps: int,
 
         def configure_optimizers(self):
             opt = optimizer(self.parameters())
-            if schedule.build is None:
+            if schedule.lr_scheduler is None:
                 return opt
-            sched = schedule.build(opt, total_steps=total_steps)
+            sched = schedule.lr_scheduler(opt, total_steps=total_steps)
             return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
     return Minimal()

@@ -2,17 +2,20 @@
 import numpy as np
 import pytest
 import torch
+from hydra.utils import instantiate
 
 from ablab.data import sources
-from ablab.data.augment import Cifar, Digits
+from ablab.data.augment import Affine, CropFlip
 from ablab.data.cache import load_cached
 from ablab.data.folder import image_folder
 from ablab.data.loader import TensorBatches
 from ablab.data.module import ImageDataModule
+from ablab.data.ranks import group_by_class, rank_within_class
 from ablab.data.sampling import Shuffle
 from ablab.data.split import stratified_fold, stratified_holdout
 from ablab.errors import DataError
 from tests import fakes
+from tests.configs import option
 
 
 def test_mnist_family_reads_idx_through_torchvision(mnist_dir, fashion_dir):
@@ -93,6 +96,29 @@ def test_folds_partition_the_data():
     assert all(torch.bincount(labels[v]).tolist() == [25] * 4 for v in vals)
 
 
+def test_rank_within_class_in_order_of_appearance():
+    labels = torch.tensor([2, 0, 2, 1, 0, 2])
+    assert rank_within_class(labels).tolist() == [0, 0, 1, 0, 1, 2]
+    order, starts, counts = group_by_class(labels, num_classes=4)
+    assert order.tolist() == [1, 4, 3, 0, 2, 5] and starts.tolist() == [0, 2, 3, 6] and counts.tolist() == [2, 1, 3, 0]
+
+
+def test_rank_within_class_with_a_generator_is_a_seeded_shuffle_per_class():
+    labels = torch.randint(0, 5, (300,), generator=torch.Generator().manual_seed(0))
+    rank = rank_within_class(labels, torch.Generator().manual_seed(1))
+    for c in range(5):
+        assert sorted(rank[labels == c].tolist()) == list(range(int((labels == c).sum())))
+    assert torch.equal(rank, rank_within_class(labels, torch.Generator().manual_seed(1)))
+    assert not torch.equal(rank, rank_within_class(labels, torch.Generator().manual_seed(2)))
+    order, starts, counts = group_by_class(labels, torch.Generator().manual_seed(1))
+    assert all((labels[order[s:s + n]] == c).all() for c, (s, n) in enumerate(zip(starts, counts)))
+    # The generator is drawn from once (one randperm), so callers that draw after it keep their stream.
+    g, reference = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
+    group_by_class(labels, g)
+    torch.randperm(len(labels), generator=reference)
+    assert torch.equal(torch.rand(4, generator=g), torch.rand(4, generator=reference))
+
+
 def test_cache_is_reused_until_files_change(tmp_path):
     root = fakes.mnist_root(tmp_path)
     calls = []
@@ -136,12 +162,20 @@ def test_tensor_batches_visit_every_index_once_per_epoch():
 def test_augmentations_keep_shape_range_and_change_pixels():
     g = torch.Generator().manual_seed(0)
     x = torch.rand(16, 3, 32, 32)
-    for aug in (Digits(), Cifar()):
+    for aug in (Affine(), CropFlip()):
         out = aug(x, g)
         assert out.shape == x.shape and float(out.min()) >= 0 and float(out.max()) <= 1
         assert not torch.equal(out, x)
-    no_pad_no_flip = Cifar(padding=0, flip=False)(x, g)
+    no_pad_no_flip = CropFlip(padding=0, flip=False)(x, g)
     assert torch.equal(no_pad_no_flip, x)
-    crop = Cifar(padding=4, flip=False)(x, g)
+    crop = CropFlip(padding=4, flip=False)(x, g)
     assert all(any(torch.equal(crop[i, :, 4:28, 4:28], x[i, :, 4 + dy:28 + dy, 4 + dx:28 + dx])
                    for dy in range(-4, 5) for dx in range(-4, 5)) for i in range(4))
+
+
+@pytest.mark.parametrize("alias, name", [("digits", "affine"), ("cifar", "crop_flip")])
+def test_augment_dataset_names_are_aliases_of_what_the_augmentation_does(alias, name):
+    assert option("augment", alias) == option("augment", name)
+    # A checkpoint's stored config from before the rename still builds its augmentation.
+    old = {"digits": "ablab.data.augment.Digits", "cifar": "ablab.data.augment.Cifar"}[alias]
+    assert type(instantiate({"_target_": old})) is type(instantiate(option("augment", name)))

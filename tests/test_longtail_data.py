@@ -45,7 +45,7 @@ def test_each_profile_keeps_exactly_its_counts(mnist_dir):
 def test_cifar10_lt_default_is_the_cifar_study_step(cifar_dir):
     dm = datamodule("data=cifar10_lt", f"data.root={cifar_dir}", "data.download=false")
     assert dm.train_counts == [4] * 5 + [45] * 5  # 10% of 45 for airplane .. deer, the rest whole
-    assert dm.tail.tail_classes == [0, 1, 2, 3, 4]
+    assert dm.longtail_options.tail_classes == [0, 1, 2, 3, 4]
 
 
 @pytest.mark.parametrize("data, fixture, ratio", [
@@ -56,7 +56,7 @@ def test_every_lt_config_is_its_balanced_config_reshaped(data, fixture, ratio, r
     source = [] if data == "folder_lt" else ["data.download=false"]
     balanced = datamodule(f"data={data.removesuffix('_lt')}", f"data.root={root}", *source)
     lt = datamodule(f"data={data}", f"data.root={root}", *source, *([] if ratio == 100 else [f"data.longtail.ratio={ratio}"]))
-    assert lt.tail.options == {"profile": "exponential", "ratio": ratio}
+    assert lt.longtail_options.selection == {"profile": "exponential", "ratio": ratio}
     assert lt.train_counts == longtail_counts(balanced.train_counts, "exponential", ratio=ratio)
     for split in ("val", "test"):
         assert all(torch.equal(a, b) for a, b in zip(balanced.splits[split], lt.splits[split]))

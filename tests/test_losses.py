@@ -148,3 +148,25 @@ def test_every_loss_yaml_builds_and_gives_a_finite_scalar():
         value = loss(logits, TARGET)
         assert value.ndim == 0 and torch.isfinite(value), name
     assert isinstance(instantiate(OmegaConf.load(conf / "ce.yaml")), torch.nn.CrossEntropyLoss)
+
+
+def test_every_regularizer_yaml_is_a_penalty_on_weight_matrices_only():
+    """regularizer=<name> builds an ablab.factors.penalty.Penalty; biases are left alone."""
+    from ablab.factors.penalty import Penalty
+    from tests.configs import option
+
+    model = torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[1.0, -2.0], [0.5, 0.0]]))
+        model.bias.fill_(100.0)
+    conf = Path(__file__).parents[1] / "conf" / "regularizer"
+    names = sorted(p.stem for p in conf.glob("*.yaml"))
+    assert {"none", "l1", "l2"} <= set(names)
+    expected = {"l1": 3.5, "l2": 5.25}  # sum |w|, sum w^2 of the weight matrix
+    for name in names:
+        cfg = option("regularizer", name)
+        if not cfg.get("_target_"):
+            continue
+        penalty = instantiate(cfg)
+        assert isinstance(penalty, Penalty), name
+        assert float(penalty(model)) == pytest.approx(cfg.strength * expected[name]), name

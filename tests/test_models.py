@@ -13,6 +13,7 @@ from ablab.factors import build
 from ablab.factors.norm import none as norm_none
 from ablab.models.cnn import conv_block
 from ablab.models.head import dense_head
+from tests.configs import option
 from tests.conftest import read_results, run_cli
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -69,7 +70,7 @@ def make(case: str | tuple, shape=(1, 28, 28), classes=47, *, activation="relu",
     file, overrides = CASES[case] if isinstance(case, str) else case
     cfg = OmegaConf.create({
         "model": OmegaConf.merge(OmegaConf.load(CONF / "model" / f"{file}.yaml"), OmegaConf.from_dotlist(overrides)),
-        "activation": OmegaConf.load(CONF / "activation" / f"{activation}.yaml"),
+        "activation": option("activation", activation),  # swish.yaml is a defaults list: compose it
         "norm": OmegaConf.load(CONF / "norm" / f"{norm}.yaml"),
         "init": OmegaConf.load(CONF / "init" / f"{init}.yaml"),
         "dropout": dropout,
@@ -106,7 +107,7 @@ def test_builds_and_backpropagates(case, shape_id):
 @pytest.mark.parametrize("case", FACTOR_CASES)
 def test_activation_is_used_everywhere(case, activation):
     model = make(case, activation=activation)
-    kind = get_class(OmegaConf.load(CONF / "activation" / f"{activation}.yaml")._target_)
+    kind = get_class(option("activation", activation)._target_)
     assert any(type(m) is kind for m in model.modules())
     if kind is not nn.ReLU:  # a ReLU left behind would be a hard-coded activation
         assert not any(isinstance(m, nn.ReLU) for m in model.modules())

@@ -163,7 +163,7 @@ def test_a_studys_baseline_is_its_experiment_config_top_level_keys_included():
         swept = compose("train", ["experiment=emnist_ofat", "dropout=0.5", "optimizer=sgd"])
     # dropout is train.yaml's own key: the experiment must win over it (its _self_ comes first).
     assert cfg.dropout == 0.1 and cfg.optimizer._target_.endswith("Adagrad") and cfg.optimizer.lr == 1e-3
-    assert cfg.scheduler.build.step_size == 10 and cfg.scheduler.build.gamma == 0.9
+    assert cfg.scheduler.lr_scheduler.step_size == 10 and cfg.scheduler.lr_scheduler.gamma == 0.9
     assert cfg.regularizer._target_.endswith("L1") and cfg.regularizer.strength == 0.01
     assert cfg.data.batch_size == 128 and cfg.trainer.max_epochs == 30
     # A sweep's value replaces the baseline's; the experiment's values stay on the new choice.

@@ -129,7 +129,7 @@ class TinyData(pl.LightningDataModule):
 
 
 class TinyModule(pl.LightningModule):
-    """Follows the module side of the contract: `model`, logits from test_step, `final`."""
+    """Follows the module side of the contract: `model`, logits from test_step, `eval_results`."""
 
     def __init__(self, model: nn.Module, k: int):
         super().__init__()
@@ -149,7 +149,7 @@ class TinyModule(pl.LightningModule):
 
     def on_test_epoch_end(self):
         acc = (self.cm.diag() / self.cm.sum(1).clamp_min(1)).tolist()
-        self.final = {"test": {"confusion_matrix": self.cm, "per_class_acc": acc}}
+        self.eval_results = {"test": {"confusion_matrix": self.cm, "per_class_acc": acc}}
 
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=0.05)

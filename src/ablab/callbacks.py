@@ -1,8 +1,14 @@
-"""Callbacks of every run: stop on a non-finite loss, and measure training throughput."""
+"""Callbacks of every run: stop on a non-finite loss, measure training throughput, and
+the one list of callbacks a training run and an evaluation hand to their Trainer."""
+import sys
 import time
 
 import pytorch_lightning as pl
 import torch
+from hydra.utils import instantiate
+from pytorch_lightning.callbacks import ProgressBar
+
+from ablab.metrics.longtail import LongTailReport
 
 
 class Diverged(Exception):
@@ -73,3 +79,23 @@ class Throughput(pl.Callback):
         steady = self.epochs[1:] or self.epochs
         seconds = sum(s for _, s in steady)
         return sum(n for n, _ in steady) / seconds if seconds else None
+
+
+def progress_bar(trainer_cfg) -> bool:
+    """trainer.enable_progress_bar; null (the default) means on when stderr is a terminal."""
+    setting = trainer_cfg.get("enable_progress_bar")
+    return sys.stderr.isatty() if setting is None else bool(setting)
+
+
+def callbacks_for(cfg, datamodule, *extra: pl.Callback) -> list[pl.Callback]:
+    """The config's `callbacks` group (none in eval.yaml), then `extra`, the figures (`viz`) and,
+    for long-tailed data, the long-tail report: in this order, which is the order Lightning calls them."""
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c and c.get("_target_")]
+    callbacks += extra
+    if not progress_bar(cfg.trainer):  # Lightning refuses a progress-bar callback when the bar is off
+        callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
+    if cfg.get("viz") and cfg.viz.get("_target_"):
+        callbacks.append(instantiate(cfg.viz))
+    if getattr(datamodule, "longtail_options", None) is not None:  # long-tailed data: class counts and shot-group accuracy
+        callbacks.append(LongTailReport())
+    return callbacks

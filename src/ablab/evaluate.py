@@ -8,7 +8,6 @@ figures from conf/eval.yaml. Output goes to the eval's own Hydra run directory:
 eval.json (same per-split keys as results.json), figures/*.png and tb/.
 """
 import copy
-import sys
 import time
 from pathlib import Path
 
@@ -18,10 +17,10 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import TensorBoardLogger
 
 from ablab import checkpoint
+from ablab.callbacks import callbacks_for, progress_bar
 from ablab.errors import DataError
 from ablab.factors import build
 from ablab.lit import Classifier
-from ablab.metrics.longtail import LongTailReport
 from ablab.results import split_results, write_json
 from ablab.validate import validate
 
@@ -42,16 +41,13 @@ def evaluate(cfg: DictConfig) -> float:
         loss.set_epoch(ckpt.epoch)  # deferred re-weighting: the state it was tested in
     module = Classifier(model=checkpoint.network(ckpt), loss=loss, optimizer=None, schedule=None,
                         num_classes=len(ckpt.classes))
-    callbacks = [instantiate(cfg.viz)] if cfg.viz and cfg.viz.get("_target_") else []
-    if getattr(datamodule, "tail", None) is not None:  # long-tailed data: shot-group accuracy, as in training
-        callbacks.append(LongTailReport())
+    callbacks = callbacks_for(cfg, datamodule)  # figures and shot-group accuracy, as in training
     logger = TensorBoardLogger(save_dir=str(run_dir), name="tb", version="eval", default_hp_metric=False)
-    progress = cfg.trainer.get("enable_progress_bar")
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger, enable_checkpointing=False,
-                          enable_progress_bar=sys.stderr.isatty() if progress is None else bool(progress))
+                          enable_progress_bar=progress_bar(cfg.trainer))
     trainer.test(module, datamodule=datamodule, verbose=False)
 
-    test = split_results(module.final["test"])
+    test = split_results(module.eval_results["test"])
     write_json(run_dir / "eval.json", {
         "status": "completed",
         "ckpt_path": str(Path(ckpt.path).resolve()),

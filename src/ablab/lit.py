@@ -1,7 +1,7 @@
 """The LightningModule: one shared step, loss plus penalty, torchmetrics, optimizer wiring.
 
 Nothing about data or plotting lives here. Per-split results that are not scalars
-(per-class accuracy, confusion matrix) are kept in `self.final[split]` for results.json
+(per-class accuracy, confusion matrix) are kept in `self.eval_results[split]` for results.json
 and the figures callback.
 """
 from collections.abc import Callable
@@ -56,7 +56,7 @@ class Classifier(pl.LightningModule):
         self.eval_metrics = nn.ModuleDict({s: split_metrics(num_classes) for s in ("val", "test")})
         self.eval_losses = nn.ModuleDict({s: MeanMetric() for s in ("val", "test")})
         self.checkpoint_meta = checkpoint_meta or {}
-        self.final: dict[str, dict] = {}
+        self.eval_results: dict[str, dict] = {}
         self._loss_sum, self._loss_count = torch.zeros(()), 0  # this epoch's training loss, on the device
 
     def forward(self, x):
@@ -120,7 +120,7 @@ class Classifier(pl.LightningModule):
         self.eval_metrics[split].reset()
         scalars = {k: v for k, v in values.items() if v.ndim == 0}
         self.log_dict({f"{split}/{k}": v for k, v in scalars.items()}, prog_bar=split == "val")
-        self.final[split] = {
+        self.eval_results[split] = {
             **{k: float(v) for k, v in scalars.items()},
             "per_class_acc": [round(float(a), 6) for a in values["per_class_acc"]],
             "confusion_matrix": values["confusion_matrix"].cpu(),

@@ -19,8 +19,8 @@ def write_json(path: Path, data: dict) -> None:
         raise
 
 
-def split_results(final: dict) -> dict:
-    return {k: final[k] for k in SPLIT_KEYS if k in final}
+def split_results(results: dict) -> dict:
+    return {k: results[k] for k in SPLIT_KEYS if k in results}
 
 
 def _plain(value):

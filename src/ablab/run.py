@@ -13,18 +13,16 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.callbacks import ProgressBar
 from pytorch_lightning.loggers import TensorBoardLogger
 
 from ablab import devices, distributed, sigint
-from ablab.callbacks import Diverged, Throughput
+from ablab.callbacks import Diverged, Throughput, callbacks_for, progress_bar
 from ablab.checkpoint_io import AtomicCheckpointIO
 from ablab.cuda_probe import plain_cuda_check_on_cpu
 from ablab.errors import UserError
 from ablab.factors import build
 from ablab.history import History
 from ablab.lit import Classifier
-from ablab.metrics.longtail import LongTailReport
 from ablab.resumable import EpochSeed, RunClock
 from ablab.results import split_results, write_json
 from ablab.resume_from import choose
@@ -83,14 +81,8 @@ def train(cfg: DictConfig) -> float:
             print(f"ablab: {run_dir}: {start.note}", file=sys.stderr)
         if start.checkpoint:  # an interrupted part's results.json may know of more time than its checkpoint
             clock.earlier_s = max(start.earlier_s, earlier.wall_s or 0.0)
-        callbacks = [instantiate(c) for c in cfg.callbacks.values() if c and c.get("_target_")]
-        callbacks += [EpochSeed(cfg.seed), clock]  # a resumed run redraws what the uninterrupted one drew
-        if not _progress_bar(cfg):  # Lightning refuses a progress-bar callback when the bar is off
-            callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
-        if cfg.viz and cfg.viz.get("_target_"):
-            callbacks.append(instantiate(cfg.viz))
-        if datamodule.tail is not None:  # long-tailed run: class counts and shot-group accuracy
-            callbacks.append(LongTailReport())
+        # EpochSeed: a resumed run redraws what the uninterrupted one drew.
+        callbacks = callbacks_for(cfg, datamodule, EpochSeed(cfg.seed), clock)
         callbacks.append(History(record, run_dir / "results.json"))  # per-epoch history, written as it goes
         # None when the config drops it (callbacks.throughput=null).
         throughput = next((c for c in callbacks if isinstance(c, Throughput)), None)
@@ -101,7 +93,7 @@ def train(cfg: DictConfig) -> float:
             logger.log_hyperparams(_hparams(cfg, hydra_cfg, record["params"]), {f"hp/{s}_{n}": float("nan") for s, n in HPARAM_METRICS})
         distributed.prepare(hydra_cfg, cfg.trainer, start.checkpoint)  # DDP ranks of a sweep's job run that job
         trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger,
-                              enable_progress_bar=_progress_bar(cfg), plugins=[AtomicCheckpointIO()],
+                              enable_progress_bar=progress_bar(cfg.trainer), plugins=[AtomicCheckpointIO()],
                               log_every_n_steps=_logging_interval(cfg.trainer, len(datamodule.train_dataloader())))
         with plain_cuda_check_on_cpu(trainer):
             trainer.fit(module, datamodule=datamodule, ckpt_path=start.checkpoint)
@@ -109,7 +101,7 @@ def train(cfg: DictConfig) -> float:
             raise KeyboardInterrupt
         best = trainer.checkpoint_callback.best_model_path or None
         best_epoch = _best_epoch(best)
-        if best_epoch is not None and best_epoch == trainer.current_epoch - 1 and "val" in module.final:
+        if best_epoch is not None and best_epoch == trainer.current_epoch - 1 and "val" in module.eval_results:
             # The last epoch was the best and was validated in this process: its weights are in
             # memory and its validation metrics are known, so neither is loaded or measured again.
             best = None
@@ -118,7 +110,7 @@ def train(cfg: DictConfig) -> float:
         trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)
         record.update(status="completed", epochs=trainer.current_epoch, best_epoch=best_epoch,
                       train_images_per_s=throughput.images_per_s if throughput else None)
-        record.update({split: split_results(module.final[split]) for split in ("val", "test")})
+        record.update({split: split_results(module.eval_results[split]) for split in ("val", "test")})
         logger.log_metrics({f"hp/{s}_{n}": record[s][n] for s, n in HPARAM_METRICS}, step=trainer.global_step)
         logger.finalize("success")
         return record["val"]["acc"]
@@ -198,11 +190,6 @@ def _say_how_to_resume(hydra_cfg, run_dir: Path, overrides: list[str]) -> None:
     kept = " ".join(o for o in overrides if not o.startswith("ckpt_path="))
     print(f"ablab: to go on from the last finished epoch: python train.py {kept} ckpt_path={last}".replace("  ", " "),
           file=sys.stderr)
-
-
-def _progress_bar(cfg) -> bool:
-    setting = cfg.trainer.get("enable_progress_bar")
-    return sys.stderr.isatty() if setting is None else bool(setting)
 
 
 def _best_epoch(best_path: str | None) -> int | None:

@@ -2,6 +2,7 @@
 
 An augmentation is a callable `(x, generator) -> x` on (N, C, H, W). It runs on the
 training batches only, before normalisation (see ImageDataModule.on_after_batch_transfer).
+Options: augment=affine (alias digits), augment=crop_flip (alias cifar).
 """
 import math
 
@@ -9,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 
-class Digits:
+class Affine:
     """Small random rotation, translation and scale: what a pen does to a digit."""
 
     def __init__(self, degrees: float = 10.0, translate: float = 0.1, scale: tuple[float, float] = (0.9, 1.1)):
@@ -31,7 +32,7 @@ class Digits:
         return F.grid_sample(x, grid, padding_mode="zeros", align_corners=False)
 
 
-class Cifar:
+class CropFlip:
     """Random crop after `padding` reflected pixels per side, and a horizontal flip half the time."""
 
     def __init__(self, padding: int = 4, flip: bool = True):
@@ -52,3 +53,7 @@ class Cifar:
             flip = torch.rand(n, generator=generator, device=x.device) < 0.5
             x = torch.where(flip[:, None, None, None], x.flip(3), x)
         return x.contiguous()
+
+
+# The names before they said what they do: checkpoints' stored configs still target them.
+Digits, Cifar = Affine, CropFlip

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from ablab.checkpoint_io import disk_full
-from ablab.data.sources import Raw
+from ablab.data.sources import DecodedDataset
 
 CACHE_DIR_NAME = ".ablab-cache"
 # Bump whenever decoding changes what a source returns (orientation, dtype, splits, ...):
@@ -69,29 +69,29 @@ def _cache_dir(root: Path) -> Path:
     return fallback
 
 
-def checksum(raw: Raw) -> int:
+def checksum(decoded: DecodedDataset) -> int:
     """CRC-32 over every tensor's bytes, in field order (reads an mmapped file once)."""
     crc = 0
-    for field in dataclasses.fields(raw):
-        value = getattr(raw, field.name)
+    for field in dataclasses.fields(decoded):
+        value = getattr(decoded, field.name)
         if isinstance(value, torch.Tensor):
             crc = zlib.crc32(memoryview(value.contiguous().numpy()).cast("B"), crc)
     return crc
 
 
-def _read(path: Path) -> Raw | None:
-    """The cached Raw, or None when the file is unreadable, from other decoding code or damaged."""
+def _read(path: Path) -> DecodedDataset | None:
+    """The cached DecodedDataset, or None when the file is unreadable, from other decoding code or damaged."""
     try:
         saved = torch.load(path, weights_only=True, mmap=True)
         if saved.get("version") != DECODE_VERSION:
             return None
-        raw = Raw(**saved["raw"])
-        return raw if checksum(raw) == saved.get("crc32") else None
+        decoded = DecodedDataset(**saved["raw"])
+        return decoded if checksum(decoded) == saved.get("crc32") else None
     except Exception:
         return None
 
 
-def load_cached(name: str, root: str, options: dict, load) -> Raw:
+def load_cached(name: str, root: str, options: dict, load) -> DecodedDataset:
     """`load()` decodes from the raw files; its result is saved and reused while they stay the same."""
     base = Path(root).resolve()
     if not base.exists():
@@ -99,20 +99,20 @@ def load_cached(name: str, root: str, options: dict, load) -> Raw:
     key = json.dumps([name, str(base), options, _fingerprint(base)], sort_keys=True, default=str)
     path = _cache_dir(base) / f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:16]}.pt"
     if path.exists():
-        raw = _read(path)
-        if raw is not None:
-            return raw
+        decoded = _read(path)
+        if decoded is not None:
+            return decoded
         path.unlink(missing_ok=True)  # a half-written, stale or damaged cache is rebuilt, never trusted
-    raw = load()
-    _write(path, raw)
-    return raw
+    decoded = load()
+    _write(path, decoded)
+    return decoded
 
 
-def _write(path: Path, raw: Raw) -> None:
+def _write(path: Path, decoded: DecodedDataset) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         with open(tmp, "wb") as f:  # a Python file: a full disk raises OSError, not the C++ RuntimeError
-            torch.save({"version": DECODE_VERSION, "crc32": checksum(raw), "raw": dataclasses.asdict(raw)}, f)
+            torch.save({"version": DECODE_VERSION, "crc32": checksum(decoded), "raw": dataclasses.asdict(decoded)}, f)
         os.replace(tmp, path)
     except (OSError, RuntimeError) as exc:  # e.g. a full disk: the data is loaded, so train without the cache
         tmp.unlink(missing_ok=True)

@@ -13,7 +13,7 @@ from torchvision.datasets import ImageFolder
 from torchvision.io import ImageReadMode, decode_image
 from torchvision.transforms.v2.functional import resize
 
-from ablab.data.sources import Raw
+from ablab.data.sources import DecodedDataset
 from ablab.errors import DataError
 
 
@@ -63,7 +63,8 @@ def folder_splits(root: str, channels: int = 3, image_size: list[int] | None = N
     return splits
 
 
-def image_folder(root: str, channels: int = 3, image_size: list[int] | None = None, in_memory: bool = True) -> Raw:
+def image_folder(root: str, channels: int = 3, image_size: list[int] | None = None,
+                 in_memory: bool = True) -> DecodedDataset:
     """Decoded uint8 tensors, or (in_memory=False) the per-sample datasets in their place."""
     splits = folder_splits(root, channels, image_size)
 
@@ -71,9 +72,9 @@ def image_folder(root: str, channels: int = 3, image_size: list[int] | None = No
         return splits[split].decode_all() if in_memory else splits[split]
 
     train = splits["train"]
-    raw = Raw(images("train"), train.targets, list(train.folder.classes))
+    decoded = DecodedDataset(images("train"), train.targets, list(train.folder.classes))
     for name in ("val", "test"):
         if name in splits:
-            setattr(raw, f"{name}_x", images(name))
-            setattr(raw, f"{name}_y", splits[name].targets)
-    return raw
+            setattr(decoded, f"{name}_x", images(name))
+            setattr(decoded, f"{name}_y", splits[name].targets)
+    return decoded

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import torch
 
+from ablab.data.ranks import rank_within_class
+
 PROFILES = ("none", "step", "exponential")
 
 
@@ -68,12 +70,6 @@ def select_longtail(labels: torch.Tensor, num_classes: int, seed: int, profile: 
     if len(have) > num_classes:
         raise ValueError(f"labels go up to {len(have) - 1} but num_classes={num_classes}")
     keep = torch.tensor(longtail_counts(have.tolist(), profile, **kw), dtype=torch.int64)
-    g = torch.Generator().manual_seed(int(seed))
-    # Shuffle, then stable-sort by class: each class's images end up contiguous and in
-    # random order, so "rank within class < keep[class]" is a seeded random subset.
-    perm = torch.randperm(len(y), generator=g)
-    order = perm[torch.argsort(y[perm], stable=True)]
-    starts = torch.cumsum(have, 0) - have
-    rank = torch.arange(len(y)) - starts[y[order]]
-    chosen = order[rank < keep[y[order]]]
-    return torch.sort(chosen).values.to(device)
+    # A seeded random rank inside each class, so "rank < keep[class]" is a random subset.
+    rank = rank_within_class(y, torch.Generator().manual_seed(int(seed)))
+    return torch.nonzero(rank < keep[y]).flatten().to(device)

@@ -20,7 +20,7 @@ KEYS = ("profile", "ratio", "n_max", "classes", "fraction", "many", "few", "over
 @dataclass
 class LongTail:
     profile: str
-    options: dict = field(default_factory=dict)  # keyword arguments of select_longtail: profile and its options
+    selection: dict = field(default_factory=dict)  # keyword arguments of select_longtail: profile and its options
     many: int = 100  # many-shot classes have more training images than this
     few: int = 20  # few-shot classes have fewer
     oversample: CopyAugment | None = None  # augment for the tail; None: off
@@ -28,7 +28,7 @@ class LongTail:
     @property
     def tail_classes(self) -> list[int] | None:
         """The reduced classes of a step profile (reported as head / tail); None for other profiles."""
-        return list(self.options["classes"]) if self.profile == "step" else None
+        return list(self.selection["classes"]) if self.profile == "step" else None
 
 
 def _get(node: dict, key: str, default):

@@ -18,7 +18,7 @@ from ablab.data.longtail_options import parse as parse_longtail
 from ablab.data.oversample import OversampledBatches
 from ablab.data.sampling import Shuffle
 from ablab.data.split import stratified_fold, stratified_holdout
-from ablab.data.sources import Raw
+from ablab.data.sources import DecodedDataset
 from ablab.errors import DataError
 
 
@@ -26,7 +26,7 @@ class ImageDataModule(pl.LightningDataModule):
     def __init__(
         self,
         name: str,
-        source: Callable[..., Raw],
+        source: Callable[..., DecodedDataset],
         root: str,
         mean: list[float] | None = None,
         std: list[float] | None = None,
@@ -52,7 +52,7 @@ class ImageDataModule(pl.LightningDataModule):
         self.folds, self.fold, self.seed = folds, fold, seed
         self.longtail, self.augment, self.sampler = longtail, augment, sampler or Shuffle()
         self.cache, self.in_memory, self.num_workers = cache, in_memory, num_workers
-        self.tail = None  # the parsed `longtail` (ablab.data.longtail_options.LongTail), set in setup
+        self.longtail_options = None  # `longtail` parsed and checked (a LongTail), set in setup
         self.splits: dict[str, tuple] | None = None
         self._on_device: dict[str, tuple] = {}
 
@@ -60,15 +60,15 @@ class ImageDataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.splits is not None:
             return
-        raw = self._load()
-        self.classes = raw.classes
-        splits = {"train": (raw.train_x, raw.train_y)}
-        if raw.test_x is None and self.test_fraction > 0:
+        decoded = self._load()
+        self.classes = decoded.classes
+        splits = {"train": (decoded.train_x, decoded.train_y)}
+        if decoded.test_x is None and self.test_fraction > 0:
             splits["train"], splits["test"] = self._holdout(splits["train"], self.test_fraction, salt=1)
-        elif raw.test_x is not None:
-            splits["test"] = (raw.test_x, raw.test_y)
-        if raw.val_x is not None and self.folds <= 1:
-            splits["val"] = (raw.val_x, raw.val_y)
+        elif decoded.test_x is not None:
+            splits["test"] = (decoded.test_x, decoded.test_y)
+        if decoded.val_x is not None and self.folds <= 1:
+            splits["val"] = (decoded.val_x, decoded.val_y)
         else:
             splits["train"], splits["val"] = self._validation(splits["train"])
         splits.setdefault("test", splits["val"])  # test_fraction=0 and no test split: test on val
@@ -77,9 +77,9 @@ class ImageDataModule(pl.LightningDataModule):
             from ablab.data.longtail import select_longtail
 
             x, y = splits["train"]
-            self.tail = parse_longtail(self.longtail, len(self.classes), self.sampler,
+            self.longtail_options = parse_longtail(self.longtail, len(self.classes), self.sampler,
                                        streamed=not isinstance(x, torch.Tensor))
-            keep = select_longtail(y, len(self.classes), self.seed, **self.tail.options)
+            keep = select_longtail(y, len(self.classes), self.seed, **self.longtail_options.selection)
             splits["train"] = _take(x, y, keep)
         self.splits = splits
         self.input_shape = tuple(_first_image(splits["train"][0]).shape)
@@ -101,7 +101,7 @@ class ImageDataModule(pl.LightningDataModule):
                                 f"images per class for data.val_fraction={self.val_fraction}, data.test_fraction="
                                 f"{self.test_fraction}, data.folds={self.folds}; add images or change the fractions")
 
-    def _load(self) -> Raw:
+    def _load(self) -> DecodedDataset:
         if not (self.cache and self.in_memory):
             return self.source(root=self.root)
         options = {k: v for k, v in getattr(self.source, "keywords", {}).items()}
@@ -145,7 +145,8 @@ class ImageDataModule(pl.LightningDataModule):
                               persistent_workers=self.num_workers > 0)
         x, y = self._split_on_device(name)
         epoch = self._epoch if trainer is not None else None  # a resumed run's order is its epoch's
-        if train and self.tail is not None and self.tail.oversample is not None:  # augment for the tail
+        oversample = self.longtail_options.oversample if self.longtail_options is not None else None
+        if train and oversample is not None:  # augment for the tail
             return OversampledBatches(x, y, batch_size, seed=self.seed, rank=rank, world_size=world, epoch_source=epoch)
         order = self.sampler if train else None
         return TensorBatches(x, y, batch_size, order, seed=self.seed, rank=rank if train else 0,
@@ -166,14 +167,15 @@ class ImageDataModule(pl.LightningDataModule):
         return super().transfer_batch_to_device(batch, device, dataloader_idx)
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
-        x, y, *copies = batch  # oversampled training batches also mark which images are copies
+        x, y = batch[0], batch[1]
+        is_copy = batch[2] if len(batch) > 2 else None  # oversampled training batches mark their copies
         training = self.trainer is not None and self.trainer.training
-        if x.dtype == torch.uint8 and not copies and (self.augment is None or not training):
+        if x.dtype == torch.uint8 and is_copy is None and (self.augment is None or not training):
             scale, shift = self._uint8_affine(x.device)  # (x / 255 - mean) / std in one pass, in place
             return x.float().mul_(scale).add_(shift), y
         x = x.float().div_(255)
-        if copies:  # flip and noise on the copies, so no two draws of an image are alike
-            x = self.tail.oversample(x, copies[0], self._augment_generator(x.device))
+        if is_copy is not None:  # flip and noise on the copies, so no two draws of an image are alike
+            x = self.longtail_options.oversample(x, is_copy, self._augment_generator(x.device))
         if self.augment is not None and self.trainer is not None and self.trainer.training:
             x = self.augment(x, self._augment_generator(x.device))
         return self.normalize(x), y

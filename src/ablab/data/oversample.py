@@ -16,6 +16,7 @@ Validation and test batches never pass through here.
 import torch
 
 from ablab.data.loader import TensorBatches, rows
+from ablab.data.ranks import group_by_class
 
 
 def copies_to_largest(labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -25,15 +26,12 @@ def copies_to_largest(labels: torch.Tensor, generator: torch.Generator) -> torch
     is copied floor or ceil of (extra / n_c) times rather than some many times and others never.
     """
     n, device = len(labels), labels.device
-    counts = torch.bincount(labels)
+    by_class, starts, counts = group_by_class(labels, generator)  # random order within a class
     extra = torch.where(counts > 0, counts.max() - counts, torch.zeros_like(counts))
-    perm = torch.randperm(n, generator=generator, device=device)
-    by_class = perm[torch.argsort(labels[perm], stable=True)]  # grouped by class, random within
-    starts = torch.cumsum(counts, 0) - counts
     cls = torch.repeat_interleave(torch.arange(len(counts), device=device), extra)
     rank = torch.arange(len(cls), device=device) - (torch.cumsum(extra, 0) - extra)[cls]
-    copies = by_class[starts[cls] + rank % counts[cls]] + n
-    epoch = torch.cat([torch.arange(n, device=device), copies])
+    copy_indices = by_class[starts[cls] + rank % counts[cls]] + n
+    epoch = torch.cat([torch.arange(n, device=device), copy_indices])
     return epoch[torch.randperm(len(epoch), generator=generator, device=device)]
 
 

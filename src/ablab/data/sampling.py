@@ -8,6 +8,8 @@ re-balance classes for long-tailed training sets (Kang et al. 2020, decoupling).
 """
 import torch
 
+from ablab.data.ranks import group_by_class
+
 
 class Shuffle:
     """Every training image once per epoch, in a fresh random order (sampler=none)."""
@@ -41,12 +43,10 @@ class ClassPower:
 
     def __call__(self, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         n = len(labels) if self.num_samples is None else int(self.num_samples)
-        counts = torch.bincount(labels)
-        cls = torch.multinomial(class_weights(counts, self.power), n, replacement=True, generator=generator)
         # Indices grouped by class: class c occupies order[starts[c] : starts[c] + counts[c]],
         # so one uniform offset per draw picks an image of its class without a Python loop.
-        order = torch.argsort(labels, stable=True)
-        starts = torch.cumsum(counts, 0) - counts
+        order, starts, counts = group_by_class(labels)
+        cls = torch.multinomial(class_weights(counts, self.power), n, replacement=True, generator=generator)
         size = counts[cls]
         u = torch.rand(n, generator=generator, device=labels.device)
         # float rounding can make u * size == size for large classes; clamp keeps it in range.

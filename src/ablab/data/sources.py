@@ -1,7 +1,7 @@
-"""Raw images from torchvision's dataset classes (and IDX files, and image folders).
+"""Decoded images from torchvision's dataset classes (and IDX files, and image folders).
 
-A source returns `Raw`: uint8 images (N, C, H, W) with int64 labels for the splits it
-has, plus the class names. Everything after that (validation split, long tail,
+A source returns a `DecodedDataset`: uint8 images (N, C, H, W) with int64 labels for the
+splits it has, plus the class names. Everything after that (validation split, long tail,
 batching, augmentation) is shared code in the data module. Torchvision does the
 reading and the downloading; this file only adapts its output to one layout and turns
 its failures into one-line errors that say where it looked and what to place there.
@@ -22,7 +22,9 @@ from ablab.errors import DataError
 
 
 @dataclass
-class Raw:
+class DecodedDataset:
+    """A dataset as its files decode: the splits it ships (train always) and its class names."""
+
     train_x: torch.Tensor
     train_y: torch.Tensor
     classes: list[str]
@@ -67,7 +69,7 @@ def _first_bad(folder: str, files: list[str]) -> str | None:
     return None
 
 
-def _mnist_family(cls, name: str, root: str, download: bool, split: str | None = None) -> Raw:
+def _mnist_family(cls, name: str, root: str, download: bool, split: str | None = None) -> DecodedDataset:
     kwargs = {"split": split} if split else {}
     probe = cls.__new__(cls)
     probe.root, probe.split = root, split
@@ -82,19 +84,19 @@ def _mnist_family(cls, name: str, root: str, download: bool, split: str | None =
     x_tr, x_te = train.data, test.data
     if split:  # EMNIST stores images transposed; turn them upright once, here.
         x_tr, x_te = x_tr.transpose(1, 2), x_te.transpose(1, 2)
-    return Raw(x_tr.unsqueeze(1).contiguous(), train.targets.long(), list(train.classes),
+    return DecodedDataset(x_tr.unsqueeze(1).contiguous(), train.targets.long(), list(train.classes),
                x_te.unsqueeze(1).contiguous(), test.targets.long())
 
 
-def mnist(root: str, download: bool = True) -> Raw:
+def mnist(root: str, download: bool = True) -> DecodedDataset:
     return _mnist_family(datasets.MNIST, "mnist", root, download)
 
 
-def fashion_mnist(root: str, download: bool = True) -> Raw:
+def fashion_mnist(root: str, download: bool = True) -> DecodedDataset:
     return _mnist_family(datasets.FashionMNIST, "fashion_mnist", root, download)
 
 
-def emnist(root: str, download: bool = True, split: str = "balanced") -> Raw:
+def emnist(root: str, download: bool = True, split: str = "balanced") -> DecodedDataset:
     if split not in datasets.EMNIST.splits:
         raise DataError(f"data.split={split!r} is not an EMNIST split; choose one of: {', '.join(datasets.EMNIST.splits)}")
     return _mnist_family(datasets.EMNIST, "emnist", root, download, split)
@@ -113,7 +115,7 @@ class _LocalCIFAR10(datasets.CIFAR10):
     meta = {**datasets.CIFAR10.meta, "md5": None}
 
 
-def cifar10(root: str, download: bool = True) -> Raw:
+def cifar10(root: str, download: bool = True) -> DecodedDataset:
     cls = _LocalCIFAR10
     folder = os.path.join(root, cls.base_folder)
     files = [n for n, _ in cls.train_list + cls.test_list] + [cls.meta["filename"]]
@@ -123,11 +125,11 @@ def cifar10(root: str, download: bool = True) -> Raw:
     def chw(a):
         return torch.from_numpy(np.ascontiguousarray(a.transpose(0, 3, 1, 2)))
 
-    return Raw(chw(train.data), torch.tensor(train.targets), list(train.classes),
+    return DecodedDataset(chw(train.data), torch.tensor(train.targets), list(train.classes),
                chw(test.data), torch.tensor(test.targets))
 
 
-def idx_files(root: str, images: str, labels: str, classes: list[str] | None = None) -> Raw:
+def idx_files(root: str, images: str, labels: str, classes: list[str] | None = None) -> DecodedDataset:
     """One split from a pair of IDX files (plain or .gz), e.g. the official MNIST t10k set.
 
     There is no second split here: the data module splits validation (and test) off it.
@@ -149,7 +151,7 @@ def idx_files(root: str, images: str, labels: str, classes: list[str] | None = N
     if len(x) != len(y):
         raise DataError(f"idx: {paths[0]} has {len(x)} images but {paths[1]} has {len(y)} labels")
     names = classes or [str(c) for c in range(int(y.max()) + 1)]
-    return Raw(x.unsqueeze(1).contiguous(), y, list(names))
+    return DecodedDataset(x.unsqueeze(1).contiguous(), y, list(names))
 
 
 def _ungzip(path: Path, tmp: str) -> str:

@@ -1,15 +1,15 @@
 """Long-tailed runs in TensorBoard and results.json: training class counts, shot-group accuracy.
 
 `LongTailReport` is the callback run.py adds when `data.longtail` is set. It reads
-`trainer.datamodule` (`classes`, `train_counts`, `tail`: the parsed long-tail options)
-and `pl_module.final[split]["per_class_acc"]` (set by the LightningModule at each
+`trainer.datamodule` (`classes`, `train_counts`, `longtail_options`: the parsed data.longtail)
+and `pl_module.eval_results[split]["per_class_acc"]` (set by the LightningModule at each
 validation / test epoch end), and writes:
 - at fit start: the training images per class as a markdown table (text
   `data/train_class_counts`) and a bar chart (image `figures/train_class_counts`, also
   <run dir>/figures/train_class_counts.png);
 - after every validation and after test: the mean per-class accuracy of the many-,
   medium- and few-shot classes (and of head and tail for a step profile) as scalars
-  `<split>/many_acc`, ..., and into `pl_module.final[split]["shots"]`, which results.json
+  `<split>/many_acc`, ..., and into `pl_module.eval_results[split]["shots"]`, which results.json
   carries as `<split>.shots`;
 - after test: class, count, group and val/test accuracy as a table (text
   `data/per_class_accuracy`) and a chart of test accuracy over the counts
@@ -20,10 +20,9 @@ from pathlib import Path
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from pytorch_lightning import Callback
-from pytorch_lightning.loggers import TensorBoardLogger
 
 from ablab.metrics.shots import head_tail, shot_groups
-from ablab.viz.png import save_png
+from ablab.viz.png import save_png, tensorboard_writer
 
 GROUP_COLOURS = {"many": "#1f77b4", "medium": "#ff7f0e", "few": "#d62728"}
 
@@ -82,18 +81,13 @@ def counts_figure(classes, counts, many: int, few: int, acc: list[float] | None 
     return fig
 
 
-def _tensorboard(trainer):
-    tb = next((lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None)
-    return tb.experiment if tb is not None and trainer.is_global_zero else None
-
-
 class LongTailReport(Callback):
     def on_fit_start(self, trainer, pl_module) -> None:
         dm = trainer.datamodule
-        writer = _tensorboard(trainer)
+        writer = tensorboard_writer(trainer)
         if writer is None:
             return
-        many, few = dm.tail.many, dm.tail.few
+        many, few = dm.longtail_options.many, dm.longtail_options.few
         writer.add_text("data/train_class_counts", counts_table(dm.classes, dm.train_counts, many, few), 0)
         self._figure(trainer, writer, "train_class_counts", counts_figure(dm.classes, dm.train_counts, many, few))
 
@@ -103,24 +97,25 @@ class LongTailReport(Callback):
 
     def on_test_end(self, trainer, pl_module) -> None:
         self._shots(trainer, pl_module, "test")
-        dm, writer = trainer.datamodule, _tensorboard(trainer)
+        dm, writer = trainer.datamodule, tensorboard_writer(trainer)
         if writer is None:
             return
-        acc = {s: pl_module.final[s]["per_class_acc"] for s in ("val", "test") if s in pl_module.final}
-        many, few = dm.tail.many, dm.tail.few
+        results = pl_module.eval_results
+        acc = {s: results[s]["per_class_acc"] for s in ("val", "test") if s in results}
+        many, few = dm.longtail_options.many, dm.longtail_options.few
         writer.add_text("data/per_class_accuracy", counts_table(dm.classes, dm.train_counts, many, few, acc),
                         trainer.global_step)
         figure = counts_figure(dm.classes, dm.train_counts, many, few, acc["test"])
         self._figure(trainer, writer, "longtail_accuracy", figure)
 
     def _shots(self, trainer, pl_module, split: str) -> None:
-        final = pl_module.final.get(split)
-        if not final:
+        results = pl_module.eval_results.get(split)
+        if not results:
             return
-        tail = trainer.datamodule.tail
-        final["shots"] = shots(trainer.datamodule.train_counts, final["per_class_acc"], tail.many, tail.few,
-                               tail.tail_classes)
-        metrics = {f"{split}/{group}_acc": acc for group, acc in final["shots"].items()}
+        options = trainer.datamodule.longtail_options
+        results["shots"] = shots(trainer.datamodule.train_counts, results["per_class_acc"], options.many,
+                                 options.few, options.tail_classes)
+        metrics = {f"{split}/{group}_acc": acc for group, acc in results["shots"].items()}
         # The step Lightning logs its own epoch-end metrics at (one behind global_step during
         # fit), so val/few_acc lines up with val/acc.
         step = getattr(trainer.fit_loop.epoch_loop, "_batches_that_stepped", trainer.global_step)

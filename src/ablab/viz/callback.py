@@ -8,7 +8,7 @@ Contract with the core (lit.py / data):
 - `test_step` returns the logits (N, K); the test batch is `(x, y)` with x normalised;
 - `trainer.datamodule` has `classes`, `denormalize(x) -> [0, 1]`, `train_x` (uint8
   (N, C, H, W)) and `train_y` (int (N,));
-- `pl_module.model` is the network; after test `pl_module.final["test"]` may hold
+- `pl_module.model` is the network; after test `pl_module.eval_results["test"]` may hold
   "confusion_matrix" (K x K, rows = true) and "per_class_acc" (K floats). When it does not,
   both are computed from the predictions collected here.
 """
@@ -17,20 +17,14 @@ from pathlib import Path
 
 import torch
 from pytorch_lightning import Callback, LightningModule, Trainer
-from pytorch_lightning.loggers import TensorBoardLogger
 
+from ablab.data.ranks import rank_within_class
 from ablab.history import History
 from ablab.viz.charts import confusion_matrix_figure, per_class_accuracy_figure
 from ablab.viz.curves import curves_figure
-from ablab.viz.images import class_rank, prediction_grid, sample_grid, spread
-from ablab.viz.png import save_png
+from ablab.viz.images import prediction_grid, sample_grid, spread
+from ablab.viz.png import save_png, tensorboard_writer
 from ablab.viz.weights import first_layer, first_layer_figure
-
-
-def _tensorboard(trainer: Trainer):
-    """The SummaryWriter of the first TensorBoard logger, or None when there is none."""
-    tb = next((lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None)
-    return tb.experiment if tb is not None else None
 
 
 class Figures(Callback):
@@ -59,7 +53,7 @@ class Figures(Callback):
         self._mistakes: tuple[torch.Tensor, ...] | None = None
 
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        writer = _tensorboard(trainer)
+        writer = tensorboard_writer(trainer)
         n = self.every_n_epochs_histograms
         if writer is None or n <= 0 or (trainer.current_epoch + 1) % n:
             return
@@ -105,7 +99,7 @@ class Figures(Callback):
         if bool((self._per_class >= quota).all()):
             return y.new_zeros(0)
         y = y.long()
-        pick = ((class_rank(y, k) + self._per_class[y]) < quota).nonzero().flatten()
+        pick = ((rank_within_class(y) + self._per_class[y]) < quota).nonzero().flatten()
         self._per_class += torch.bincount(y[pick], minlength=k)
         return pick
 
@@ -114,7 +108,7 @@ class Figures(Callback):
             return
         figures = self.make_figures(trainer, pl_module)
         out = Path(trainer.default_root_dir) / "figures"
-        writer = _tensorboard(trainer)
+        writer = tensorboard_writer(trainer)
         for name, fig in figures.items():
             pixels = save_png(fig, out / f"{name}.png")
             if writer is not None:
@@ -127,11 +121,11 @@ class Figures(Callback):
         classes = list(dm.classes)
         k = len(classes)
         pred, true = torch.cat(self._pred), torch.cat(self._true)
-        final = getattr(pl_module, "final", {}).get("test", {})
-        cm = final.get("confusion_matrix")
+        results = getattr(pl_module, "eval_results", {}).get("test", {})
+        cm = results.get("confusion_matrix")
         if cm is None:
             cm = torch.bincount(true * k + pred, minlength=k * k).view(k, k)
-        acc = final.get("per_class_acc")
+        acc = results.get("per_class_acc")
         if acc is None:
             cm_f = torch.as_tensor(cm).float()
             acc = (cm_f.diag() / cm_f.sum(1).clamp_min(1)).tolist()

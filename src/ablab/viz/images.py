@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from ablab.data.ranks import rank_within_class
+
 WRONG = "tab:red"
 RIGHT = "black"
 
@@ -75,16 +77,6 @@ def image_grid(
     return fig
 
 
-def class_rank(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """For each label, how many earlier labels have the same class (0 for a class's first image)."""
-    order = torch.argsort(labels, stable=True)
-    counts = torch.bincount(labels, minlength=num_classes)
-    starts = counts.cumsum(0) - counts
-    rank = torch.empty_like(labels)
-    rank[order] = torch.arange(len(labels), device=labels.device) - starts[labels[order]]
-    return rank
-
-
 def spread(labels: torch.Tensor, n: int, num_classes: int) -> torch.Tensor:
     """Indices of up to `n` images taking the classes in turn: each class's first image, then its second, ...
 
@@ -92,7 +84,7 @@ def spread(labels: torch.Tensor, n: int, num_classes: int) -> torch.Tensor:
     one class only; a grid of those checks nothing about the labels.
     """
     labels = labels.long()
-    return torch.argsort(class_rank(labels, num_classes) * num_classes + labels, stable=True)[:n]
+    return torch.argsort(rank_within_class(labels) * num_classes + labels, stable=True)[:n]
 
 
 def sample_grid(images: torch.Tensor, labels: torch.Tensor, classes: Sequence[str]) -> Figure:

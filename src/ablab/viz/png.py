@@ -1,10 +1,13 @@
-"""Render a matplotlib Figure once: PNG file on disk plus the same pixels for TensorBoard."""
+"""Render a matplotlib Figure once: PNG file on disk plus the same pixels for TensorBoard,
+and the TensorBoard writer those pixels (and histograms, tables) go to."""
 import io
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
+from pytorch_lightning import Trainer
+from pytorch_lightning.loggers import TensorBoardLogger
 
 
 def save_png(fig: Figure, path: str | Path, dpi: int = 100) -> np.ndarray:
@@ -21,3 +24,10 @@ def save_png(fig: Figure, path: str | Path, dpi: int = 100) -> np.ndarray:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def tensorboard_writer(trainer: Trainer):
+    """The SummaryWriter of the first TensorBoard logger; None without one, and on DDP ranks
+    other than zero (their logger's writer is a no-op, so nothing is worth computing for it)."""
+    tb = next((lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None)
+    return tb.experiment if tb is not None and trainer.is_global_zero else None

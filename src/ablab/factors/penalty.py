@@ -1,4 +1,7 @@
-"""Explicit weight penalties (regularizer=l1|l2), added to the data loss and logged apart from it.
+"""Weight penalties, added to the data loss and logged apart from it as train/penalty.
+
+The config group keeps the name a user looks for, `regularizer=l1|l2`; in code the thing
+is a penalty (`Penalty`, `build.penalty`, `Classifier(penalty=...)`) everywhere.
 
 Only weight matrices and kernels are penalised (tensors with more than one dimension):
 biases and norm scales are left alone, as usual. Weight decay inside the optimizer is a
@@ -9,6 +12,8 @@ from torch import nn
 
 
 class Penalty:
+    """strength * the sum of `norm(w)` over the weight matrices and kernels."""
+
     def __init__(self, strength: float):
         self.strength = strength
 
