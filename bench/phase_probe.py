@@ -86,3 +86,14 @@ class PhaseProbe(pl.Callback):
         self.t[f"teardown_{stage}"] = time.time()
         path = Path(trainer.default_root_dir) / "phases.json"
         path.write_text(json.dumps({"t": self.t, "spent": self.spent, "val_fit": self.val_fit}))
+
+
+class FirstStep(pl.Callback):
+    """bench/startup.py's probe: prints the wall clock at the first training step, then ends
+    the process at once (nothing after that moment is start-up)."""
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        import os
+
+        print(f"FIRST_STEP {time.time():.6f}", flush=True)
+        os._exit(0)

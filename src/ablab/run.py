@@ -1,10 +1,15 @@
-"""One training run, as a recipe: validate, build, fit, test, write results.json.
+"""One training run, as a recipe: validate, seed, data, model, callbacks, logger, trainer,
+fit, test, results.json. Each step that needs more than a line is one call to a helper
+below it (resuming, the trainer with its DDP re-pointing, fitting with the CPU CUDA-check
+toggle), and `recorded` maps however the run ends to results.json's status.
 
 `train(cfg)` is what train.py calls inside Hydra (one call per job of a sweep). It
 returns the validation accuracy so Hydra sweepers (Optuna, OFAT) can compare jobs.
 """
 import sys
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -25,10 +30,10 @@ from ablab.history import History
 from ablab.lit import Classifier
 from ablab.resumable import EpochSeed, RunClock
 from ablab.results import split_results, write_json
-from ablab.resume_from import choose
+from ablab.resume_from import Start, choose
 from ablab.run_lock import one_writer
 from ablab.summary import summary
-from ablab.sweeps.resume import NOTHING, earlier_run
+from ablab.sweeps.resume import NOTHING, Earlier, earlier_run
 from ablab.validate import validate
 
 # Final metrics shown beside each run's factors in TensorBoard's HParams dashboard, as hp/<split>_<name>.
@@ -41,104 +46,154 @@ def _own_dir():
     return Path(HydraConfig.get().runtime.output_dir) if distributed.is_rank_zero() else None
 
 
+@dataclass(frozen=True)
+class Job:
+    """Where this run writes and what an earlier part of it left there."""
+
+    hydra: DictConfig
+    run_dir: Path
+    overrides: list[str]
+    earlier: Earlier
+
+    @classmethod
+    def of_this_process(cls) -> "Job":
+        hydra_cfg = HydraConfig.get()
+        run_dir, overrides = Path(hydra_cfg.runtime.output_dir), list(hydra_cfg.overrides.task)
+        in_sweep = hydra_cfg.mode == RunMode.MULTIRUN  # only a sweep's job dir is reused by a rerun
+        return cls(hydra_cfg, run_dir, overrides, earlier_run(run_dir, overrides) if in_sweep else NOTHING)
+
+
 @one_writer(_own_dir)  # a second process into a directory in use is refused (ablab.run_lock)
 def train(cfg: DictConfig) -> float:
-    hydra_cfg = HydraConfig.get()
-    run_dir = Path(hydra_cfg.runtime.output_dir)
-    overrides = list(hydra_cfg.overrides.task)
-    earlier = earlier_run(run_dir, overrides) if hydra_cfg.mode == RunMode.MULTIRUN else NOTHING
-    if earlier.completed:  # a sweep run again into its own dir: keep what this job wrote
-        return earlier.metric
-    record = {"status": "running", "error": None, "overrides": overrides, "seed": cfg.seed}
+    job = Job.of_this_process()
+    if job.earlier.completed:  # a sweep run again into its own dir: keep what this job wrote
+        return job.earlier.metric
+    record = {"status": "running", "error": None, "overrides": job.overrides, "seed": cfg.seed}
     clock = RunClock(started=time.perf_counter())
-    try:
+    with recorded(record, job, clock):  # results.json says how the run ended, however it ends
         validate(cfg)  # again: a sweep's job may sweep the bad value (cli.CheckConfig saw the rest)
         devices.require("trainer.accelerator", cfg.trainer.accelerator)
         # ckpt_path=<bad file> fails here, before data loads; a sweep's damaged last.ckpt is passed over.
-        start = choose(cfg.get("ckpt_path"), earlier.checkpoints, overrides)  # an interrupted job goes on
+        start = choose(cfg.get("ckpt_path"), job.earlier.checkpoints, job.overrides)
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
         datamodule = build.datamodule(cfg)
         datamodule.setup("fit")  # load now: missing or corrupt data fails before any training
         record["train_class_counts"] = dict(zip(datamodule.classes, datamodule.train_counts))
-        net = build.model(cfg, datamodule.input_shape, datamodule.num_classes)
-        record["params"] = sum(p.numel() for p in net.parameters())
-        if cfg.get("channels_last"):  # the first conv then turns its input NHWC too
-            net = net.to(memory_format=torch.channels_last)
-        if cfg.get("compile"):
-            net.compile()  # in place: checkpoints keep the plain module's keys
-        module = Classifier(
-            model=net,
-            loss=build.loss(cfg, datamodule.train_counts),
-            optimizer=instantiate(cfg.optimizer),
-            schedule=instantiate(cfg.scheduler),
-            num_classes=datamodule.num_classes,
-            penalty=build.penalty(cfg),
-            checkpoint_meta=_checkpoint_meta(cfg, datamodule, overrides),
-        )
-        start = start.fitting(module)  # another model's checkpoint: the user's is an error, a sweep's passed over
-        record["resume"] = start.record()
-        if start.note:
-            print(f"ablab: {run_dir}: {start.note}", file=sys.stderr)
-        if start.checkpoint:  # an interrupted part's results.json may know of more time than its checkpoint
-            clock.earlier_s = max(start.earlier_s, earlier.wall_s or 0.0)
+        module = _classifier(cfg, datamodule, job.overrides)
+        record["params"] = sum(p.numel() for p in module.model.parameters())
+        start = _resume(start, module, job, record, clock)
         # EpochSeed: a resumed run redraws what the uninterrupted one drew.
         callbacks = callbacks_for(cfg, datamodule, EpochSeed(cfg.seed), clock)
-        callbacks.append(History(record, run_dir / "results.json"))  # per-epoch history, written as it goes
+        callbacks.append(History(record, job.run_dir / "results.json"))  # per-epoch history, written as it goes
+        logger = _logger(cfg, job, start, record["params"])
+        trainer = _trainer(cfg, job, start, callbacks, logger, datamodule)
+        _fit(trainer, module, datamodule, start.checkpoint)
+        best_epoch = _validate_and_test_best(trainer, module, datamodule)
         # None when the config drops it (callbacks.throughput=null).
         throughput = next((c for c in callbacks if isinstance(c, Throughput)), None)
-        # purge_step: TensorBoard hides an earlier part's points from the resumed step on (they are replayed).
-        logger = TensorBoardLogger(save_dir=str(run_dir), name="tb", version=_run_name(overrides),
-                                   default_hp_metric=False, purge_step=start.step)
-        if start.checkpoint is None:  # once per run: a resumed part's hparams would be a second session
-            logger.log_hyperparams(_hparams(cfg, hydra_cfg, record["params"]), {f"hp/{s}_{n}": float("nan") for s, n in HPARAM_METRICS})
-        distributed.prepare(hydra_cfg, cfg.trainer, start.checkpoint)  # DDP ranks of a sweep's job run that job
-        trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger,
-                              enable_progress_bar=progress_bar(cfg.trainer), plugins=[AtomicCheckpointIO()],
-                              log_every_n_steps=_logging_interval(cfg.trainer, len(datamodule.train_dataloader())))
-        with plain_cuda_check_on_cpu(trainer):
-            trainer.fit(module, datamodule=datamodule, ckpt_path=start.checkpoint)
-        if trainer.interrupted:
-            raise KeyboardInterrupt
-        best = trainer.checkpoint_callback.best_model_path or None
-        best_epoch = _best_epoch(best)
-        if best_epoch is not None and best_epoch == trainer.current_epoch - 1 and "val" in module.eval_results:
-            # The last epoch was the best and was validated in this process: its weights are in
-            # memory and its validation metrics are known, so neither is loaded or measured again.
-            best = None
-        else:
-            trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False)
-        trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)
         record.update(status="completed", epochs=trainer.current_epoch, best_epoch=best_epoch,
                       train_images_per_s=throughput.images_per_s if throughput else None)
         record.update({split: split_results(module.eval_results[split]) for split in ("val", "test")})
         logger.log_metrics({f"hp/{s}_{n}": record[s][n] for s, n in HPARAM_METRICS}, step=trainer.global_step)
         logger.finalize("success")
         return record["val"]["acc"]
+    return float("nan")  # diverged: recorded as such, and a sweep goes on with its next job
+
+
+@contextmanager
+def recorded(record: dict, job: Job, clock: RunClock):
+    """Map how the run ended to results.json's status and error, and write it (rank zero)."""
+    try:
+        yield
     except UserError as exc:
         record.update(status="failed", error=str(exc))
         raise
-    except Diverged as exc:
+    except Diverged as exc:  # not an error of the sweep: the job says diverged and returns NaN
         record.update(status="diverged", error=str(exc))
         print(f"ablab: run diverged: {exc}", file=sys.stderr)
-        return float("nan")
     except (KeyboardInterrupt, SystemExit):  # Lightning ends fit on Ctrl-C with sys.exit(1)
         record.update(status="interrupted", error="interrupted by the user")
-        _say_how_to_resume(hydra_cfg, run_dir, overrides)
+        _say_how_to_resume(job)
         raise
     except Exception as exc:
         if sigint.seen():  # Ctrl-C inside a write surfaces as the writer's own error
             record.update(status="interrupted", error="interrupted by the user")
-            _say_how_to_resume(hydra_cfg, run_dir, overrides)
+            _say_how_to_resume(job)
             raise KeyboardInterrupt from exc
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
         raise
     finally:
         record["wall_s"] = round(clock.elapsed_s, 3)  # every part of a resumed run
-        distributed.release(hydra_cfg)
+        distributed.release(job.hydra)
         if distributed.is_rank_zero():  # one results.json per run, however many DDP processes
-            write_json(run_dir / "results.json", record)
+            write_json(job.run_dir / "results.json", record)
             if record["status"] == "completed":  # the other endings have said why in one line already
-                print(summary(record, run_dir), flush=True)
+                print(summary(record, job.run_dir), flush=True)
+
+
+def _classifier(cfg: DictConfig, datamodule, overrides: list[str]) -> Classifier:
+    net = build.model(cfg, datamodule.input_shape, datamodule.num_classes)
+    if cfg.get("channels_last"):  # the first conv then turns its input NHWC too
+        net = net.to(memory_format=torch.channels_last)
+    if cfg.get("compile"):
+        net.compile()  # in place: checkpoints keep the plain module's keys
+    return Classifier(
+        model=net,
+        loss=build.loss(cfg, datamodule.train_counts),
+        optimizer=instantiate(cfg.optimizer),
+        schedule=instantiate(cfg.scheduler),
+        num_classes=datamodule.num_classes,
+        penalty=build.penalty(cfg),
+        checkpoint_meta=_checkpoint_meta(cfg, datamodule, overrides),
+    )
+
+
+def _resume(start: Start, module: Classifier, job: Job, record: dict, clock: RunClock) -> Start:
+    """The checkpoint this run goes on from, checked against the model; said and recorded."""
+    start = start.fitting(module)  # another model's checkpoint: the user's is an error, a sweep's passed over
+    record["resume"] = start.record()
+    if start.note:
+        print(f"ablab: {job.run_dir}: {start.note}", file=sys.stderr)
+    if start.checkpoint:  # an interrupted part's results.json may know of more time than its checkpoint
+        clock.earlier_s = max(start.earlier_s, job.earlier.wall_s or 0.0)
+    return start
+
+
+def _logger(cfg: DictConfig, job: Job, start: Start, params: int) -> TensorBoardLogger:
+    # purge_step: TensorBoard hides an earlier part's points from the resumed step on (they are replayed).
+    logger = TensorBoardLogger(save_dir=str(job.run_dir), name="tb", version=_run_name(job.overrides),
+                               default_hp_metric=False, purge_step=start.step)
+    if start.checkpoint is None:  # once per run: a resumed part's hparams would be a second session
+        logger.log_hyperparams(_hparams(cfg, job.hydra, params), {f"hp/{s}_{n}": float("nan") for s, n in HPARAM_METRICS})
+    return logger
+
+
+def _trainer(cfg: DictConfig, job: Job, start: Start, callbacks, logger, datamodule) -> pl.Trainer:
+    distributed.prepare(job.hydra, cfg.trainer, start.checkpoint)  # DDP ranks of a sweep's job run that job
+    return instantiate(cfg.trainer, callbacks=callbacks, logger=logger,
+                       enable_progress_bar=progress_bar(cfg.trainer), plugins=[AtomicCheckpointIO()],
+                       log_every_n_steps=_logging_interval(cfg.trainer, len(datamodule.train_dataloader())))
+
+
+def _fit(trainer: pl.Trainer, module: Classifier, datamodule, checkpoint) -> None:
+    with plain_cuda_check_on_cpu(trainer):
+        trainer.fit(module, datamodule=datamodule, ckpt_path=checkpoint)
+    if trainer.interrupted:
+        raise KeyboardInterrupt
+
+
+def _validate_and_test_best(trainer: pl.Trainer, module: Classifier, datamodule) -> int | None:
+    """Validation and test metrics of the best checkpoint; its epoch (0-based)."""
+    best = trainer.checkpoint_callback.best_model_path or None
+    best_epoch = _best_epoch(best)
+    if best_epoch is not None and best_epoch == trainer.current_epoch - 1 and "val" in module.eval_results:
+        # The last epoch was the best and was validated in this process: its weights are in
+        # memory and its validation metrics are known, so neither is loaded or measured again.
+        best = None
+    else:
+        trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False)
+    trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)
+    return best_epoch
 
 
 def _checkpoint_meta(cfg, datamodule, overrides) -> dict:
@@ -183,11 +238,11 @@ def _logging_interval(trainer_cfg, batches_per_epoch: int) -> int:
     return max(1, min(int(trainer_cfg.get("log_every_n_steps") or 50), batches_per_epoch))
 
 
-def _say_how_to_resume(hydra_cfg, run_dir: Path, overrides: list[str]) -> None:
-    last = run_dir / "checkpoints" / "last.ckpt"
-    if hydra_cfg.mode == RunMode.MULTIRUN or not last.is_file():
+def _say_how_to_resume(job: Job) -> None:
+    last = job.run_dir / "checkpoints" / "last.ckpt"
+    if job.hydra.mode == RunMode.MULTIRUN or not last.is_file():
         return  # a sweep says how to resume the whole sweep (ablab.sweeps.outcome)
-    kept = " ".join(o for o in overrides if not o.startswith("ckpt_path="))
+    kept = " ".join(o for o in job.overrides if not o.startswith("ckpt_path="))
     print(f"ablab: to go on from the last finished epoch: python train.py {kept} ckpt_path={last}".replace("  ", " "),
           file=sys.stderr)
 

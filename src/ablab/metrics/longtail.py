@@ -17,8 +17,6 @@ validation / test epoch end), and writes:
 """
 from pathlib import Path
 
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
 from pytorch_lightning import Callback
 
 from ablab.metrics.shots import head_tail, shot_groups
@@ -52,7 +50,10 @@ def counts_table(classes, counts, many: int, few: int, acc: dict[str, list] | No
     return "\n".join(rows) + f"\n\n{sum(counts)} training images; largest / smallest class: {ratio}"
 
 
-def counts_figure(classes, counts, many: int, few: int, acc: list[float] | None = None) -> Figure:
+def counts_figure(classes, counts, many: int, few: int, acc: list[float] | None = None) -> "Figure":
+    from matplotlib.figure import Figure  # here: a run imports matplotlib only when it draws
+    from matplotlib.patches import Patch
+
     """Bars of the training images per class, coloured by shot group; dots of accuracy when given."""
     k = len(classes)
     fig = Figure(figsize=(min(max(6.0, 0.25 * k + 3), 20.0), 4.5), layout="tight")
@@ -123,7 +124,7 @@ class LongTailReport(Callback):
             logger.log_metrics(metrics, step=step)
 
     @staticmethod
-    def _figure(trainer, writer, name: str, figure: Figure) -> None:
+    def _figure(trainer, writer, name: str, figure: "Figure") -> None:
         pixels = save_png(figure, Path(trainer.default_root_dir) / "figures" / f"{name}.png")
         writer.add_image(f"figures/{name}", pixels, trainer.global_step, dataformats="HWC")
         writer.flush()

@@ -40,7 +40,8 @@ def cell(runs: list[Run], path: str) -> str:
         return "—"
     if all(v == int(v) for v in got) and len(got) == 1:
         return str(int(got[0]))  # a count: params, epochs
-    form = ".4f" if all(0 <= v <= 1 for v in got) else ".4g"  # accuracies and F1 to 4 places
+    # Accuracies and F1 to 4 places, losses and seconds to 3, rates such as images/s whole.
+    form = ".4f" if all(0 <= v <= 1 for v in got) else ".3f" if all(abs(v) < 1000 for v in got) else ",.0f"
     return f"{fmean(got):{form}}" + (f" ± {stdev(got):{form}}" if len(got) > 1 else "")
 
 

@@ -91,6 +91,9 @@ def finish(raised: Optional[BaseException] = None) -> Optional[int]:
     if sweep_dir() is None:
         return None
     outcome = summarize(sweep_dir(), since=_started["at"])
+    # Said once: a study runs several sweeps, and then a prediction, in one process.
+    _started.clear()
+    _failed_here.clear()
     if raised is not None and not outcome.failed:
         return None
     print(outcome.line(), file=sys.stderr if outcome.failed or outcome.diverged else sys.stdout)

@@ -20,11 +20,7 @@ from pytorch_lightning import Callback, LightningModule, Trainer
 
 from ablab.data.ranks import rank_within_class
 from ablab.history import History
-from ablab.viz.charts import confusion_matrix_figure, per_class_accuracy_figure
-from ablab.viz.curves import curves_figure
-from ablab.viz.images import prediction_grid, sample_grid, spread
 from ablab.viz.png import save_png, tensorboard_writer
-from ablab.viz.weights import first_layer, first_layer_figure
 
 
 class Figures(Callback):
@@ -117,6 +113,12 @@ class Figures(Callback):
             writer.flush()
 
     def make_figures(self, trainer: Trainer, pl_module: LightningModule) -> dict:
+        # Imported here, once the test set is through: matplotlib costs a run's start-up otherwise.
+        from ablab.viz.charts import confusion_matrix_figure, per_class_accuracy_figure
+        from ablab.viz.curves import curves_figure
+        from ablab.viz.images import prediction_grid, sample_grid, spread
+        from ablab.viz.weights import first_layer, first_layer_figure
+
         dm = trainer.datamodule
         classes = list(dm.classes)
         k = len(classes)

@@ -1,13 +1,18 @@
 """Render a matplotlib Figure once: PNG file on disk plus the same pixels for TensorBoard,
 and the TensorBoard writer those pixels (and histograms, tables) go to."""
+from __future__ import annotations
+
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.figure import Figure
 from PIL import Image
 from pytorch_lightning import Trainer
 from pytorch_lightning.loggers import TensorBoardLogger
+
+if TYPE_CHECKING:  # matplotlib is imported by whoever draws, after training, not by a run's start
+    from matplotlib.figure import Figure
 
 
 def save_png(fig: Figure, path: str | Path, dpi: int = 100) -> np.ndarray:

@@ -1,0 +1,71 @@
+"""Start-up: how long `python train.py` takes to reach its first training step, and how much
+of that is Lightning's own import (which ablab does not fight) rather than ablab's.
+
+    python bench/startup.py                 # 5 interleaved repeats of each
+    python bench/startup.py --repeats 9 --model mlp
+
+Per repeat, in turn, each a fresh process:
+    bare        python -c "import pytorch_lightning"          (launch to exit)
+    import      python -c "import ablab.run"                   (ablab's modules on top of Lightning's)
+    first step  python train.py ... to its first training step (a probe callback prints the
+                wall clock there and ends the process; bench/phase_probe.py:FirstStep)
+ablab's share is first step minus bare: Hydra's composition and run directory, ablab's
+imports, loading the embedded sample, building the model and the Trainer. Medians are
+printed with the 1-minute load average before and after: above the core count, other work
+competed and the figures are not worth keeping.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def wall(cmd: list[str], env=None) -> float:
+    start = time.time()
+    subprocess.run(cmd, check=True, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.time() - start
+
+
+def first_step(model: str, out: Path, env) -> float:
+    cmd = [sys.executable, "train.py", f"model={model}", "viz=none", "trainer.max_epochs=1",
+           "+callbacks.first_step._target_=phase_probe.FirstStep", f"hydra.run.dir={out}"]
+    start = time.time()
+    done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("FIRST_STEP ")), None)
+    if line is None:
+        sys.exit(f"train.py never reached a training step:\n{done.stderr[-2000:]}")
+    return float(line.split()[1]) - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--model", default="cnn")
+    args = parser.parse_args()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "bench"), os.environ.get("PYTHONPATH", "")])}
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
+    times: dict[str, list[float]] = {"bare": [], "import": [], "first step": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.repeats):  # interleaved, so drift in the machine's load hits all three alike
+            times["bare"].append(wall([sys.executable, "-c", "import pytorch_lightning"], env))
+            times["import"].append(wall([sys.executable, "-c", "import ablab.run"], env))
+            times["first step"].append(first_step(args.model, Path(tmp) / f"run{i}", env))
+            print(f"repeat {i + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()), flush=True)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"\nmedians of {args.repeats} (model={args.model}):")
+    print("| launch to | median s |\n|---|---:|")
+    for k, v in med.items():
+        print(f"| {k} | {v:.2f} |")
+    print(f"| ablab's share (first step - bare) | {med['first step'] - med['bare']:.2f} |")
+    print(f"| of which ablab's imports (import - bare) | {med['import'] - med['bare']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
