@@ -5,7 +5,7 @@ of that is Lightning's own import (which ablab does not fight) rather than ablab
     python bench/startup.py --repeats 9 --model mlp
 
 Per repeat, in turn, each a fresh process:
-    bare        python -c "import pytorch_lightning"          (launch to exit)
+    bare        python -c "import pytorch_lightning"          (launch to the import done)
     import      python -c "import ablab.run"                   (ablab's modules on top of Lightning's)
     first step  python train.py ... to its first training step (a probe callback prints the
                 wall clock there and ends the process; bench/phase_probe.py:FirstStep)
@@ -26,10 +26,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def wall(cmd: list[str], env=None) -> float:
+def imported(module: str, env) -> float:
+    """Launch to the moment `module` is imported (printed then, so the interpreter's exit,
+    which tears torch down for about a second, is not counted: train.py's probe ends at once too)."""
+    code = f"import time, {module}; print(f'IMPORTED {{time.time():.6f}}', flush=True)"
     start = time.time()
-    subprocess.run(cmd, check=True, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.time() - start
+    done = subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, env=env, capture_output=True, text=True)
+    return float(done.stdout.split("IMPORTED ")[1].split()[0]) - start
 
 
 def first_step(model: str, out: Path, env) -> float:
@@ -53,8 +56,8 @@ def main() -> None:
     times: dict[str, list[float]] = {"bare": [], "import": [], "first step": []}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.repeats):  # interleaved, so drift in the machine's load hits all three alike
-            times["bare"].append(wall([sys.executable, "-c", "import pytorch_lightning"], env))
-            times["import"].append(wall([sys.executable, "-c", "import ablab.run"], env))
+            times["bare"].append(imported("pytorch_lightning", env))
+            times["import"].append(imported("ablab.run", env))
             times["first step"].append(first_step(args.model, Path(tmp) / f"run{i}", env))
             print(f"repeat {i + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()), flush=True)
     med = {k: statistics.median(v) for k, v in times.items()}

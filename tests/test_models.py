@@ -30,6 +30,7 @@ CASES = {
     "rnn-lstm": ("rnn", ["cell=lstm"]),
     "rnn-gru": ("rnn", ["cell=gru"]),
     "rnn-lstm-bi-2layer": ("rnn", ["cell=lstm", "bidirectional=true", "layers=2", "hidden=32"]),
+    "rnn_rows": ("rnn_rows", ["hidden=32"]),  # the CIFAR study's 2-layer LSTM, narrower here
     "lenet5": ("lenet5", []),
     "alexnet": ("alexnet", []),
     "vgg11": ("vgg", ["depth=11"]),

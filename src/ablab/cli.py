@@ -117,9 +117,10 @@ def hydra_entry(config_name: str):
                 if sigint.seen():  # Ctrl-C that surfaced as another error (e.g. inside a checkpoint write)
                     raise KeyboardInterrupt from exc
                 where = _traceback_to_log(exc)
-                message = f"{type(exc).__name__}: {exc}" + (f" (traceback in {where})" if where else "")
+                # Shorten the error, never the pointer to its traceback.
+                message = outcome.one_line(f"{type(exc).__name__}: {exc}") + (f" (traceback in {where})" if where else "")
                 if not in_sweep():
-                    print(f"ablab: error: {outcome.one_line(message)}", file=sys.stderr)
+                    print(f"ablab: error: {message}", file=sys.stderr)
                     sys.exit(1)
                 outcome.job_failed(HydraConfig.get().runtime.output_dir, message)
                 raise
