@@ -179,3 +179,28 @@ def test_augment_dataset_names_are_aliases_of_what_the_augmentation_does(alias, 
     # A checkpoint's stored config from before the rename still builds its augmentation.
     old = {"digits": "ablab.data.augment.Digits", "cifar": "ablab.data.augment.Cifar"}[alias]
     assert type(instantiate({"_target_": old})) is type(instantiate(option("augment", name)))
+
+
+def test_a_streamed_folder_run_completes_with_the_default_figures(tmp_path, folder_dir):
+    """data.in_memory=false: batches come from a DataLoader over the image files; the
+    figures read their training samples through the data module, not a tensor."""
+    from tests.conftest import read_results, run_cli
+
+    run = tmp_path / "run"
+    proc = run_cli("data=folder", f"data.root={folder_dir}", "data.in_memory=false", "trainer.max_epochs=1",
+                   "trainer.limit_train_batches=2", f"hydra.run.dir={run}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert read_results(run)["status"] == "completed"
+    assert {"train_samples.png", "first_layer_weights.png", "confusion_matrix.png"} <= {
+        p.name for p in (run / "figures").iterdir()}
+
+
+def test_streamed_channel_statistics_sample_every_class():
+    """A folder lists its images class by class: the sample must not be the first classes only."""
+    from ablab.data.module import _channel_stats
+
+    dark, bright = torch.zeros(1, 4, 4, dtype=torch.uint8), torch.full((1, 4, 4), 200, dtype=torch.uint8)
+    images = [(dark, 0)] * 50 + [(bright, 1)] * 50  # indexable like a Subset of (image, label)
+    mean, _ = _channel_stats(images, streamed_sample=10)
+    full, _ = _channel_stats(torch.stack([im for im, _ in images]))
+    assert mean[0] == pytest.approx(full[0], abs=0.05)

@@ -213,6 +213,13 @@ class ImageDataModule(pl.LightningDataModule):
     def train_x(self) -> torch.Tensor:
         return self.splits["train"][0]
 
+    def train_images(self, indices: torch.Tensor) -> torch.Tensor:
+        """uint8 training images at `indices`, on the CPU, held in memory or read from disk."""
+        x = self.train_x
+        if isinstance(x, torch.Tensor):
+            return x[indices.to(x.device)].cpu()
+        return torch.stack([x[i][0] for i in indices.tolist()])
+
     @property
     def train_y(self) -> torch.Tensor:
         return self.splits["train"][1]
@@ -228,10 +235,13 @@ def _first_image(x):
     return x[0] if isinstance(x, torch.Tensor) else x[0][0]
 
 
-def _channel_stats(x) -> tuple[list[float], list[float]]:
-    """Per-channel mean/std of the training images, computed in chunks (no float copy of the set)."""
+def _channel_stats(x, streamed_sample: int = 2000) -> tuple[list[float], list[float]]:
+    """Per-channel mean/std of the training images, computed in chunks (no float copy of the set).
+    From disk, `streamed_sample` images spread evenly over the set: a folder lists its images
+    class by class, so the first ones would be the first classes only."""
     if not isinstance(x, torch.Tensor):
-        x = torch.stack([x[i][0] for i in range(min(len(x), 2000))])
+        picked = torch.linspace(0, len(x) - 1, min(len(x), streamed_sample)).round().long().unique()
+        x = torch.stack([x[i][0] for i in picked.tolist()])
     total = torch.zeros(x.shape[1], dtype=torch.float64)
     squares = torch.zeros_like(total)
     for chunk in x.split(4096):

@@ -6,8 +6,8 @@ among them curves.png, the learning curves from the run's `History` callback.
 
 Contract with the core (lit.py / data):
 - `test_step` returns the logits (N, K); the test batch is `(x, y)` with x normalised;
-- `trainer.datamodule` has `classes`, `denormalize(x) -> [0, 1]`, `train_x` (uint8
-  (N, C, H, W)) and `train_y` (int (N,));
+- `trainer.datamodule` has `classes`, `input_shape`, `denormalize(x) -> [0, 1]`,
+  `train_images(indices)` (uint8 (n, C, H, W), in memory or streamed) and `train_y` (int (N,));
 - `pl_module.model` is the network; after test `pl_module.eval_results["test"]` may hold
   "confusion_matrix" (K x K, rows = true) and "per_class_acc" (K floats). When it does not,
   both are computed from the predictions collected here.
@@ -134,7 +134,7 @@ class Figures(Callback):
         n = self.n_samples
         train = spread(dm.train_y.cpu(), n, k)
         figs = {
-            "train_samples": sample_grid(dm.train_x[train.to(dm.train_x.device)].cpu(), dm.train_y[train].cpu(), classes),
+            "train_samples": sample_grid(dm.train_images(train), dm.train_y[train].cpu(), classes),
             "confusion_matrix": confusion_matrix_figure(cm, classes),
             "confusion_matrix_normalized": confusion_matrix_figure(cm, classes, normalize=True),
             "per_class_accuracy": per_class_accuracy_figure(acc, classes),
@@ -151,7 +151,7 @@ class Figures(Callback):
                 images, mpred, mtrue, classes, conf, title="most confident mistakes (probability)")
         layer = first_layer(getattr(pl_module, "model", pl_module))
         if layer is not None:
-            shape = tuple(dm.train_x.shape[1:])
+            shape = tuple(dm.input_shape)
             figs["first_layer_weights"] = first_layer_figure(layer, shape, self.n_kernels)
         history = next((c for c in trainer.callbacks if isinstance(c, History)), None)
         if history is not None and history.entries:  # the run's learning curves, from results.json's history
