@@ -113,7 +113,11 @@ class TinyData(pl.LightningDataModule):
             return (level + 55 * torch.rand(len(y), *shape, generator=g)).to(torch.uint8)
 
         self.train_x, self.test_x = images(self.train_y), images(self.test_y)
+        self.input_shape = tuple(shape)
         self.mean, self.std = 0.5, 0.25
+
+    def train_images(self, indices):
+        return self.train_x[indices]
 
     def denormalize(self, x):
         return (x * self.std + self.mean).clamp(0, 1)
