@@ -177,10 +177,12 @@ def test_lenet5_pads_28px_to_the_32px_layout():
     assert widths == {16 * 5 * 5}
 
 
-@pytest.mark.parametrize("names", [["tanh", "sigmoid", "gelu"], ["leaky_relu", "relu", "elu"]], ids=str)
+# swish is an alias option (defaults: [silu]): a name resolves as Hydra composes it.
+@pytest.mark.parametrize("names", [["tanh", "sigmoid", "gelu"], ["leaky_relu", "relu", "elu"], ["swish", "relu", "silu"]],
+                         ids=str)
 def test_mlp_takes_one_activation_per_hidden_layer(names):
     model = make(("mlp", ["hidden=[16,8,4]", f"activations=[{','.join(names)}]"]), activation="selu")
-    kinds = [get_class(OmegaConf.load(CONF / "activation" / f"{name}.yaml")._target_) for name in names]
+    kinds = [get_class(option("activation", name)._target_) for name in names]
     acts = [m for m in model.features if not isinstance(m, (nn.Flatten, nn.Linear, nn.Dropout, *NORM_TYPES))]
     assert [type(m) for m in acts] == kinds  # in order, and the activation factor (selu) nowhere
     step(model, (1, 28, 28), 47)

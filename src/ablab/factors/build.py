@@ -44,7 +44,15 @@ def model(cfg: DictConfig, input_shape, num_classes: int) -> nn.Module:
 
 def activation(name: str):
     """The `act` factory of one activation option by name (conf/activation/<name>.yaml)."""
-    return instantiate(OmegaConf.load(Path(CONF_DIR) / "activation" / f"{name}.yaml"))
+    return instantiate(_option("activation", name))
+
+
+def _option(group: str, name: str) -> DictConfig:
+    """A config group's option as Hydra composes it when it is an alias of another option of
+    the group (swish.yaml is `defaults: [silu]`): the options it names, then its own keys."""
+    node = OmegaConf.load(Path(CONF_DIR) / group / f"{name}.yaml")
+    parents = [str(p) for p in node.pop("defaults", []) if str(p) != "_self_"]
+    return OmegaConf.merge(*[_option(group, p) for p in parents], node) if parents else node
 
 
 def loss(cfg: DictConfig, class_counts: list[int]) -> nn.Module:
