@@ -16,11 +16,15 @@ validation / test epoch end), and writes:
   (`figures/longtail_accuracy`).
 """
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytorch_lightning import Callback
 
 from ablab.metrics.shots import head_tail, shot_groups
 from ablab.viz.png import save_png, tensorboard_writer
+
+if TYPE_CHECKING:  # matplotlib is imported where a figure is drawn, after training
+    from matplotlib.figure import Figure
 
 GROUP_COLOURS = {"many": "#1f77b4", "medium": "#ff7f0e", "few": "#d62728"}
 

@@ -16,10 +16,10 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Transformer
 
 from ablab.errors import UserError
-from ablab.report.table import key_of
+from ablab.report.collect import Run
+from ablab.report.table import REPEAT_KEYS, key_of  # seeds and folds: crossed with every configuration
 from ablab.study.spec import Stage, Study
 
-REPEAT_KEYS = ("seed", "data.fold")  # crossed with every configuration, never a factor (the ofat sweeper's)
 
 
 @dataclass
@@ -27,6 +27,12 @@ class Plan:
     stage: Stage
     fixed: list[str]  # overrides every job of the stage gets
     jobs: list[list[str]]  # per job, the overrides beyond `fixed` (placeholders for unknown winners)
+
+
+def configuration(stage: Stage, run: Run) -> frozenset[str]:
+    """A run's overrides of the keys its stage sweeps (seeds and folds aside): its configuration."""
+    keys = set(stage.sweep) - set(REPEAT_KEYS)
+    return frozenset(o for o in run.overrides if key_of(o) in keys)
 
 
 def merged(*groups: list[str]) -> list[str]:

@@ -54,25 +54,24 @@ def winner(study: Study, stage: Stage, stage_dir: Path) -> list[str]:
 
 def best_config(study: Study, stage: Stage, runs: list[Run]) -> tuple[tuple[str, ...], list[Run]]:
     """The swept overrides with the best mean metric over completed runs, and those runs."""
-    swept = set(stage.sweep) - set(plan.REPEAT_KEYS)
-    groups: dict[tuple[str, ...], list[Run]] = defaultdict(list)
+    groups: dict[frozenset[str], list[Run]] = defaultdict(list)
     for run in runs:
         if run.status == "completed" and run.value(study.metric) is not None:
-            groups[tuple(o for o in run.overrides if key_of(o) in swept)].append(run)
+            groups[plan.configuration(stage, run)].append(run)
     if not groups:
         raise UserError(f"study {study.name}: stage {stage.name} has no completed job with {study.metric}; "
                         "the stages after it cannot start (see its jobs' results.json)")
     sign = 1 if study.mode == "max" else -1
     config = max(groups, key=lambda c: sign * fmean(r.value(study.metric) for r in groups[c]))
-    return config, groups[config]
+    order = list(stage.sweep)  # the overrides in the stage's own key order, as a later stage carries them
+    return tuple(sorted(config, key=lambda o: order.index(key_of(o)))), groups[config]
 
 
 def best_checkpoint(study: Study, stage: Stage, stage_dir: Path) -> Path:
     """best.ckpt of the best run of the stage's chosen configuration."""
-    chosen = set(winner(study, stage, stage_dir))
-    swept = set(stage.sweep) - set(plan.REPEAT_KEYS)
+    chosen = frozenset(winner(study, stage, stage_dir))
     runs = [r for r in collect(stage_dir) if r.status == "completed" and r.value(study.metric) is not None
-            and {o for o in r.overrides if key_of(o) in swept} == chosen]
+            and plan.configuration(stage, r) == chosen]
     if not runs:
         raise UserError(f"study {study.name}: stage {stage.name} has no completed job of its chosen configuration")
     sign = 1 if study.mode == "max" else -1

@@ -19,7 +19,7 @@ import yaml
 
 from ablab.report.collect import Run, collect
 from ablab.report.table import key_of
-from ablab.study.plan import REPEAT_KEYS
+from ablab.study.plan import configuration as swept
 from ablab.study.spec import Stage, Study
 
 CHOSEN = "★"
@@ -43,11 +43,6 @@ def cell(runs: list[Run], path: str) -> str:
     # Accuracies and F1 to 4 places, losses and seconds to 3, rates such as images/s whole.
     form = ".4f" if all(0 <= v <= 1 for v in got) else ".3f" if all(abs(v) < 1000 for v in got) else ",.0f"
     return f"{fmean(got):{form}}" + (f" ± {stdev(got):{form}}" if len(got) > 1 else "")
-
-
-def swept(stage: Stage, run: Run) -> frozenset[str]:
-    keys = set(stage.sweep) - set(REPEAT_KEYS)
-    return frozenset(o for o in run.overrides if key_of(o) in keys)
 
 
 def configurations(stage: Stage, runs: list[Run]) -> list[tuple[str, list[Run]]]:
