@@ -46,19 +46,20 @@ def test_dry_run_lists_the_protocols_jobs(capsys, name, scale):
 
 def test_dry_run_shows_each_jobs_overrides_and_what_it_carries(capsys):
     lines = dry_run(capsys, "emnist_ofat", "--scale", "paper")
-    header = next(line for line in lines if line.startswith("# cnn_final"))
-    assert "<winner of cnn_search>" in header and "model=cnn_emnist" in header
-    # A greedy step runs on the winners of the factors before it.
-    assert "cnn_search: scheduler=<best> activation=<best> optimizer=adam data.fold=3" in lines
+    [final] = [line for line in lines if line.startswith("cnn_final: ")]
+    assert final == "cnn_final: experiment=emnist_ofat <winner of cnn_search> model=cnn_emnist"
+    # A greedy step runs on the winners of the factors before it; each line is the job's whole command.
+    assert ("cnn_search: experiment=emnist_ofat model=cnn_emnist data.folds=4 viz=none "
+            "scheduler=<best> activation=<best> optimizer=adam data.fold=3") in lines
     quick = dry_run(capsys, "emnist_ofat")
-    assert any("trainer.limit_train_batches=16" in line for line in quick if line.startswith("#"))
+    assert all("trainer.limit_train_batches=16" in line for line in quick if line.startswith("mlp_search: "))
 
 
 def test_user_overrides_reach_every_job_and_pin_a_swept_key(capsys):
     lines = dry_run(capsys, "emnist_ofat", "data.fold=0", "data.root=/somewhere")
     assert lines[-1] == f"{2 * 13 + 2} jobs"  # one fold instead of four
-    headers = [line for line in lines if line.startswith("#")]
-    assert all("data.root=/somewhere" in h and "data.fold=0" in h for h in headers)
+    jobs = [line for line in lines[:-1] if not line.startswith("#")]
+    assert all("data.root=/somewhere" in j and "data.fold=0" in j for j in jobs)
 
 
 def test_train_py_runs_a_study_too():

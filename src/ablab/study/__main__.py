@@ -70,22 +70,24 @@ def _checked_plans(study, overrides: list[str]):
     plans, seen = [], set()
     for stage in study.stages:
         if stage.predict is not None:
-            plans.append(plan.Plan(stage, [f"from stage {stage.predict['from']}"], []))
+            plans.append(plan.Plan(stage, [], []))
             continue
         fixed = plan.fixed_overrides(study, stage, [], overrides)
         defaults = plan.check(study, stage, fixed, seen)
         shown = plan.fixed_overrides(study, stage, [f"<winner of {c}>" for c in stage.carry], overrides)
-        plans.append(plan.Plan(stage, shown + plan.sweeper_overrides(study, stage), plan.jobs(stage, defaults)))
+        plans.append(plan.Plan(stage, shown, plan.jobs(stage, defaults)))
     return plans
 
 
 def _print_plan(plans) -> None:
     total = 0
     for p in plans:
-        kind = "predict" if p.stage.predict is not None else p.stage.sweeper
-        print(f"# {p.stage.name} ({kind}, {_jobs(len(p.jobs))}): {' '.join(p.fixed)}")
-        for job in p.jobs:
-            print(f"{p.stage.name}: {' '.join(job) or ('(baseline)' if p.stage.sweep else '(one job)')}")
+        if p.stage.predict is not None:
+            print(f"# {p.stage.name}: predictions of the best checkpoint of stage {p.stage.predict['from']} (trains nothing)")
+            continue
+        print(f"# {p.stage.name} ({p.stage.sweeper}, {_jobs(len(p.jobs))})")
+        for job in p.jobs:  # every override the job gets; <winner of S> / <best>: chosen as the study runs
+            print(f"{p.stage.name}: {' '.join(p.fixed + job)}")
         total += len(p.jobs)
     print(_jobs(total))
 
