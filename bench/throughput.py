@@ -212,8 +212,8 @@ def normalised_train_split(dm, device: str):
     import torch
 
     x, y = dm.splits["train"]
-    mean = torch.tensor(dm.mean).view(1, -1, 1, 1)
-    std = torch.tensor(dm.std).view(1, -1, 1, 1)
+    mean = torch.tensor(dm.preprocess.mean).view(1, -1, 1, 1)
+    std = torch.tensor(dm.preprocess.std).view(1, -1, 1, 1)
     return ((x.float() / 255 - mean) / std).to(device), y.to(device)
 
 
@@ -330,7 +330,7 @@ def run_conventional(args) -> Clock:
     x, y = dm.splits["train"]
     if x.shape[1] != 1:
         raise SystemExit("the conventional pipeline here reads MNIST-format (1-channel) data")
-    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize(dm.mean, dm.std)])
+    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize(dm.preprocess.mean, dm.preprocess.std)])
     loader = DataLoader(MNISTFromTensors(x[:, 0].clone(), y.clone(), tf), batch_size=args.batch_size,
                         shuffle=True, num_workers=args.num_workers, pin_memory=args.device == "cuda")
     del dm  # only the dataset's own copy stays

@@ -73,7 +73,7 @@ def test_every_dataset_trains_through_the_cli(data, fixture, classes, shape, req
     assert results["status"] == "completed" and len(results["test"]["per_class_acc"]) == classes
     import torch
 
-    meta = torch.load(run_dir / "checkpoints" / "best.ckpt", weights_only=True)["ablab"]
+    meta = torch.load(run_dir / "checkpoints" / "best.ckpt", weights_only=True)["ablab"]["preprocess"]
     assert meta["input_shape"] == shape and len(meta["classes"]) == classes
 
 

@@ -139,11 +139,11 @@ def test_datamodule_splits_validation_and_keeps_test(mnist_dir):
     dm = ImageDataModule("mnist", lambda root: sources.mnist(root, download=False), str(mnist_dir),
                          mean=[0.5], std=[0.5], val_fraction=0.25, cache=False)
     dm.setup()
-    assert len(dm.splits["train"][1]) == 450 and len(dm.splits["val"][1]) == 150
-    assert len(dm.splits["test"][1]) == 200 and dm.input_shape == (1, 28, 28) and dm.num_classes == 10
-    x, y = next(iter(dm.train_dataloader()))
-    assert x.dtype == torch.uint8 and len(y) == 128
-    x, _ = dm.on_after_batch_transfer((x, y), 0)
+    assert len(dm.splits["train"].y) == 450 and len(dm.splits["val"].y) == 150
+    assert len(dm.splits["test"].y) == 200 and dm.input_shape == (1, 28, 28) and dm.num_classes == 10
+    batch = next(iter(dm.train_dataloader()))
+    assert batch.x.dtype == torch.uint8 and len(batch.y) == 128 and batch.is_copy is None
+    x = dm.preprocess(batch, training=True).x
     assert x.dtype == torch.float32 and abs(float(x.mean()) - ((x * 0.5 + 0.5).mean() - 0.5) / 0.5) < 1e-5
 
 
@@ -197,10 +197,10 @@ def test_a_streamed_folder_run_completes_with_the_default_figures(tmp_path, fold
 
 def test_streamed_channel_statistics_sample_every_class():
     """A folder lists its images class by class: the sample must not be the first classes only."""
-    from ablab.data.module import _channel_stats
+    from ablab.data.preprocess import channel_stats
 
     dark, bright = torch.zeros(1, 4, 4, dtype=torch.uint8), torch.full((1, 4, 4), 200, dtype=torch.uint8)
     images = [(dark, 0)] * 50 + [(bright, 1)] * 50  # indexable like a Subset of (image, label)
-    mean, _ = _channel_stats(images, streamed_sample=10)
-    full, _ = _channel_stats(torch.stack([im for im, _ in images]))
+    mean, _ = channel_stats(images, streamed_sample=10)
+    full, _ = channel_stats(torch.stack([im for im, _ in images]))
     assert mean[0] == pytest.approx(full[0], abs=0.05)

@@ -50,7 +50,7 @@ def test_eval_reproduces_the_runs_test_metrics_and_draws_figures(trained, tmp_pa
 
 def test_predict_on_image_files_and_on_a_kaggle_csv(trained, test_split, tmp_path):
     images, labels = test_split
-    classes = torch.load(trained / "checkpoints" / "best.ckpt", weights_only=True)["ablab"]["classes"]
+    classes = torch.load(trained / "checkpoints" / "best.ckpt", weights_only=True)["ablab"]["preprocess"]["classes"]
     folder = tmp_path / "pngs"
     for i, image in enumerate(images):
         (folder / f"part{i % 2}").mkdir(parents=True, exist_ok=True)  # subfolders are searched too

@@ -281,7 +281,7 @@ def test_a_cache_with_flipped_bytes_is_rebuilt(tmp_path):
     uncached = ImageDataModule("mnist", lambda root: sources.mnist(root, download=False), str(root), cache=False)
     uncached.setup()
     for split in ("train", "val", "test"):  # what the run trains and measures on is the clean decode
-        assert torch.equal(dm.splits[split][0], uncached.splits[split][0])
+        assert torch.equal(dm.splits[split].x, uncached.splits[split].x)
     assert cache._read(path) is not None  # rebuilt, and good again
 
 

@@ -4,6 +4,7 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from ablab.cli import CONF_DIR
+from ablab.data.batch import Batch
 from ablab.data.longtail import longtail_counts
 from ablab.data.longtail_options import parse
 from ablab.data.oversample import CopyAugment, OversampledBatches, copies_to_largest
@@ -70,20 +71,20 @@ def test_validation_and_test_stay_balanced_and_untouched(mnist_dir, folder_dir):
     ]:
         for split in ("val", "test"):
             assert all(torch.equal(a, b) for a, b in zip(balanced.splits[split], lt.splits[split]))
-            assert torch.bincount(lt.splits[split][1]).unique().numel() == 1  # every class alike
+            assert torch.bincount(lt.splits[split].y).unique().numel() == 1  # every class alike
             batches = list(getattr(lt, f"{split}_dataloader")())
-            assert all(len(b) == 2 for b in batches)  # no copies outside training
+            assert all(b.is_copy is None for b in batches)  # no copies outside training
         # The long-tailed training images are a subset of the balanced ones.
         flat = lambda x: {bytes(img.flatten().numpy()) for img in x}  # noqa: E731
-        assert flat(lt.train_x) <= flat(balanced.train_x)
+        assert flat(lt.splits["train"].x) <= flat(balanced.splits["train"].x)
         assert sum(lt.train_counts) < sum(balanced.train_counts)
 
 
 def test_same_seed_same_subset(mnist_dir):
     a, b = (mnist(mnist_dir, "data=mnist_lt", "data.longtail.ratio=10") for _ in range(2))
     other = mnist(mnist_dir, "data=mnist_lt", "data.longtail.ratio=10", seed=1)
-    assert torch.equal(a.train_x, b.train_x) and torch.equal(a.train_y, b.train_y)
-    assert a.train_counts == other.train_counts and not torch.equal(a.train_x, other.train_x)
+    assert torch.equal(a.splits["train"].x, b.splits["train"].x) and torch.equal(a.train_y, b.train_y)
+    assert a.train_counts == other.train_counts and not torch.equal(a.splits["train"].x, other.splits["train"].x)
 
 
 def test_oversampling_fills_every_class_to_the_majority(mnist_dir):
@@ -128,9 +129,9 @@ def test_copy_augment_changes_the_copies_only_and_each_draw_differently():
 
 def test_the_batch_hook_varies_copies_and_leaves_originals_alone(mnist_dir):
     dm = mnist(mnist_dir, "data=mnist_lt", "data.longtail.ratio=10", "data.longtail.oversample=true")
-    x, y, copy = next(iter(dm.train_dataloader()))
-    out, out_y = dm.on_after_batch_transfer((x, y, copy), 0)
-    plain = dm.normalize(x.float() / 255)
+    x, y, copy = batch = next(iter(dm.train_dataloader()))
+    out, out_y, _ = dm.preprocess(batch, training=True)
+    plain = dm.preprocess(Batch(x, y)).x  # the same images as evaluation sees them
     assert torch.equal(out_y, y) and torch.allclose(out[~copy], plain[~copy])
     assert not torch.allclose(out[copy], plain[copy])
 

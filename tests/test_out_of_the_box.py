@@ -48,7 +48,7 @@ def test_the_embedded_sample_splits_three_ways_stratified_and_disjoint():
     def digests(x):
         return {hashlib.sha1(image.numpy().tobytes()).hexdigest() for image in x}
 
-    train, val, test = (digests(dm.splits[s][0]) for s in ("train", "val", "test"))
+    train, val, test = (digests(dm.splits[s].x) for s in ("train", "val", "test"))
     assert not (val & test) and not (val & train) and not (test & train)  # test is not validation
 
 
@@ -128,10 +128,10 @@ def test_named_datamodules_need_no_hydra(emnist_dir, cifar_dir, folder_dir):
     assert tail.train_counts[0] == emnist.train_counts[0] and tail.train_counts[-1] < emnist.train_counts[-1]
     cifar = CIFAR10DataModule(str(cifar_dir), download=False)
     cifar.setup("fit")
-    assert cifar.input_shape == (3, 32, 32) and cifar.mean == [0.4914, 0.4822, 0.4465]
+    assert cifar.input_shape == (3, 32, 32) and cifar.preprocess.mean == [0.4914, 0.4822, 0.4465]
     folder = ImageFolderDataModule(str(folder_dir))
     folder.setup("fit")
-    assert folder.num_classes >= 2 and len(folder.mean) == 3  # measured on its training images
+    assert folder.num_classes >= 2 and len(folder.preprocess.mean) == 3  # measured on its training images
 
 
 def test_readme_python_api_example_runs():

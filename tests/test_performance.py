@@ -17,7 +17,8 @@ import torch
 from ablab.callbacks import DivergenceGuard, Diverged
 from ablab.cuda_probe import NVML_CHECK
 from ablab.data import sources
-from ablab.data.module import ImageDataModule, _channel_stats
+from ablab.data.module import ImageDataModule
+from ablab.data.preprocess import channel_stats
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
@@ -34,24 +35,25 @@ def test_splits_stay_uint8_and_batches_are_slices_of_them(mnist_dir):
     for name, (x, y) in dm.splits.items():
         assert x.dtype == torch.uint8 and y.dtype == torch.int64, name
     loader = dm.train_dataloader()
-    assert loader.x.data_ptr() == dm.splits["train"][0].data_ptr()  # on the CPU: the same storage, no copy
-    x, y = next(iter(loader))
+    assert loader.x.data_ptr() == dm.splits["train"].x.data_ptr()  # on the CPU: the same storage, no copy
+    batch = next(iter(loader))
+    x = batch.x
     assert x.dtype == torch.uint8 and x.shape[0] == 128
-    assert dm.transfer_batch_to_device((x, y), torch.device("cpu"), 0)[0] is x  # nothing to move
-    out, _ = dm.on_after_batch_transfer((x, y), 0)
+    assert dm.transfer_batch_to_device(batch, torch.device("cpu"), 0) is batch  # nothing to move
+    out = dm.preprocess(batch, training=True).x
     assert out.dtype == torch.float32 and out.shape == x.shape
-    assert torch.allclose(out, dm.normalize(x.float() / 255), atol=1e-5)  # the fused path, same values
+    assert torch.allclose(out, (x.float() / 255 - 0.1307) / 0.3081, atol=1e-5)  # the fused path, same values
 
 
 def test_channel_statistics_match_a_float_computation_without_needing_one(mnist_dir):
     dm = _datamodule(mnist_dir)  # no mean/std given: computed from the training images, in chunks
-    x = dm.splits["train"][0]
+    x = dm.splits["train"].x
     ref = x.double() / 255
-    assert dm.mean == pytest.approx([float(ref.mean())], abs=1e-6)
-    assert dm.std == pytest.approx([float(ref.std(unbiased=False))], abs=1e-6)
+    assert dm.preprocess.mean == pytest.approx([float(ref.mean())], abs=1e-6)
+    assert dm.preprocess.std == pytest.approx([float(ref.std(unbiased=False))], abs=1e-6)
     big = torch.zeros(10_000, 3, 4, 4, dtype=torch.uint8)
     big[::2] = 255
-    mean, std = _channel_stats(big)
+    mean, std = channel_stats(big)
     assert mean == pytest.approx([0.5] * 3) and std == pytest.approx([0.5] * 3)
     assert big.dtype == torch.uint8  # the input is left as it is
 

@@ -17,7 +17,9 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from ablab.data.preprocess import Preprocess
 from ablab.factors.norm import batch
+from ablab.metrics.evaluation import Evaluation
 from ablab.models.cnn import CNN
 from ablab.models.mlp import MLP
 from ablab.viz.callback import Figures
@@ -104,7 +106,6 @@ class TinyData(pl.LightningDataModule):
 
     def __init__(self, k: int, shape: tuple, n: int = 96):
         super().__init__()
-        self.classes = CLASSES[k]
         g = torch.Generator().manual_seed(0)
         self.train_y, self.test_y = torch.arange(n) % k, torch.randperm(n, generator=g) % k
 
@@ -113,14 +114,10 @@ class TinyData(pl.LightningDataModule):
             return (level + 55 * torch.rand(len(y), *shape, generator=g)).to(torch.uint8)
 
         self.train_x, self.test_x = images(self.train_y), images(self.test_y)
-        self.input_shape = tuple(shape)
         self.mean, self.std = 0.5, 0.25
 
     def train_images(self, indices):
         return self.train_x[indices]
-
-    def denormalize(self, x):
-        return (x * self.std + self.mean).clamp(0, 1)
 
     def _loader(self, x, y):  # batches arrive normalised, as the contract says
         return DataLoader(TensorDataset((x.float() / 255 - self.mean) / self.std, y), batch_size=32)
@@ -133,11 +130,13 @@ class TinyData(pl.LightningDataModule):
 
 
 class TinyModule(pl.LightningModule):
-    """Follows the module side of the contract: `model`, logits from test_step, `eval_results`."""
+    """Follows the module side of the contract: `model`, `preprocess.denormalize`, logits from
+    test_step, `evaluated`."""
 
-    def __init__(self, model: nn.Module, k: int):
+    def __init__(self, model: nn.Module, k: int, shape: tuple):
         super().__init__()
         self.model, self.k = model, k
+        self.preprocess = Preprocess(CLASSES[k], tuple(shape), [0.5] * shape[0], [0.25] * shape[0])
 
     def training_step(self, batch, batch_idx):
         return F.cross_entropy(self.model(batch[0]), batch[1])
@@ -153,7 +152,7 @@ class TinyModule(pl.LightningModule):
 
     def on_test_epoch_end(self):
         acc = (self.cm.diag() / self.cm.sum(1).clamp_min(1)).tolist()
-        self.eval_results = {"test": {"confusion_matrix": self.cm, "per_class_acc": acc}}
+        self.evaluated = {"test": Evaluation({}, acc, self.cm)}
 
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=0.05)
@@ -164,7 +163,7 @@ def fit_and_test(tmp_path, model, k, shape, logger, figures):
     trainer = pl.Trainer(max_epochs=2, default_root_dir=tmp_path, logger=logger,
                          callbacks=[figures], accelerator="cpu", enable_checkpointing=False,
                          enable_progress_bar=False, enable_model_summary=False)
-    module, data = TinyModule(model, k), TinyData(k, shape)
+    module, data = TinyModule(model, k, shape), TinyData(k, shape)
     trainer.fit(module, datamodule=data)
     trainer.test(module, datamodule=data, verbose=False)
     return tmp_path / "figures"

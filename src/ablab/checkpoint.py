@@ -1,8 +1,9 @@
 """Open a run's checkpoint as plain data and rebuild its trained network.
 
-run.py stores what a checkpoint needs to stand on its own under `checkpoint["ablab"]`
-(the resolved config, class names, input shape, mean/std), so loading needs no pickled
-objects (`weights_only=True`) and no run directory.
+The LightningModule stores what a checkpoint needs to stand on its own under
+`checkpoint["ablab"]`: the resolved config and the run's `Preprocess` (class names, input
+shape, mean/std, augmentation) as plain data, so loading needs no pickled objects
+(`weights_only=True`) and no run directory.
 """
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from ablab.data.preprocess import Preprocess
 from ablab.errors import UserError
 from ablab.factors import build
 
@@ -19,12 +21,17 @@ from ablab.factors import build
 class Checkpoint:
     path: str
     config: DictConfig  # the training run's fully resolved config
-    classes: list[str]
-    input_shape: tuple[int, int, int]
-    mean: list[float]
-    std: list[float]
+    preprocess: Preprocess  # what the network was fed, and what its outputs are called
     state_dict: dict[str, torch.Tensor]  # the LightningModule's: "model.*", "loss.*", ...
     epoch: int | None = None
+
+    @property
+    def classes(self) -> list[str]:
+        return self.preprocess.classes
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return self.preprocess.input_shape
 
     def part(self, prefix: str) -> dict[str, torch.Tensor]:
         """The state of one submodule, e.g. part("model") for the network."""
@@ -46,10 +53,11 @@ def load(path) -> Checkpoint:
         raise UserError(f"ckpt_path={path}: not an ablab checkpoint (not a PyTorch file of tensors and "
                         f"plain data); {hint}") from None
     meta = raw.get("ablab") if isinstance(raw, dict) else None
-    if not isinstance(meta, dict) or not {"config", "classes", "input_shape"} <= meta.keys() or "state_dict" not in raw:
+    # Checkpoints written before the Preprocess object kept its facts at the top level.
+    facts = meta.get("preprocess", meta) if isinstance(meta, dict) else {}
+    if not {"classes", "input_shape", "mean", "std"} <= facts.keys() or "config" not in meta or "state_dict" not in raw:
         raise UserError(f"ckpt_path={path}: not an ablab checkpoint (no 'ablab' metadata); {hint}")
-    return Checkpoint(path=str(path), config=OmegaConf.create(meta["config"]), classes=list(meta["classes"]),
-                      input_shape=tuple(meta["input_shape"]), mean=list(meta["mean"]), std=list(meta["std"]),
+    return Checkpoint(path=str(path), config=OmegaConf.create(meta["config"]), preprocess=Preprocess.from_dict(facts),
                       state_dict=raw["state_dict"], epoch=raw.get("epoch"))
 
 

@@ -21,7 +21,7 @@ from ablab.callbacks import callbacks_for, progress_bar
 from ablab.errors import DataError
 from ablab.factors import build
 from ablab.lit import Classifier
-from ablab.results import split_results, write_json
+from ablab.results import split_record, write_json
 from ablab.validate import validate
 
 
@@ -40,14 +40,14 @@ def evaluate(cfg: DictConfig) -> float:
     if hasattr(loss, "set_epoch") and ckpt.epoch is not None:
         loss.set_epoch(ckpt.epoch)  # deferred re-weighting: the state it was tested in
     module = Classifier(model=checkpoint.network(ckpt), loss=loss, optimizer=None, schedule=None,
-                        num_classes=len(ckpt.classes))
+                        num_classes=len(ckpt.classes), preprocess=ckpt.preprocess)  # fed as in training
     callbacks = callbacks_for(cfg, datamodule)  # figures and shot-group accuracy, as in training
     logger = TensorBoardLogger(save_dir=str(run_dir), name="tb", version="eval", default_hp_metric=False)
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger, enable_checkpointing=False,
                           enable_progress_bar=progress_bar(cfg.trainer))
     trainer.test(module, datamodule=datamodule, verbose=False)
 
-    test = split_results(module.eval_results["test"])
+    test = split_record(module.evaluated["test"], datamodule)
     write_json(run_dir / "eval.json", {
         "status": "completed",
         "ckpt_path": str(Path(ckpt.path).resolve()),
@@ -57,7 +57,7 @@ def evaluate(cfg: DictConfig) -> float:
         "wall_s": round(time.perf_counter() - started, 3),
         "test": test,
     })
-    print(f"ablab: test acc {test['acc']:.4f} on {datamodule.name} ({len(datamodule.splits['test'][1])} images); "
+    print(f"ablab: test acc {test['acc']:.4f} on {datamodule.name} ({len(datamodule.splits['test'].y)} images); "
           f"wrote {run_dir / 'eval.json'}")
     return test["acc"]
 
@@ -70,8 +70,6 @@ def _run_config(ckpt: checkpoint.Checkpoint, data: DictConfig | None) -> DictCon
         data = OmegaConf.to_container(data, resolve=True)
         # A full data config (data=<name>) replaces the run's; bare keys (+data.root=...) amend it.
         cfg.data = data if "_target_" in data else OmegaConf.merge(cfg.data, data)
-    # The network only knows the normalisation it was trained with.
-    cfg.data.mean, cfg.data.std = ckpt.mean, ckpt.std
     return cfg
 
 

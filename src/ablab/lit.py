@@ -1,8 +1,9 @@
-"""The LightningModule: one shared step, loss plus penalty, torchmetrics, optimizer wiring.
+"""The LightningModule: preprocessing, one shared step, loss plus penalty, torchmetrics,
+optimizer wiring.
 
-Nothing about data or plotting lives here. Per-split results that are not scalars
-(per-class accuracy, confusion matrix) are kept in `self.eval_results[split]` for results.json
-and the figures callback.
+Nothing about plotting or results files lives here. Each split's last evaluation is
+published whole, as an `Evaluation`, in `self.evaluated[split]`, for whoever reads it
+(the results writer, the figures, the long-tail report).
 """
 from collections.abc import Callable
 
@@ -18,7 +19,10 @@ from torchmetrics.classification import (
     MulticlassRecall,
 )
 
+from ablab.data.batch import Batch
+from ablab.data.preprocess import Preprocess
 from ablab.factors.schedule import Schedule
+from ablab.metrics.evaluation import Evaluation
 
 
 def split_metrics(num_classes: int) -> MetricCollection:
@@ -46,6 +50,7 @@ class Classifier(pl.LightningModule):
         schedule: Schedule | None,
         num_classes: int,
         penalty: Callable | None = None,
+        preprocess: Preprocess | None = None,
         checkpoint_meta: dict | None = None,
     ):
         super().__init__()
@@ -55,20 +60,29 @@ class Classifier(pl.LightningModule):
         self.train_acc = MulticlassAccuracy(num_classes, average="micro", validate_args=False)
         self.eval_metrics = nn.ModuleDict({s: split_metrics(num_classes) for s in ("val", "test")})
         self.eval_losses = nn.ModuleDict({s: MeanMetric() for s in ("val", "test")})
-        self.checkpoint_meta = checkpoint_meta or {}
-        self.eval_results: dict[str, dict] = {}
+        self.preprocess = preprocess  # None: the datamodule's, taken in setup
+        self.checkpoint_meta = checkpoint_meta or {}  # the run's config and overrides, for eval and predict
+        self.evaluated: dict[str, Evaluation] = {}
         self._loss_sum, self._loss_count = torch.zeros(()), 0  # this epoch's training loss, on the device
 
     def forward(self, x):
         return self.model(x)
+
+    def setup(self, stage: str) -> None:
+        if self.preprocess is None:
+            self.preprocess = self.trainer.datamodule.preprocess
+
+    def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
+        # The one place a batch becomes the network's input, on the device.
+        return self.preprocess(batch, training=self.trainer.training, epoch=self.current_epoch)
 
     def on_train_epoch_start(self):
         if hasattr(self.loss, "set_epoch"):  # deferred re-weighting switches on an epoch
             self.loss.set_epoch(self.current_epoch)
         self._loss_sum, self._loss_count = torch.zeros((), device=self.device), 0
 
-    def training_step(self, batch, batch_idx):
-        x, y = batch
+    def training_step(self, batch: Batch, batch_idx):
+        x, y = batch.x, batch.y
         logits = self.model(x)
         loss = self.loss(logits, y)
         # Lightning's per-step self.log costs more than a small model's step on a CPU, and a
@@ -88,7 +102,7 @@ class Classifier(pl.LightningModule):
         return loss
 
     def train_epoch_means(self) -> dict:
-        """This epoch's training loss and accuracy (also asked for by ablab.history.History,
+        """This epoch's training loss and accuracy (also asked for by the results writer,
         whose epoch-end hook runs before this module's)."""
         if not self._loss_count:
             return {}
@@ -101,8 +115,8 @@ class Classifier(pl.LightningModule):
             self.log("train/acc", means["train/acc"])
         self.train_acc.reset()
 
-    def _eval_step(self, batch, split: str):
-        x, y = batch
+    def _eval_step(self, batch: Batch, split: str):
+        x, y = batch.x, batch.y
         logits = self.model(x)
         self.eval_losses[split].update(self.loss(logits, y), weight=len(y))
         self.eval_metrics[split].update(logits, y)
@@ -120,11 +134,11 @@ class Classifier(pl.LightningModule):
         self.eval_metrics[split].reset()
         scalars = {k: v for k, v in values.items() if v.ndim == 0}
         self.log_dict({f"{split}/{k}": v for k, v in scalars.items()}, prog_bar=split == "val")
-        self.eval_results[split] = {
-            **{k: float(v) for k, v in scalars.items()},
-            "per_class_acc": [round(float(a), 6) for a in values["per_class_acc"]],
-            "confusion_matrix": values["confusion_matrix"].cpu(),
-        }
+        self.evaluated[split] = Evaluation(
+            scalars={k: float(v) for k, v in scalars.items()},
+            per_class_acc=[round(float(a), 6) for a in values["per_class_acc"]],
+            confusion_matrix=values["confusion_matrix"].cpu(),
+        )
 
     def on_validation_epoch_end(self):
         self._finish("val")
@@ -139,4 +153,4 @@ class Classifier(pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint):
         # Plain data only, so eval/predict can load with weights_only=True and rebuild the run.
-        checkpoint["ablab"] = self.checkpoint_meta
+        checkpoint["ablab"] = {**self.checkpoint_meta, "preprocess": self.preprocess.to_dict()}

@@ -4,7 +4,7 @@
 folder of images (searched recursively), or a CSV of flattened pixels in the Kaggle
 digit-recognizer format. Images become what the network was trained on: the
 checkpoint's channels (grey or RGB), its height x width (resized like the folder data
-source does) and its mean/std.
+source does), then floats by the checkpoint's own `Preprocess`.
 """
 import csv
 import math
@@ -56,9 +56,7 @@ def predict(cfg: DictConfig) -> Path:
 def probabilities(images: torch.Tensor, ckpt: checkpoint.Checkpoint, batch_size: int, device) -> torch.Tensor:
     """Softmax over the classes for uint8 (N, C, H, W) images, in batches."""
     net = checkpoint.network(ckpt).to(device)
-    mean = torch.as_tensor(ckpt.mean, device=device).view(1, -1, 1, 1)
-    std = torch.as_tensor(ckpt.std, device=device).view(1, -1, 1, 1)
-    out = [net((x.to(device).float().div(255) - mean) / std).softmax(1).cpu() for x in images.split(batch_size)]
+    out = [net(ckpt.preprocess.images(x.to(device))).softmax(1).cpu() for x in images.split(batch_size)]
     return torch.cat(out)
 
 

@@ -4,8 +4,9 @@ import math
 import os
 from pathlib import Path
 
-SPLIT_KEYS = ("loss", "acc", "precision_micro", "precision_macro", "recall_micro",
-              "recall_macro", "f1_micro", "f1_macro", "per_class_acc", "shots")
+# A split's scalars, in the order results.json lists them, before per_class_acc and shots.
+SCALAR_KEYS = ("loss", "acc", "precision_micro", "precision_macro", "recall_micro", "recall_macro",
+               "f1_micro", "f1_macro")
 
 
 def write_json(path: Path, data: dict) -> None:
@@ -19,8 +20,17 @@ def write_json(path: Path, data: dict) -> None:
         raise
 
 
-def split_results(results: dict) -> dict:
-    return {k: results[k] for k in SPLIT_KEYS if k in results}
+def split_record(evaluation, datamodule) -> dict:
+    """One split's entry of results.json (or eval.json) from its `Evaluation`: the scalars,
+    per-class accuracy and, for long-tailed training data, the shot groups' accuracy."""
+    from ablab.metrics.longtail import split_shots
+
+    out = {k: evaluation.scalars[k] for k in SCALAR_KEYS if k in evaluation.scalars}
+    out["per_class_acc"] = list(evaluation.per_class_acc)
+    shots = split_shots(evaluation, datamodule)
+    if shots is not None:
+        out["shots"] = shots
+    return out
 
 
 def _plain(value):

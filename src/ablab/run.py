@@ -26,10 +26,9 @@ from ablab.checkpoint_io import AtomicCheckpointIO
 from ablab.cuda_probe import plain_cuda_check_on_cpu
 from ablab.errors import UserError
 from ablab.factors import build
-from ablab.history import History
 from ablab.lit import Classifier
 from ablab.resumable import EpochSeed, RunClock
-from ablab.results import split_results, write_json
+from ablab.results_writer import ResultsWriter
 from ablab.resume_from import Start, choose
 from ablab.run_lock import one_writer
 from ablab.summary import summary
@@ -68,9 +67,9 @@ def train(cfg: DictConfig) -> float:
     job = Job.of_this_process()
     if job.earlier.completed:  # a sweep run again into its own dir: keep what this job wrote
         return job.earlier.metric
-    record = {"status": "running", "error": None, "overrides": job.overrides, "seed": cfg.seed}
+    results = ResultsWriter(job.run_dir / "results.json", overrides=job.overrides, seed=cfg.seed)
     clock = RunClock(started=time.perf_counter())
-    with recorded(record, job, clock):  # results.json says how the run ended, however it ends
+    with recorded(results, job, clock):  # results.json says how the run ended, however it ends
         validate(cfg)  # again: a sweep's job may sweep the bad value (cli.CheckConfig saw the rest)
         devices.require("trainer.accelerator", cfg.trainer.accelerator)
         # ckpt_path=<bad file> fails here, before data loads; a sweep's damaged last.ckpt is passed over.
@@ -78,57 +77,57 @@ def train(cfg: DictConfig) -> float:
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
         datamodule = build.datamodule(cfg)
         datamodule.setup("fit")  # load now: missing or corrupt data fails before any training
-        record["train_class_counts"] = dict(zip(datamodule.classes, datamodule.train_counts))
         module = _classifier(cfg, datamodule, job.overrides)
-        record["params"] = sum(p.numel() for p in module.model.parameters())
-        start = _resume(start, module, job, record, clock)
+        params = sum(p.numel() for p in module.model.parameters())
+        results.note(train_class_counts=dict(zip(datamodule.classes, datamodule.train_counts)), params=params)
+        start = _resume(start, module, job, results, clock)
         # EpochSeed: a resumed run redraws what the uninterrupted one drew.
         callbacks = callbacks_for(cfg, datamodule, EpochSeed(cfg.seed), clock)
-        callbacks.append(History(record, job.run_dir / "results.json"))  # per-epoch history, written as it goes
-        logger = _logger(cfg, job, start, record["params"])
+        callbacks.append(results)  # the per-epoch history as it goes, the final metrics after test
+        logger = _logger(cfg, job, start, params)
         trainer = _trainer(cfg, job, start, callbacks, logger, datamodule)
         _fit(trainer, module, datamodule, start.checkpoint)
         best_epoch = _validate_and_test_best(trainer, module, datamodule)
         # None when the config drops it (callbacks.throughput=null).
         throughput = next((c for c in callbacks if isinstance(c, Throughput)), None)
-        record.update(status="completed", epochs=trainer.current_epoch, best_epoch=best_epoch,
-                      train_images_per_s=throughput.images_per_s if throughput else None)
-        record.update({split: split_results(module.eval_results[split]) for split in ("val", "test")})
-        logger.log_metrics({f"hp/{s}_{n}": record[s][n] for s, n in HPARAM_METRICS}, step=trainer.global_step)
+        results.end("completed", epochs=trainer.current_epoch, best_epoch=best_epoch,
+                    train_images_per_s=throughput.images_per_s if throughput else None)
+        final = results.record
+        logger.log_metrics({f"hp/{s}_{n}": final[s][n] for s, n in HPARAM_METRICS}, step=trainer.global_step)
         logger.finalize("success")
-        return record["val"]["acc"]
+        return final["val"]["acc"]
     return float("nan")  # diverged: recorded as such, and a sweep goes on with its next job
 
 
 @contextmanager
-def recorded(record: dict, job: Job, clock: RunClock):
+def recorded(results: ResultsWriter, job: Job, clock: RunClock):
     """Map how the run ended to results.json's status and error, and write it (rank zero)."""
     try:
         yield
     except UserError as exc:
-        record.update(status="failed", error=str(exc))
+        results.end("failed", str(exc))
         raise
     except Diverged as exc:  # not an error of the sweep: the job says diverged and returns NaN
-        record.update(status="diverged", error=str(exc))
+        results.end("diverged", str(exc))
         print(f"ablab: run diverged: {exc}", file=sys.stderr)
     except (KeyboardInterrupt, SystemExit):  # Lightning ends fit on Ctrl-C with sys.exit(1)
-        record.update(status="interrupted", error="interrupted by the user")
+        results.end("interrupted", "interrupted by the user")
         _say_how_to_resume(job)
         raise
     except Exception as exc:
         if sigint.seen():  # Ctrl-C inside a write surfaces as the writer's own error
-            record.update(status="interrupted", error="interrupted by the user")
+            results.end("interrupted", "interrupted by the user")
             _say_how_to_resume(job)
             raise KeyboardInterrupt from exc
-        record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+        results.end("failed", f"{type(exc).__name__}: {exc}")
         raise
     finally:
-        record["wall_s"] = round(clock.elapsed_s, 3)  # every part of a resumed run
+        results.note(wall_s=round(clock.elapsed_s, 3))  # every part of a resumed run
         distributed.release(job.hydra)
         if distributed.is_rank_zero():  # one results.json per run, however many DDP processes
-            write_json(job.run_dir / "results.json", record)
-            if record["status"] == "completed":  # the other endings have said why in one line already
-                print(summary(record, job.run_dir), flush=True)
+            results.write()
+            if results.record["status"] == "completed":  # the other endings have said why in one line already
+                print(summary(results.record, job.run_dir), flush=True)
 
 
 def _classifier(cfg: DictConfig, datamodule, overrides: list[str]) -> Classifier:
@@ -144,14 +143,15 @@ def _classifier(cfg: DictConfig, datamodule, overrides: list[str]) -> Classifier
         schedule=instantiate(cfg.scheduler),
         num_classes=datamodule.num_classes,
         penalty=build.penalty(cfg),
-        checkpoint_meta=_checkpoint_meta(cfg, datamodule, overrides),
+        preprocess=datamodule.preprocess,
+        checkpoint_meta={"config": OmegaConf.to_container(cfg, resolve=True), "overrides": overrides},
     )
 
 
-def _resume(start: Start, module: Classifier, job: Job, record: dict, clock: RunClock) -> Start:
+def _resume(start: Start, module: Classifier, job: Job, results: ResultsWriter, clock: RunClock) -> Start:
     """The checkpoint this run goes on from, checked against the model; said and recorded."""
     start = start.fitting(module)  # another model's checkpoint: the user's is an error, a sweep's passed over
-    record["resume"] = start.record()
+    results.note(resume=start.record())
     if start.note:
         print(f"ablab: {job.run_dir}: {start.note}", file=sys.stderr)
     if start.checkpoint:  # an interrupted part's results.json may know of more time than its checkpoint
@@ -186,7 +186,7 @@ def _validate_and_test_best(trainer: pl.Trainer, module: Classifier, datamodule)
     """Validation and test metrics of the best checkpoint; its epoch (0-based)."""
     best = trainer.checkpoint_callback.best_model_path or None
     best_epoch = _best_epoch(best)
-    if best_epoch is not None and best_epoch == trainer.current_epoch - 1 and "val" in module.eval_results:
+    if best_epoch is not None and best_epoch == trainer.current_epoch - 1 and "val" in module.evaluated:
         # The last epoch was the best and was validated in this process: its weights are in
         # memory and its validation metrics are known, so neither is loaded or measured again.
         best = None
@@ -194,17 +194,6 @@ def _validate_and_test_best(trainer: pl.Trainer, module: Classifier, datamodule)
         trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False)
     trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)
     return best_epoch
-
-
-def _checkpoint_meta(cfg, datamodule, overrides) -> dict:
-    return {
-        "config": OmegaConf.to_container(cfg, resolve=True),
-        "overrides": overrides,
-        "classes": list(datamodule.classes),
-        "input_shape": list(datamodule.input_shape),
-        "mean": list(datamodule.mean),
-        "std": list(datamodule.std),
-    }
 
 
 def _run_name(overrides: list[str]) -> str:

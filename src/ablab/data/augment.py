@@ -1,7 +1,7 @@
 """Batched augmentation on the device: whole batches of float images in [0, 1], no per-image loop.
 
 An augmentation is a callable `(x, generator) -> x` on (N, C, H, W). It runs on the
-training batches only, before normalisation (see ImageDataModule.on_after_batch_transfer).
+training batches only, before normalisation (see ablab.data.preprocess).
 Options: augment=affine (alias digits), augment=crop_flip (alias cifar).
 """
 import math

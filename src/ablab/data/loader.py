@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 import torch
 
+from ablab.data.batch import Batch
+
 
 class TensorBatches:
     def __init__(
@@ -61,7 +63,7 @@ class TensorBatches:
         stop = len(self) * self.batch_size
         for start in range(0, min(stop, len(indices)), self.batch_size):
             batch = indices[start:start + self.batch_size]
-            yield rows(self.x, batch), rows(self.y, batch)
+            yield Batch(rows(self.x, batch), rows(self.y, batch))
 
 
 def rows(t: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:

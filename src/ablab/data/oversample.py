@@ -8,13 +8,14 @@ device, so no copy is ever stored and no two draws of one image look the same:
 - `copies_to_largest` is a sampler (`(labels, generator) -> indices`) whose epoch is
   every training image once plus, for each class, `max(n) - n_c` extra draws of its
   images; an extra draw is marked by adding `len(labels)` to its index.
-- `OversampledBatches` slices batches off that epoch and yields `(x, y, is_copy)`.
+- `OversampledBatches` slices batches off that epoch and yields `Batch(x, y, is_copy)`.
 - `CopyAugment` flips (half of the time) and adds noise to the copies of a float batch in
-  [0, 1]; ImageDataModule.on_after_batch_transfer calls it before any other augmentation.
+  [0, 1]; `Preprocess` calls it before any other augmentation.
 Validation and test batches never pass through here.
 """
 import torch
 
+from ablab.data.batch import Batch
 from ablab.data.loader import TensorBatches, rows
 from ablab.data.ranks import group_by_class
 
@@ -42,7 +43,7 @@ def balanced_size(labels: torch.Tensor) -> int:
 
 
 class OversampledBatches(TensorBatches):
-    """TensorBatches over `copies_to_largest` epochs, yielding `(x, y, is_copy)`."""
+    """TensorBatches over `copies_to_largest` epochs, yielding `Batch(x, y, is_copy)`."""
 
     def __init__(self, x, y, batch_size: int, seed: int = 0, rank: int = 0, world_size: int = 1, epoch_source=None):
         super().__init__(x, y, batch_size, copies_to_largest, seed=seed, rank=rank, world_size=world_size,
@@ -59,7 +60,7 @@ class OversampledBatches(TensorBatches):
             batch = indices[start:start + self.batch_size]
             is_copy = batch >= n
             batch = torch.where(is_copy, batch - n, batch)
-            yield rows(self.x, batch), rows(self.y, batch), is_copy
+            yield Batch(rows(self.x, batch), rows(self.y, batch), is_copy)
 
 
 class CopyAugment:

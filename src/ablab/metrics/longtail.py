@@ -2,15 +2,15 @@
 
 `LongTailReport` is the callback run.py adds when `data.longtail` is set. It reads
 `trainer.datamodule` (`classes`, `train_counts`, `longtail_options`: the parsed data.longtail)
-and `pl_module.eval_results[split]["per_class_acc"]` (set by the LightningModule at each
-validation / test epoch end), and writes:
+and `pl_module.evaluated[split].per_class_acc` (published by the LightningModule at each
+validation / test epoch end), and writes to TensorBoard and figures/:
 - at fit start: the training images per class as a markdown table (text
   `data/train_class_counts`) and a bar chart (image `figures/train_class_counts`, also
   <run dir>/figures/train_class_counts.png);
 - after every validation and after test: the mean per-class accuracy of the many-,
   medium- and few-shot classes (and of head and tail for a step profile) as scalars
-  `<split>/many_acc`, ..., and into `pl_module.eval_results[split]["shots"]`, which results.json
-  carries as `<split>.shots`;
+  `<split>/many_acc`, ... (`split_shots`, which the results writer calls too for
+  results.json's `<split>.shots`);
 - after test: class, count, group and val/test accuracy as a table (text
   `data/per_class_accuracy`) and a chart of test accuracy over the counts
   (`figures/longtail_accuracy`).
@@ -40,6 +40,14 @@ def shots(train_counts, per_class_acc, many: int = 100, few: int = 20, tail_clas
     if tail_classes is not None:
         out.update(head_tail(per_class_acc, tail_classes))
     return {k: round(v, 6) for k, v in out.items()}
+
+
+def split_shots(evaluation, datamodule) -> dict[str, float] | None:
+    """The shot groups' accuracy of one split's `Evaluation`; None unless the data is long-tailed."""
+    options = getattr(datamodule, "longtail_options", None)
+    if options is None:
+        return None
+    return shots(datamodule.train_counts, evaluation.per_class_acc, options.many, options.few, options.tail_classes)
 
 
 def counts_table(classes, counts, many: int, few: int, acc: dict[str, list] | None = None) -> str:
@@ -105,8 +113,7 @@ class LongTailReport(Callback):
         dm, writer = trainer.datamodule, tensorboard_writer(trainer)
         if writer is None:
             return
-        results = pl_module.eval_results
-        acc = {s: results[s]["per_class_acc"] for s in ("val", "test") if s in results}
+        acc = {s: pl_module.evaluated[s].per_class_acc for s in ("val", "test") if s in pl_module.evaluated}
         many, few = dm.longtail_options.many, dm.longtail_options.few
         writer.add_text("data/per_class_accuracy", counts_table(dm.classes, dm.train_counts, many, few, acc),
                         trainer.global_step)
@@ -114,13 +121,11 @@ class LongTailReport(Callback):
         self._figure(trainer, writer, "longtail_accuracy", figure)
 
     def _shots(self, trainer, pl_module, split: str) -> None:
-        results = pl_module.eval_results.get(split)
-        if not results:
+        evaluation = pl_module.evaluated.get(split)
+        if evaluation is None:
             return
-        options = trainer.datamodule.longtail_options
-        results["shots"] = shots(trainer.datamodule.train_counts, results["per_class_acc"], options.many,
-                                 options.few, options.tail_classes)
-        metrics = {f"{split}/{group}_acc": acc for group, acc in results["shots"].items()}
+        groups = split_shots(evaluation, trainer.datamodule)
+        metrics = {f"{split}/{group}_acc": acc for group, acc in groups.items()}
         # The step Lightning logs its own epoch-end metrics at (one behind global_step during
         # fit), so val/few_acc lines up with val/acc.
         step = getattr(trainer.fit_loop.epoch_loop, "_batches_that_stepped", trainer.global_step)

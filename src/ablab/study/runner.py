@@ -106,7 +106,7 @@ def write_test_csv(job: Path, path: Path) -> Path:
     cfg = OmegaConf.load(job / ".hydra" / "config.yaml")
     dm = build.datamodule(cfg)
     dm.setup("test")
-    images = dm.splits["test"][0]
+    images = dm.splits["test"].x
     flat = images.reshape(len(images), -1).tolist()
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as f:

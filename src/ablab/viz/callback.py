@@ -2,15 +2,16 @@
 
 Histograms of every weight and bias go to TensorBoard at train epoch end; everything else
 is drawn once, at the end of test, into TensorBoard images and <run dir>/figures/*.png,
-among them curves.png, the learning curves from the run's `History` callback.
+among them curves.png, the learning curves from the run's results writer's history.
 
 Contract with the core (lit.py / data):
-- `test_step` returns the logits (N, K); the test batch is `(x, y)` with x normalised;
-- `trainer.datamodule` has `classes`, `input_shape`, `denormalize(x) -> [0, 1]`,
-  `train_images(indices)` (uint8 (n, C, H, W), in memory or streamed) and `train_y` (int (N,));
-- `pl_module.model` is the network; after test `pl_module.eval_results["test"]` may hold
-  "confusion_matrix" (K x K, rows = true) and "per_class_acc" (K floats). When it does not,
-  both are computed from the predictions collected here.
+- `test_step` returns the logits (N, K); the test batch is `(x, y, ...)` with x normalised;
+- `trainer.datamodule` has `train_images(indices)` (uint8 (n, C, H, W), in memory or
+  streamed) and `train_y` (int (N,));
+- `pl_module.model` is the network; `pl_module.preprocess` has `classes`, `input_shape` and
+  `denormalize(x)`, which maps the network's input back to [0, 1]; after test `pl_module.evaluated["test"]` may hold the split's
+  `Evaluation` (confusion matrix, per-class accuracy). When it does not, both are computed
+  from the predictions collected here.
 """
 import math
 from pathlib import Path
@@ -19,7 +20,7 @@ import torch
 from pytorch_lightning import Callback, LightningModule, Trainer
 
 from ablab.data.ranks import rank_within_class
-from ablab.history import History
+from ablab.results_writer import ResultsWriter
 from ablab.viz.png import save_png, tensorboard_writer
 
 
@@ -70,8 +71,8 @@ class Figures(Callback):
         self._pred.append(pred.cpu())
         self._true.append(y.cpu())
         self._conf.append(conf.cpu())
-        denorm = trainer.datamodule.denormalize
-        pick = self._sample_picks(y.cpu(), len(trainer.datamodule.classes))
+        denorm = pl_module.preprocess.denormalize
+        pick = self._sample_picks(y.cpu(), len(pl_module.preprocess.classes))
         if len(pick):
             on_device = pick.to(y.device)
             self._samples.append(denorm(x[on_device]).cpu())
@@ -120,15 +121,14 @@ class Figures(Callback):
         from ablab.viz.weights import first_layer, first_layer_figure
 
         dm = trainer.datamodule
-        classes = list(dm.classes)
+        classes = list(pl_module.preprocess.classes)
         k = len(classes)
         pred, true = torch.cat(self._pred), torch.cat(self._true)
-        results = getattr(pl_module, "eval_results", {}).get("test", {})
-        cm = results.get("confusion_matrix")
-        if cm is None:
+        evaluation = getattr(pl_module, "evaluated", {}).get("test")
+        if evaluation is not None:
+            cm, acc = evaluation.confusion_matrix, evaluation.per_class_acc
+        else:
             cm = torch.bincount(true * k + pred, minlength=k * k).view(k, k)
-        acc = results.get("per_class_acc")
-        if acc is None:
             cm_f = torch.as_tensor(cm).float()
             acc = (cm_f.diag() / cm_f.sum(1).clamp_min(1)).tolist()
         n = self.n_samples
@@ -151,9 +151,9 @@ class Figures(Callback):
                 images, mpred, mtrue, classes, conf, title="most confident mistakes (probability)")
         layer = first_layer(getattr(pl_module, "model", pl_module))
         if layer is not None:
-            shape = tuple(dm.input_shape)
+            shape = tuple(pl_module.preprocess.input_shape)
             figs["first_layer_weights"] = first_layer_figure(layer, shape, self.n_kernels)
-        history = next((c for c in trainer.callbacks if isinstance(c, History)), None)
-        if history is not None and history.entries:  # the run's learning curves, from results.json's history
-            figs["curves"] = curves_figure(history.entries)
+        writer = next((c for c in trainer.callbacks if isinstance(c, ResultsWriter)), None)
+        if writer is not None and writer.history:  # the run's learning curves, from results.json's history
+            figs["curves"] = curves_figure(writer.history)
         return figs

@@ -1,16 +1,21 @@
-"""Per-epoch history of a run: the `history` list of results.json, written as the run goes.
+"""The one writer of a run's results.json (the run-directory contract in DESIGN.md).
 
-One entry per finished training epoch: `epoch`, `train_loss`, `train_acc`, `val_loss`,
-`val_acc`, `val_f1_macro` and `lr` (the first param group's learning rate at the epoch's
-end). After each entry the run's record (the dict run.py owns and writes at the end) is
-rewritten atomically with its status still "running", so a run that fails, diverges or is
-killed keeps the epochs it finished.
+run.py opens it with what is known before training (overrides, seed, class counts,
+parameters, resume) and ends it with how the run ended (`end`). In between, as a
+Lightning callback, it
+- appends one `history` entry per finished training epoch: `epoch`, `train_loss`,
+  `train_acc`, `val_loss`, `val_acc`, `val_f1_macro`, `lr` (the first param group's at the
+  epoch's end), and rewrites the file atomically with status "running", so a run that
+  fails, diverges or is killed keeps the epochs it finished;
+- after test, takes each split's metrics from the module's `evaluated` (what the metric
+  objects returned), with shot-group accuracy for long-tailed data.
+Nothing else writes the record; the figures read its history.
 
-The entry is appended in `on_train_epoch_end`: Lightning validates inside the training
+The history entry is made in `on_train_epoch_end`: Lightning validates inside the training
 epoch, so the epoch's validation metrics are known by then, and this (non-monitoring)
 callback hook runs before ModelCheckpoint saves last.ckpt. The history is also this
 callback's checkpoint state, so a run resumed from last.ckpt carries on with exactly the
-epochs that checkpoint had seen, none twice.
+epochs that checkpoint had seen, none twice. Epochs count from 0, as `best_epoch` does.
 """
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ from typing import Any, Optional
 import pytorch_lightning as pl
 from pytorch_lightning.trainer.states import TrainerFn
 
-from ablab.results import write_json
+from ablab.results import split_record, write_json
 
 FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_f1_macro", "lr")
 VAL_KEYS = {"val_loss": "val/loss", "val_acc": "val/acc", "val_f1_macro": "val/f1_macro"}
@@ -34,18 +39,34 @@ def _number(value: Any) -> Optional[float]:
     return value if math.isfinite(value) else None
 
 
-class History(pl.Callback):
-    def __init__(self, record: dict, path: Path):
-        self.record, self.path = record, Path(path)
-        record["history"] = []
+class ResultsWriter(pl.Callback):
+    def __init__(self, path: Path, **fields):
+        self.path = Path(path)
+        self._record: dict = {"status": "running", "error": None, **fields, "history": []}
         self._val: dict[str, Optional[float]] = {}
         self._val_epoch: Optional[int] = None  # the epoch whose validation self._val holds
         self._stage: Optional[str] = None
 
     @property
-    def entries(self) -> list[dict]:
-        return self.record["history"]
+    def record(self) -> dict:
+        """What results.json holds (read it; change it through `note` and `end`)."""
+        return self._record
 
+    @property
+    def history(self) -> list[dict]:
+        return self._record["history"]
+
+    def note(self, **fields) -> None:
+        """Facts of the run known to run.py (class counts, parameters, resume, how it ended)."""
+        self._record.update(fields)
+
+    def end(self, status: str, error: str | None = None, **fields) -> None:
+        self.note(status=status, error=error, **fields)
+
+    def write(self) -> None:
+        write_json(self.path, self._record)
+
+    # ---- the per-epoch history ----
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # Only validation inside fit: not the sanity check, nor run.py's final trainer.validate.
         if trainer.sanity_checking or trainer.state.fn != TrainerFn.FITTING:
@@ -63,12 +84,23 @@ class History(pl.Callback):
         epoch = trainer.current_epoch
         val = self._val if self._val_epoch == epoch else dict.fromkeys(VAL_KEYS)  # no validation this epoch
         lr = trainer.optimizers[0].param_groups[0]["lr"] if trainer.optimizers else None
-        self.entries.append({"epoch": epoch, "train_loss": _number(train.get("train/loss_epoch")),
+        self.history.append({"epoch": epoch, "train_loss": _number(train.get("train/loss_epoch")),
                              "train_acc": _number(train.get("train/acc")), **val, "lr": _number(lr)})
-        write_json(self.path, self.record)
+        self.write()
+
+    # ---- the final metrics ----
+    def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        for split in ("val", "test"):
+            if split in pl_module.evaluated:
+                self._record[split] = split_record(pl_module.evaluated[split], trainer.datamodule)
+
+    # ---- resuming ----
+    @property
+    def state_key(self) -> str:
+        return "History"  # the name its state had in checkpoints before this writer took the history in
 
     def state_dict(self) -> dict[str, Any]:
-        return {"history": [dict(e) for e in self.entries]}
+        return {"history": [dict(e) for e in self.history]}
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         self._stage = stage  # Lightning calls setup before it restores a checkpoint's callback states
@@ -76,5 +108,5 @@ class History(pl.Callback):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         # Only when resuming fit: run.py's final validate and test load best.ckpt too, whose
         # history stops at the best epoch.
-        if self._stage == "fit":  # in place: run.py's record and this callback share the one list
-            self.entries[:] = [dict(e) for e in state_dict.get("history", [])]
+        if self._stage == "fit":
+            self.history[:] = [dict(e) for e in state_dict.get("history", [])]
