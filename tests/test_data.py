@@ -12,7 +12,7 @@ from ablab.data.loader import TensorBatches
 from ablab.data.module import ImageDataModule
 from ablab.data.ranks import group_by_class, rank_within_class
 from ablab.data.sampling import Shuffle
-from ablab.data.split import stratified_fold, stratified_holdout
+from ablab.data.stratified import stratified_fold, stratified_holdout
 from ablab.errors import DataError
 from tests import fakes
 from tests.configs import option

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import torch
 from torch.utils.data import Dataset, Subset
 
-from ablab.data.split import stratified_fold, stratified_holdout
+from ablab.data.stratified import stratified_fold, stratified_holdout
 from ablab.data.sources import DecodedDataset
 from ablab.errors import DataError
 
