@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from pytorch_lightning import Callback
 
 from ablab.metrics.shots import head_tail, shot_groups
-from ablab.viz.png import save_png, tensorboard_writer
+from ablab.viz.png import add_png, save_png, tensorboard_writer
 
 if TYPE_CHECKING:  # matplotlib is imported where a figure is drawn, after training
     from matplotlib.figure import Figure
@@ -134,6 +134,6 @@ class LongTailReport(Callback):
 
     @staticmethod
     def _figure(trainer, writer, name: str, figure: "Figure") -> None:
-        pixels = save_png(figure, Path(trainer.default_root_dir) / "figures" / f"{name}.png")
-        writer.add_image(f"figures/{name}", pixels, trainer.global_step, dataformats="HWC")
+        png = save_png(figure, Path(trainer.default_root_dir) / "figures" / f"{name}.png")
+        add_png(writer, f"figures/{name}", png, trainer.global_step)
         writer.flush()

@@ -21,7 +21,7 @@ from pytorch_lightning import Callback, LightningModule, Trainer
 
 from ablab.data.ranks import rank_within_class
 from ablab.results_writer import ResultsWriter
-from ablab.viz.png import save_png, tensorboard_writer
+from ablab.viz.png import add_png, save_png, tensorboard_writer
 
 
 class Figures(Callback):
@@ -107,9 +107,9 @@ class Figures(Callback):
         out = Path(trainer.default_root_dir) / "figures"
         writer = tensorboard_writer(trainer)
         for name, fig in figures.items():
-            pixels = save_png(fig, out / f"{name}.png")
+            png = save_png(fig, out / f"{name}.png")
             if writer is not None:
-                writer.add_image(f"figures/{name}", pixels, trainer.global_step, dataformats="HWC")
+                add_png(writer, f"figures/{name}", png, trainer.global_step)
         if writer is not None:
             writer.flush()
 

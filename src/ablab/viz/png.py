@@ -1,13 +1,12 @@
-"""Render a matplotlib Figure once: PNG file on disk plus the same pixels for TensorBoard,
-and the TensorBoard writer those pixels (and histograms, tables) go to."""
+"""Render a matplotlib Figure once into a PNG file, hand TensorBoard the same PNG bytes, and
+find the TensorBoard writer those images (and histograms, tables) go to."""
 from __future__ import annotations
 
 import io
+import struct
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-from PIL import Image
 from pytorch_lightning import Trainer
 from pytorch_lightning.loggers import TensorBoardLogger
 
@@ -15,12 +14,12 @@ if TYPE_CHECKING:  # matplotlib is imported by whoever draws, after training, no
     from matplotlib.figure import Figure
 
 
-def save_png(fig: Figure, path: str | Path, dpi: int = 100) -> np.ndarray:
-    """Write `fig` to `path` and return its pixels as uint8 (H, W, 3).
+def save_png(fig: Figure, path: str | Path, dpi: int = 100) -> bytes:
+    """Write `fig` to `path` as PNG and return the file's bytes.
 
-    One render feeds both the PNG and TensorBoard, so the two always show the same image.
-    Figures lay themselves out (tight_layout, reserved margins): bbox_inches="tight" would
-    cost a second render.
+    One render feeds both the PNG and TensorBoard (`add_png`), so the two always show the
+    same image. Figures lay themselves out (tight_layout, reserved margins):
+    bbox_inches="tight" would cost a second render.
     """
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
@@ -28,7 +27,18 @@ def save_png(fig: Figure, path: str | Path, dpi: int = 100) -> np.ndarray:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    return data
+
+
+def add_png(writer, tag: str, png: bytes, step: int) -> None:
+    """An image summary holding `png` as it is. SummaryWriter.add_image takes pixels and
+    encodes them again: decoding and re-encoding cost more than drawing a small figure."""
+    from tensorboard.compat.proto.summary_pb2 import Summary
+
+    width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk that starts every PNG
+    image = Summary.Image(height=height, width=width, colorspace=4, encoded_image_string=png)  # matplotlib: RGBA
+    # The writer's own path for summaries, as add_image's last step (_get_file_writer reopens a closed writer).
+    writer._get_file_writer().add_summary(Summary(value=[Summary.Value(tag=tag, image=image)]), step)
 
 
 def tensorboard_writer(trainer: Trainer):
