@@ -18,15 +18,17 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from ablab.data.preprocess import Preprocess
+from ablab.data.ranks import classes_in_turn
 from ablab.factors.norm import batch
 from ablab.metrics.evaluation import Evaluation
 from ablab.models.cnn import CNN
 from ablab.models.mlp import MLP
 from ablab.viz.callback import Figures
 from ablab.viz.charts import confusion_matrix_figure, per_class_accuracy_figure
-from ablab.viz.images import image_grid, prediction_grid, sample_grid, spread
+from ablab.viz.images import image_grid, prediction_grid, sample_grid
 from ablab.viz.png import save_png
-from ablab.viz.weights import first_layer, first_layer_figure
+from ablab.viz.figure_data import first_layer, first_layer_weights
+from ablab.viz.weights import first_layer_figure
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "viz"
 EMNIST = list(string.digits + string.ascii_uppercase + "abdefghnqrt")
@@ -98,7 +100,7 @@ def test_per_class_accuracy(tmp_path, k):
 def test_first_layer_weights(tmp_path, make, shape, colour):
     layer = first_layer(make(shape))
     assert isinstance(layer, (nn.Linear, nn.Conv2d, nn.LSTM))
-    check_png(first_layer_figure(layer, shape), tmp_path, colour=colour)
+    check_png(first_layer_figure(*first_layer_weights(layer), shape), tmp_path, colour=colour)
 
 
 class TinyData(pl.LightningDataModule):
@@ -204,7 +206,7 @@ def test_callback_without_tensorboard_still_writes_pngs(tmp_path):
 def test_sample_grids_show_every_class_of_a_class_ordered_set():
     # Image folders list their files class by class; the first 16 images would all be class 0.
     labels = torch.arange(10).repeat_interleave(50)
-    assert labels[spread(labels, 16, 10)].tolist() == [*range(10), *range(6)]
+    assert labels[classes_in_turn(labels, 16, 10)].tolist() == [*range(10), *range(6)]
     figures = Figures(n_samples=16)  # test batches arrive in order: keep ceil(16 / 10) per class
     picked = [batch[figures._sample_picks(batch, 10)] for batch in labels.split(64)]
     assert torch.bincount(torch.cat(picked), minlength=10).tolist() == [2] * 10

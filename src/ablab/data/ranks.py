@@ -36,3 +36,13 @@ def rank_within_class(labels: torch.Tensor, generator: torch.Generator | None = 
     rank = torch.empty(len(labels), dtype=torch.int64, device=labels.device)
     rank[order] = torch.arange(len(labels), device=labels.device) - starts[labels[order]]
     return rank
+
+
+def classes_in_turn(labels: torch.Tensor, n: int, num_classes: int) -> torch.Tensor:
+    """Indices of up to `n` samples taking the classes in turn: each class's first, then its second, ...
+
+    Image folders list their files class by class, so the first n images of a split are often
+    one class only; a grid of those checks nothing about the labels.
+    """
+    labels = labels.long()
+    return torch.argsort(rank_within_class(labels) * num_classes + labels, stable=True)[:n]

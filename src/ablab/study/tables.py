@@ -144,13 +144,19 @@ def figure_row(study: Study, spec: dict[str, Any], out: Path) -> list[str]:
     name = spec.get("figure")
     if not name:
         return []
+    from ablab.viz.draw import DEFERRED, draw_deferred  # torch and matplotlib: only for a figure row
+
     stages = spec["stages"]
     labels = dict(stages) if isinstance(stages, dict) else {s: s for s in stages}
     shown = []
     for label, stage in labels.items():
-        done = [r for r in collect(out / stage) if r.status == "completed" and (r.path / "figures" / f"{name}.png").is_file()]
-        if done:
-            shown.append((label, (done[0].path / "figures" / f"{name}.png").relative_to(out).as_posix()))
+        for run in (r for r in collect(out / stage) if r.status == "completed"):
+            png = run.path / "figures" / f"{name}.png"
+            if not png.is_file() and (run.path / "figures" / DEFERRED).is_file():
+                draw_deferred(run.path)  # a sweep's job saves its figures for later: this table shows them
+            if png.is_file():
+                shown.append((label, png.relative_to(out).as_posix()))
+                break
     if not shown:
         return []
     return ["", "| " + " | ".join(label for label, _ in shown) + " |", "|" + "---|" * len(shown),

@@ -3,15 +3,18 @@
 Histograms of every weight and bias go to TensorBoard at train epoch end; everything else
 is drawn once, at the end of test, into TensorBoard images and <run dir>/figures/*.png,
 among them curves.png, the learning curves from the run's results writer's history.
+`draw`: "end" draws then; "later" saves the figure data (figures/figures.pt, tens of
+milliseconds instead of about a second of matplotlib) for `python -m ablab.viz DIR`;
+"auto", the default, is "end" for a single run and "later" for the jobs of a -m sweep.
 
 Contract with the core (lit.py / data):
 - `test_step` returns the logits (N, K); the test batch is `(x, y, ...)` with x normalised;
 - `trainer.datamodule` has `train_images(indices)` (uint8 (n, C, H, W), in memory or
   streamed) and `train_y` (int (N,));
 - `pl_module.model` is the network; `pl_module.preprocess` has `classes`, `input_shape` and
-  `denormalize(x)`, which maps the network's input back to [0, 1]; after test `pl_module.evaluated["test"]` may hold the split's
-  `Evaluation` (confusion matrix, per-class accuracy). When it does not, both are computed
-  from the predictions collected here.
+  `denormalize(x)`, which maps the network's input back to [0, 1]; after test
+  `pl_module.evaluated["test"]` may hold the split's `Evaluation` (confusion matrix,
+  per-class accuracy). When it does not, both are computed from the predictions collected here.
 """
 import math
 from pathlib import Path
@@ -19,9 +22,11 @@ from pathlib import Path
 import torch
 from pytorch_lightning import Callback, LightningModule, Trainer
 
-from ablab.data.ranks import rank_within_class
+from ablab.data.ranks import classes_in_turn, rank_within_class
 from ablab.results_writer import ResultsWriter
-from ablab.viz.png import add_png, save_png, tensorboard_writer
+from ablab.viz.draw import DEFERRED, publish
+from ablab.viz.figure_data import collect
+from ablab.viz.png import tensorboard_writer
 
 
 class Figures(Callback):
@@ -31,11 +36,15 @@ class Figures(Callback):
         n_samples: int = 64,
         n_mistakes: int = 32,
         n_kernels: int = 64,
+        draw: str = "auto",
     ):
+        if draw not in ("auto", "end", "later"):
+            raise ValueError(f"viz.draw={draw!r}: must be auto, end or later")
         self.every_n_epochs_histograms = every_n_epochs_histograms
         self.n_samples = n_samples
         self.n_mistakes = n_mistakes
         self.n_kernels = n_kernels
+        self.draw = draw  # end: at the end of test; later: figures.pt for ablab.viz; auto: later in a -m sweep
         self._reset()
 
     def _reset(self):
@@ -103,57 +112,43 @@ class Figures(Callback):
     def on_test_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if not trainer.is_global_zero or not self._pred:
             return
-        figures = self.make_figures(trainer, pl_module)
+        data = self.figure_data(trainer, pl_module)
         out = Path(trainer.default_root_dir) / "figures"
         writer = tensorboard_writer(trainer)
-        for name, fig in figures.items():
-            png = save_png(fig, out / f"{name}.png")
-            if writer is not None:
-                add_png(writer, f"figures/{name}", png, trainer.global_step)
-        if writer is not None:
-            writer.flush()
+        if self._drawn_later():  # a sweep's job: the data now (milliseconds), the drawing on demand
+            data["tensorboard"] = Path(writer.log_dir).relative_to(trainer.default_root_dir).as_posix() if writer else None
+            out.mkdir(parents=True, exist_ok=True)
+            torch.save(data, out / DEFERRED)
+            return
+        publish(data, out, writer)
 
-    def make_figures(self, trainer: Trainer, pl_module: LightningModule) -> dict:
-        # Imported here, once the test set is through: matplotlib costs a run's start-up otherwise.
-        from ablab.viz.charts import confusion_matrix_figure, per_class_accuracy_figure
-        from ablab.viz.curves import curves_figure
-        from ablab.viz.images import prediction_grid, sample_grid, spread
-        from ablab.viz.weights import first_layer, first_layer_figure
+    def _drawn_later(self) -> bool:
+        if self.draw != "auto":
+            return self.draw == "later"
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
 
-        dm = trainer.datamodule
-        classes = list(pl_module.preprocess.classes)
-        k = len(classes)
-        pred, true = torch.cat(self._pred), torch.cat(self._true)
+        return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+    def figure_data(self, trainer: Trainer, pl_module: LightningModule) -> dict:
+        dm, preprocess = trainer.datamodule, pl_module.preprocess
+        k = len(preprocess.classes)
         evaluation = getattr(pl_module, "evaluated", {}).get("test")
         if evaluation is not None:
             cm, acc = evaluation.confusion_matrix, evaluation.per_class_acc
         else:
+            pred, true = torch.cat(self._pred), torch.cat(self._true)
             cm = torch.bincount(true * k + pred, minlength=k * k).view(k, k)
-            cm_f = torch.as_tensor(cm).float()
-            acc = (cm_f.diag() / cm_f.sum(1).clamp_min(1)).tolist()
-        n = self.n_samples
-        train = spread(dm.train_y.cpu(), n, k)
-        figs = {
-            "train_samples": sample_grid(dm.train_images(train), dm.train_y[train].cpu(), classes),
-            "confusion_matrix": confusion_matrix_figure(cm, classes),
-            "confusion_matrix_normalized": confusion_matrix_figure(cm, classes, normalize=True),
-            "per_class_accuracy": per_class_accuracy_figure(acc, classes),
-        }
-        if self._samples:
-            images, spred, strue = (torch.cat(t) for t in (self._samples, self._sample_pred, self._sample_true))
-            shown = spread(strue, n, k)
-            self._samples, self._sample_pred, self._sample_true = [images[shown]], [spred[shown]], [strue[shown]]
-            figs["test_predictions"] = prediction_grid(images[shown], spred[shown], strue[shown], classes,
-                                                       title="test predictions, classes in turn (wrong in red)")
-        if self._mistakes is not None:
-            images, conf, mpred, mtrue = self._mistakes
-            figs["confident_mistakes"] = prediction_grid(
-                images, mpred, mtrue, classes, conf, title="most confident mistakes (probability)")
-        layer = first_layer(getattr(pl_module, "model", pl_module))
-        if layer is not None:
-            shape = tuple(pl_module.preprocess.input_shape)
-            figs["first_layer_weights"] = first_layer_figure(layer, shape, self.n_kernels)
-        writer = next((c for c in trainer.callbacks if isinstance(c, ResultsWriter)), None)
-        if writer is not None and writer.history:  # the run's learning curves, from results.json's history
-            figs["curves"] = curves_figure(writer.history)
-        return figs
+            acc = (cm.float().diag() / cm.float().sum(1).clamp_min(1)).tolist()
+        samples = None
+        if self._samples:  # the grid's share: classes in turn, n_samples in all
+            images, pred, true = (torch.cat(t) for t in (self._samples, self._sample_pred, self._sample_true))
+            shown = classes_in_turn(true, self.n_samples, k)
+            self._samples, self._sample_pred, self._sample_true = [images[shown]], [pred[shown]], [true[shown]]
+            samples = (images[shown], pred[shown], true[shown])
+        results = next((c for c in trainer.callbacks if isinstance(c, ResultsWriter)), None)
+        return collect(classes=preprocess.classes, input_shape=preprocess.input_shape, train_labels=dm.train_y,
+                       train_images=dm.train_images, confusion_matrix=cm, per_class_acc=acc, test_samples=samples,
+                       mistakes=self._mistakes, model=getattr(pl_module, "model", pl_module),
+                       history=results.history if results is not None else [], n_samples=self.n_samples,
+                       n_kernels=self.n_kernels, step=trainer.global_step)

@@ -10,7 +10,6 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from ablab.data.ranks import rank_within_class
 
 WRONG = "tab:red"
 RIGHT = "black"
@@ -75,16 +74,6 @@ def image_grid(
     if title:
         fig.suptitle(title, y=1 - 0.05 / (height + head), va="top", fontsize=11)
     return fig
-
-
-def spread(labels: torch.Tensor, n: int, num_classes: int) -> torch.Tensor:
-    """Indices of up to `n` images taking the classes in turn: each class's first image, then its second, ...
-
-    Image folders list their files class by class, so the first n images of a split are often
-    one class only; a grid of those checks nothing about the labels.
-    """
-    labels = labels.long()
-    return torch.argsort(rank_within_class(labels) * num_classes + labels, stable=True)[:n]
 
 
 def sample_grid(images: torch.Tensor, labels: torch.Tensor, classes: Sequence[str]) -> Figure:

@@ -10,16 +10,8 @@ from collections.abc import Sequence
 
 import torch
 from matplotlib.figure import Figure
-from torch import nn
 
 from ablab.viz.images import image_grid
-
-FIRST_LAYER_TYPES = (nn.Conv2d, nn.Linear, nn.RNNBase)
-
-
-def first_layer(model: nn.Module) -> nn.Module | None:
-    """The first Conv2d, Linear or RNN in `model.modules()` order (construction order)."""
-    return next((m for m in model.modules() if isinstance(m, FIRST_LAYER_TYPES)), None)
 
 
 def _minmax(w: torch.Tensor) -> torch.Tensor:
@@ -29,13 +21,14 @@ def _minmax(w: torch.Tensor) -> torch.Tensor:
     return ((flat - lo) / (hi - lo).clamp_min(1e-12)).view_as(w)
 
 
-def first_layer_figure(layer: nn.Module, input_shape: Sequence[int], n: int = 64) -> Figure:
-    """Up to `n` units of `layer`, the model's first layer, for inputs of shape (C, H, W)."""
+def first_layer_figure(kind: str, weight: torch.Tensor, input_shape: Sequence[int], n: int = 64) -> Figure:
+    """Up to `n` units of the model's first layer (`first_layer_weights`: its kind, conv, dense
+    or rnn, and its input weights), for inputs of shape (C, H, W)."""
     c, h, w = input_shape
-    if isinstance(layer, nn.RNNBase):
-        return _matrix_figure(layer.weight_ih_l0, n, "first RNN layer: input weights")
-    weight = layer.weight.detach().float().cpu()
-    if isinstance(layer, nn.Conv2d):
+    if kind == "rnn":
+        return _matrix_figure(weight, n, "first RNN layer: input weights")
+    weight = weight.detach().float().cpu()
+    if kind == "conv":
         kernels = weight[:n]
         if kernels.shape[1] not in (1, 3):
             # Not a grey or RGB input: the channel mean still shows the spatial pattern.

@@ -1,0 +1,69 @@
+"""Draw a run's figures from its figure data (ablab.viz.figure_data) into figures/*.png and
+TensorBoard images: at the end of test, or later for runs that saved figures/figures.pt."""
+from pathlib import Path
+
+import torch
+
+from ablab.viz.png import add_png, save_png
+
+DEFERRED = "figures.pt"  # in <run dir>/figures/: figure data saved, not drawn yet
+
+
+def draw(data: dict) -> dict:
+    """name -> matplotlib Figure."""
+    from ablab.viz.charts import confusion_matrix_figure, per_class_accuracy_figure
+    from ablab.viz.curves import curves_figure
+    from ablab.viz.images import prediction_grid, sample_grid
+    from ablab.viz.weights import first_layer_figure
+
+    classes, cm = data["classes"], data["confusion_matrix"]
+    figs = {
+        "train_samples": sample_grid(data["train_images"], data["train_labels"], classes),
+        "confusion_matrix": confusion_matrix_figure(cm, classes),
+        "confusion_matrix_normalized": confusion_matrix_figure(cm, classes, normalize=True),
+        "per_class_accuracy": per_class_accuracy_figure(data["per_class_acc"], classes),
+    }
+    if (s := data["test_samples"]) is not None:
+        figs["test_predictions"] = prediction_grid(s["images"], s["pred"], s["true"], classes,
+                                                   title="test predictions, classes in turn (wrong in red)")
+    if (m := data["mistakes"]) is not None:
+        figs["confident_mistakes"] = prediction_grid(m["images"], m["pred"], m["true"], classes, m["conf"],
+                                                     title="most confident mistakes (probability)")
+    if (layer := data["first_layer"]) is not None:
+        figs["first_layer_weights"] = first_layer_figure(layer["kind"], layer["weight"], data["input_shape"],
+                                                         data["n_kernels"])
+    if data["history"]:  # the run's learning curves, from results.json's history
+        figs["curves"] = curves_figure(data["history"])
+    return figs
+
+
+def publish(data: dict, out: Path, writer=None) -> list[str]:
+    """Draw into `out`/<name>.png and, given a SummaryWriter, TensorBoard images; the names drawn."""
+    figures = draw(data)
+    for name, fig in figures.items():
+        png = save_png(fig, out / f"{name}.png")
+        if writer is not None:
+            add_png(writer, f"figures/{name}", png, data["step"])
+    if writer is not None:
+        writer.flush()
+    return list(figures)
+
+
+def draw_deferred(root: Path) -> list[Path]:
+    """Draw every run below `root` (a run or a sweep dir) whose figures were saved for later,
+    into its figures/ and its own TensorBoard run; the run directories drawn."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    drawn = []
+    for saved in sorted(Path(root).rglob(f"figures/{DEFERRED}")):
+        data = torch.load(saved, weights_only=True)
+        run_dir = saved.parent.parent
+        writer = SummaryWriter(str(run_dir / data["tensorboard"])) if data.get("tensorboard") else None
+        try:
+            publish(data, saved.parent, writer)
+        finally:
+            if writer is not None:
+                writer.close()
+        saved.unlink()  # drawn: the PNGs are the figures now
+        drawn.append(run_dir)
+    return drawn

@@ -1,0 +1,51 @@
+"""viz.draw: a sweep's jobs save their figure data and `python -m ablab.viz` draws it later,
+the same figures a single run draws at once."""
+import subprocess
+import sys
+
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from tests.conftest import REPO, TINY, run_cli
+
+FIGURES = {"train_samples", "confusion_matrix", "confusion_matrix_normalized", "per_class_accuracy",
+           "test_predictions", "first_layer_weights", "curves"}
+RUN = ["data=mnist", "model=mlp", *TINY, "viz=default", "viz.every_n_epochs_histograms=0"]
+
+
+def draw_later(*dirs):
+    return subprocess.run([sys.executable, "-m", "ablab.viz", *map(str, dirs)], cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_sweep_jobs_save_figure_data_that_ablab_viz_draws_as_a_run_would(mnist_dir, tmp_path):
+    single, sweep = tmp_path / "single", tmp_path / "sweep"
+    proc = run_cli(*RUN, f"data.root={mnist_dir}", f"hydra.run.dir={single}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert FIGURES <= {p.stem for p in (single / "figures").glob("*.png")}  # a single run draws at once
+
+    proc = run_cli("-m", "seed=0", *RUN, f"data.root={mnist_dir}", f"hydra.sweep.dir={sweep}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    figures = sweep / "0" / "figures"
+    assert (figures / "figures.pt").is_file() and not list(figures.glob("*.png"))
+    assert f"python -m ablab.viz {sweep}" in proc.stdout
+
+    done = draw_later(sweep)
+    assert done.returncode == 0 and "drew the figures of 1 run" in done.stdout, done.stderr[-2000:]
+    for name in FIGURES:  # the same run, the same pixels: nothing is lost by drawing later
+        assert (figures / f"{name}.png").read_bytes() == (single / "figures" / f"{name}.png").read_bytes(), name
+    run_tb = next((sweep / "0" / "tb").rglob("events.out.tfevents.*")).parent  # the job's own TensorBoard run
+    events = EventAccumulator(str(run_tb), size_guidance={"images": 0}).Reload()
+    assert {f"figures/{name}" for name in FIGURES} <= set(events.Tags()["images"])
+    assert not (figures / "figures.pt").exists()
+    again = draw_later(sweep)
+    assert again.returncode == 0 and "no run here has figures waiting" in again.stdout
+
+
+def test_viz_draw_end_draws_in_a_sweep_and_a_missing_dir_is_one_line(mnist_dir, tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = run_cli("-m", "seed=0", *RUN, "viz.draw=end", f"data.root={mnist_dir}", f"hydra.sweep.dir={sweep}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert FIGURES <= {p.stem for p in (sweep / "0" / "figures").glob("*.png")}
+    assert "ablab.viz" not in proc.stdout
+    missing = draw_later(tmp_path / "nope")
+    assert missing.returncode == 2 and missing.stderr.strip().count("\n") == 0 and "no such directory" in missing.stderr
