@@ -69,7 +69,7 @@ def worker(args) -> None:
                 "trainer.limit_test_batches=2", "trainer.enable_progress_bar=false", "viz=none",
                 f"hydra.run.dir={out}", "+callbacks.memory_probe._target_=__main__.MemoryProbe"]
     try:
-        train.main()
+        train.train()
         status = json.loads((out / "results.json").read_text())["status"]
     finally:
         shutil.rmtree(out, ignore_errors=True)

@@ -198,7 +198,7 @@ def run_ablab(args) -> Clock:
                 f"hydra.run.dir={out}", "+callbacks.bench_timer._target_=__main__.StepTimer",
                 f"+callbacks.bench_timer.warmup={args.warmup}"]
     try:
-        train.main()
+        train.train()
         results = json.loads((Path(out) / "results.json").read_text())
         if results["status"] != "completed":
             raise SystemExit(f"ablab run {results['status']}: {results['error']}")

@@ -182,3 +182,33 @@ def test_a_run_without_the_throughput_callback_records_no_throughput(mnist_dir, 
     assert results["status"] == "completed" and results["train_images_per_s"] is None
     _train_in_process(mnist_dir, tmp_path / "with", "trainer.max_epochs=2")
     assert json.loads((tmp_path / "with" / "results.json").read_text())["train_images_per_s"] > 0
+
+
+def test_training_accuracy_counted_on_the_device_is_torchmetrics_micro_accuracy():
+    from functools import partial
+
+    from torchmetrics.classification import MulticlassAccuracy
+
+    from ablab.data.batch import Batch
+    from ablab.lit import Classifier
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 5))
+    module = Classifier(net, torch.nn.CrossEntropyLoss(), partial(torch.optim.SGD, lr=0.1), None, num_classes=5)
+    module.trainer = SimpleNamespace(log_every_n_steps=0, world_size=1, global_step=0)
+    module.on_train_epoch_start()
+    reference = MulticlassAccuracy(5, average="micro")
+    for _ in range(4):
+        x, y = torch.randn(32, 1, 4, 4), torch.randint(0, 5, (32,))
+        module.training_step(Batch(x, y), 0)
+        reference.update(net(x), y)
+    assert module.train_epoch_means()["train/acc"] == reference.compute()
+
+
+def test_checkpoint_callback_state_key_is_lightnings_own():
+    from pytorch_lightning.callbacks import ModelCheckpoint
+
+    from ablab.callbacks import ModelCheckpoint as Cached
+
+    for kw in ({"monitor": "val/acc", "mode": "max"}, {"monitor": None, "every_n_epochs": 1}):
+        assert Cached(**kw).state_key == ModelCheckpoint(**kw).state_key  # checkpoints keep Lightning's keys

@@ -23,6 +23,10 @@ def silence_known_noise() -> None:
     # decode of a folder's images; they still work, and TorchCodec is not a dependency of ours.
     warnings.filterwarnings("ignore", message=r"The image decoding and encoding capabilities of TorchVision are deprecated",
                             category=DeprecationWarning)
+    # By design: the data module serves uint8 batches and the LightningModule preprocesses them
+    # (ablab.data.preprocess); Lightning points out that the module's batch hook is the one used.
+    warnings.filterwarnings("ignore", message=r"You have overridden `on_after_batch_transfer` in `LightningModule` but "
+                            r"have passed in a `LightningDataModule`")
     rank_zero = logging.getLogger("pytorch_lightning.utilities.rank_zero")
     if not any(isinstance(f, _DropTips) for f in rank_zero.filters):
         rank_zero.addFilter(_DropTips())

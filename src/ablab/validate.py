@@ -108,9 +108,11 @@ def validate(cfg: DictConfig) -> None:
     _apply(cfg, RULES)
     check_activations(cfg.model)
     horizon = OmegaConf.select(cfg, "scheduler.horizon_arg", default=None)
-    if OmegaConf.select(cfg, "trainer.max_epochs", default=None) == -1 and horizon:
+    max_steps = OmegaConf.select(cfg, "trainer.max_steps", default=None)
+    if OmegaConf.select(cfg, "trainer.max_epochs", default=None) == -1 and horizon and not (max_steps and max_steps > 0):
         raise UserError(f"trainer.max_epochs=-1 (no limit) cannot be combined with a schedule that spans the "
-                        f"whole run (scheduler's {horizon}); set trainer.max_epochs or choose scheduler=step|none")
+                        f"whole run (scheduler's {horizon}); set trainer.max_epochs (or +trainer.max_steps) or choose "
+                        "scheduler=step|none")
     folds, fold = cfg.data.get("folds", 1), cfg.data.get("fold", 0)
     if not (_integer(fold) and 0 <= fold < max(folds, 1)):
         raise UserError(f"data.fold={fold!r} is not allowed: must be an integer in [0, data.folds={folds})")
