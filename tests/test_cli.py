@@ -102,7 +102,7 @@ def test_bad_input_is_one_line_and_exit_code_2(override, message, mnist_dir, tmp
     ("data.fold=4", "data.fold=4 is not allowed"),
     ("trainer.precision=banana", "trainer.precision='banana' is not allowed: must be one of 64, 64-true"),
     ("trainer.accelerator=abacus", "trainer.accelerator='abacus' is not allowed: must be one of auto, cpu"),
-    ("model=mlp model.hidden=abc", "model.hidden='abc' is not allowed: must be an integer >= 1 or a list"),
+    ("model=mlp model.hidden=abc", "model.hidden='abc' is not allowed: must be a list of integers >= 1"),
     ("model=mlp model.hidden=[512,-1]", "model.hidden=[512, -1] is not allowed"),
     ("model=mlp model.activations=[relu,tanh]", "model.activations=['relu', 'tanh'] is not allowed: must name one "
                                                 "activation per hidden layer, 3 for model.hidden=[512, 256, 128]"),
@@ -116,7 +116,7 @@ def test_every_value_rule_names_key_value_and_range(override, message):
 
     from ablab.cli import CONF_DIR
     from ablab.errors import UserError
-    from ablab.validate import validate
+    from ablab.schema import validate
 
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         cfg = compose("train", overrides=override.split())
@@ -130,7 +130,7 @@ def test_values_that_pass_the_rules_still_compose_and_validate():
     from hydra import compose, initialize_config_dir
 
     from ablab.cli import CONF_DIR
-    from ablab.validate import validate
+    from ablab.schema import validate
 
     for overrides in ([], ["model=rnn", "model.hidden=64"], ["model=mlp", "model.hidden=[16]"],
                       ["model=mlp", "model.hidden=[16,8]", "model.activations=[tanh,swish]"],

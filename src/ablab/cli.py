@@ -51,13 +51,12 @@ class CheckConfig(Callback):
 
 
 def _check(config, config_name) -> None:
-    from ablab.validate import validate, validate_predict  # omegaconf only: no torch
+    from ablab.schema import CONFIGS, validate  # omegaconf only: no torch
 
-    check = {"train": validate, "predict": validate_predict}.get(config_name)
-    if check is None:
+    if config_name not in CONFIGS:
         return
     try:
-        check(config)
+        validate(config, config_name)
     except (UserError, OmegaConfBaseException) as exc:
         # Hydra turns a callback's exception into a warning and goes on, so the mistake is
         # reported and the process ended here; SystemExit passes through Hydra untouched.

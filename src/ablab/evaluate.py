@@ -22,7 +22,7 @@ from ablab.errors import DataError
 from ablab.factors import build
 from ablab.lit import Classifier
 from ablab.results import split_record, write_json
-from ablab.validate import validate
+from ablab.schema import validate
 
 
 def evaluate(cfg: DictConfig) -> float:

@@ -33,7 +33,7 @@ from ablab.resume_from import Start, choose
 from ablab.run_lock import one_writer
 from ablab.summary import summary
 from ablab.sweeps.resume import NOTHING, Earlier, earlier_run
-from ablab.validate import validate
+from ablab.schema import validate
 
 # Final metrics shown beside each run's factors in TensorBoard's HParams dashboard, as hp/<split>_<name>.
 HPARAM_METRICS = [(split, name) for split in ("val", "test") for name in ("acc", "f1_macro", "precision_macro",

@@ -13,8 +13,7 @@ from collections.abc import Sequence
 import torch
 
 from ablab.data.ranks import rank_within_class
-
-PROFILES = ("none", "step", "exponential")
+from ablab.schema.data import PROFILES
 
 
 def longtail_counts(class_counts: Sequence[int], profile: str, **kw) -> list[int]:

@@ -68,8 +68,7 @@ class ImageDataModule(pl.LightningDataModule):
             from ablab.data.longtail import select_longtail
 
             train = splits["train"]
-            self.longtail_options = parse_longtail(self.longtail, len(self.classes), self.sampler,
-                                                   streamed=train.streamed)
+            self.longtail_options = parse_longtail(self.longtail, len(self.classes))
             splits["train"] = train.take(select_longtail(train.y, len(self.classes), self.seed,
                                                          **self.longtail_options.selection))
         self.splits = splits

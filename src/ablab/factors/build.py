@@ -13,7 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from ablab.cli import CONF_DIR
-from ablab.validate import check_activations
+from ablab.schema import activation_names
 
 if TYPE_CHECKING:  # only a type here: building a model (predict.py) need not import Lightning
     from ablab.data.module import ImageDataModule
@@ -26,7 +26,7 @@ def datamodule(cfg: DictConfig) -> "ImageDataModule":
 
 
 def model(cfg: DictConfig, input_shape, num_classes: int) -> nn.Module:
-    names = check_activations(cfg.model)  # also here: a checkpoint or a test builds without validate()
+    names = activation_names(cfg.model)  # also here: a checkpoint or a test builds without validate()
     spec = OmegaConf.to_container(cfg.model, resolve=True)
     spec.pop("activations", None)  # names, not a model argument: models get factories
     per_layer = {"acts": [activation(name) for name in names]} if names is not None else {}

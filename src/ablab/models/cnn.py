@@ -30,17 +30,12 @@ def conv_block(
 ) -> nn.Sequential:
     if padding is None:
         padding = kernel // 2  # "same" for odd kernels at stride 1
-    elif isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
-        raise UserError(f"model.blocks: padding={padding!r} is not allowed: must be an integer >= 0 "
-                        "(0 for a 'valid' conv) or null for kernel // 2")
     layers: list[nn.Module] = [
         nn.Conv2d(in_ch, out_ch, kernel, stride=stride, padding=padding),
         norm(out_ch, True),
         act(),
     ]
     if pool:
-        if pool not in _POOLS:
-            raise UserError(f"model.blocks: pool={pool!r} is not allowed: must be one of {sorted(_POOLS)} or null")
         layers.append(_POOLS[pool](2))
     if dropout > 0:
         layers.append(nn.Dropout2d(dropout))
@@ -81,11 +76,7 @@ class CNN(nn.Module):
         stack = []
         for spec in blocks:
             spec = {"dropout": block_dropout, **spec}
-            out = spec.pop("channels")
-            unknown = set(spec) - {"kernel", "stride", "padding", "pool", "dropout"}
-            if unknown:
-                raise UserError(f"model.blocks: unknown key(s) {sorted(unknown)}; "
-                                "a block has channels, kernel, stride, padding, pool, dropout")
+            out = spec.pop("channels")  # the keys were checked with the config (ablab.schema.model)
             stack.append(conv_block(channels, out, act=act, norm=norm, **spec))
             channels = out
         if global_pool:

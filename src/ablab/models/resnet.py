@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 
 from torch import nn
 
-from ablab.errors import UserError
 
 Act = Callable[[], nn.Module]
 Norm = Callable[[int, bool], nn.Module]
@@ -74,10 +73,6 @@ class ResNet(nn.Module):
         width: int = 64,
     ):
         super().__init__()
-        if depth not in _DEPTHS:
-            raise UserError(f"model.depth={depth!r} is not allowed: must be one of {sorted(_DEPTHS)}")
-        if stem not in ("small", "imagenet"):
-            raise UserError(f"model.stem={stem!r} is not allowed: must be one of ['imagenet', 'small']")
         # A conv bias is redundant before a norm layer (its shift absorbs it) but is all
         # the shift there is when norm=none.
         bias = isinstance(norm(width, True), nn.Identity)

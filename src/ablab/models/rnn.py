@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from ablab.errors import UserError
 from ablab.models.head import dense_head
 
 _CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -35,8 +34,6 @@ class RNN(nn.Module):
         head: Sequence[int] = (128,),
     ):
         super().__init__()
-        if cell not in _CELLS:
-            raise UserError(f"model.cell={cell!r} is not allowed: must be one of {sorted(_CELLS)}")
         channels, _, width = input_shape
         self.rnn = _CELLS[cell](
             channels * width,

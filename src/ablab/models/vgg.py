@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 
 from torch import nn
 
-from ablab.errors import UserError
 from ablab.models.head import dense_head
 
 # Conv widths per configuration; "M" is a 2x2 max pool.
@@ -33,8 +32,6 @@ class VGG(nn.Module):
         head: Sequence[int] = (512, 512),
     ):
         super().__init__()
-        if depth not in _CONFIGS:
-            raise UserError(f"model.depth={depth!r} is not allowed: must be one of {sorted(_CONFIGS)}")
         channels, height, width = input_shape
         layers: list[nn.Module] = []
         for item in _CONFIGS[depth]:

@@ -4,7 +4,7 @@ The jobs are planned by the same code the sweeps use (ablab.sweeps.ofat for OFAT
 greedy stages, the cartesian product of the values for a grid, as Hydra's basic sweeper
 does), so a dry run lists what a real run launches. Before anything runs, each stage's
 baseline and each swept value on it are composed with Hydra and checked by
-ablab.validate, so a mistake anywhere in a study is one line before the first job.
+ablab.schema, so a mistake anywhere in a study is one line before the first job.
 """
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ def check(study: Study, stage: Stage, fixed: list[str], seen: Optional[set] = No
     from omegaconf import OmegaConf
 
     from ablab.sweeps.ofat import baseline_lookup
-    from ablab.validate import validate
+    from ablab.schema import validate
 
     seen = set() if seen is None else seen
     base = _composed(study, stage, fixed, None)
@@ -141,7 +141,7 @@ def _composed(study: Study, stage: Stage, overrides: list[str], trying: Optional
     from omegaconf.errors import OmegaConfBaseException
 
     from ablab.cli import CONF_DIR, explain
-    from ablab.validate import validate
+    from ablab.schema import validate
 
     where = f"study {study.name}, stage {stage.name}" + (f" ({trying})" if trying else "")
     try:

@@ -38,8 +38,6 @@ class Figures(Callback):
         n_kernels: int = 64,
         draw: str = "auto",
     ):
-        if draw not in ("auto", "end", "later"):
-            raise ValueError(f"viz.draw={draw!r}: must be auto, end or later")
         self.every_n_epochs_histograms = every_n_epochs_histograms
         self.n_samples = n_samples
         self.n_mistakes = n_mistakes
