@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 
 from torch import nn
 
-
 Act = Callable[[], nn.Module]
 Norm = Callable[[int, bool], nn.Module]
 
