@@ -1,6 +1,8 @@
 """The config checks: every config group has a schema (ablab/schema/<group>.py), every option
 of every group passes its schema, every rule is for a key some option has, the choices a
 schema allows are the ones the builders build, and each rule refuses in one line."""
+import copy
+import functools
 import subprocess
 import sys
 import typing
@@ -35,6 +37,11 @@ def options(group: str) -> list[str]:
 
 
 def composed(*overrides: str):
+    return copy.deepcopy(_composed(overrides))  # a test may change its copy (data.root)
+
+
+@functools.lru_cache(maxsize=None)  # composing takes ~0.2 s; the option tests compose each option twice
+def _composed(overrides: tuple[str, ...]):
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         return compose("train", overrides=list(overrides))
 
