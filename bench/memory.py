@@ -8,7 +8,7 @@ Fake datasets in the real on-disk formats (tests/fakes.py: IDX files for EMNIST 
 root, then `train.py`'s entry runs in a fresh process per case with a probe callback that
 reads the process's memory (VmRSS now, VmHWM peak) after the imports, after data set-up,
 at the first validation (so over set-up and the training steps) and at the end (with the
-1,000-image evaluation batches). The first job decodes the raw files (cache cold); a later
+evaluation batches, data.eval_batch_size). The first job decodes the raw files (cache cold); a later
 job maps the decoded cache (warm). Figures are in MB; "data" is the uint8 size of the set.
 """
 import argparse

@@ -30,7 +30,7 @@ class ImageDataModule(pl.LightningDataModule):
         mean: list[float] | None = None,
         std: list[float] | None = None,
         batch_size: int = 128,
-        eval_batch_size: int = 1000,
+        eval_batch_size: int = 128,
         val_fraction: float = 0.1,
         test_fraction: float = 0.1,
         folds: int = 1,
