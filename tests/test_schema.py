@@ -113,12 +113,29 @@ def test_checking_a_config_imports_no_torch():
 
 
 @pytest.mark.parametrize("overrides, message", [
+    ("optimizer.lr=0", "optimizer.lr=0 is not allowed: must be a number > 0"),
+    ("dropout=1.0", "dropout=1.0 is not allowed: must be a number in [0, 1)"),
+    ("dropout=-0.1", "dropout=-0.1 is not allowed: must be a number in [0, 1)"),
+    ("data.batch_size=0", "data.batch_size=0 is not allowed: must be an integer >= 1"),
+    ("data.val_fraction=1.5", "data.val_fraction=1.5 is not allowed: must be a number in (0, 1)"),
+    ("data.val_fraction=0", "data.val_fraction=0 is not allowed: must be a number in (0, 1)"),
+    ("data.fold=4", "data.fold=4 is not allowed"),
+    ("trainer.precision=banana", "trainer.precision='banana' is not allowed: must be one of 64, 64-true"),
+    ("trainer.accelerator=abacus", "trainer.accelerator='abacus' is not allowed: must be one of auto, cpu"),
+    ("model=mlp model.hidden=abc", "model.hidden='abc' is not allowed: must be a list of integers >= 1"),
+    ("model=mlp model.hidden=[512,-1]", "model.hidden=[512, -1] is not allowed"),
+    ("model=mlp model.activations=[relu,tanh]", "model.activations=['relu', 'tanh'] is not allowed: must name one "
+                                                "activation per hidden layer, 3 for model.hidden=[512, 256, 128]"),
+    ("model=mlp model.activations=[relu,tanh,swisher]", "'swisher' is not an activation; choose from elu, gelu,"),
+    ("trainer.max_epochs=-1", "trainer.max_epochs=-1 (no limit) cannot be combined with a schedule"),
+    ("trainer.max_epochs=-2", "trainer.max_epochs=-2 is not allowed: must be an integer >= 1"),
     ("model=rnn model.cell=transformer", "model.cell='transformer' is not allowed: must be one of gru, lstm, rnn"),
     ("model=vgg model.depth=13", "model.depth=13 is not allowed: must be one of 11, 16"),
     ("model=resnet model.depth=20", "model.depth=20 is not allowed: must be one of 18, 34, 50"),
     ("model=resnet model.stem=tiny", "model.stem='tiny' is not allowed: must be one of imagenet, small"),
     ("model=lenet5 model.pool=median", "model.pool='median' is not allowed: must be one of avg, max"),
     ("model=mlp model.hidden=16", "model.hidden=16 is not allowed: must be a list of integers >= 1"),
+    ("model=cnn model.head=128", "model.head=128 is not allowed: must be a list of integers >= 1"),
     ("model=rnn model.hidden=[64]", "model.hidden=[64] is not allowed: must be an integer >= 1"),
     ("model=cnn model.blocks=[{channels:8,padding:-1}]", "model.blocks: padding=-1 is not allowed: must be an integer >= 0"),
     ("model=cnn model.blocks=[{channels:8,padding:same}]", "model.blocks: padding='same' is not allowed"),
@@ -162,6 +179,16 @@ def test_each_rule_refuses_in_one_line_naming_key_value_and_what_is_allowed(over
     with pytest.raises(UserError) as error:
         validate(cfg)
     assert message in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("overrides", [
+    "", "model=rnn model.hidden=64", "model=mlp model.hidden=[16]", "model=mlp model.hidden=[16,8] "
+    "model.activations=[tanh,swish]", "trainer.max_epochs=-1 scheduler=step", "trainer.max_epochs=-1 "
+    "+trainer.max_steps=100", "trainer.precision=bf16-mixed", "trainer=ddp trainer.accelerator=cpu trainer.devices=2",
+    "model=cnn_cifar model.head=[]", "trainer.limit_train_batches=0.5",
+], ids=lambda v: v or "defaults")
+def test_the_rules_refuse_what_is_wrong_not_what_is_unusual(overrides):
+    validate(composed(*overrides.split()))
 
 
 def test_a_value_the_schema_refuses_is_one_line_and_exit_2_before_the_run_dir(tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from ablab.errors import UserError
-from ablab.schema.rules import Schema, boolean, integer, list_of, number, one_of, plain, sizes
+from ablab.schema.rules import Schema, boolean, integer, list_of, number, one_of, plain
 
 CELLS = ("gru", "lstm", "rnn")
 VGG_DEPTHS = (11, 16)
@@ -18,7 +18,7 @@ RESNET_STEMS = ("imagenet", "small")
 POOLS = ("avg", "max")
 BLOCK_KEYS = ("channels", "kernel", "stride", "padding", "pool", "dropout")
 
-HEAD = sizes("a list of integers >= 1, e.g. [128]")
+LAYER_SIZES = list_of(integer(ge=1), "a list of integers >= 1, e.g. [512,256]")
 
 
 def activation_options() -> list[str]:
@@ -83,9 +83,9 @@ def _activations(cfg: DictConfig) -> None:
 
 
 SCHEMA = Schema(
-    keys={"head": HEAD},
+    keys={"head": LAYER_SIZES},  # the dense layers before the classifier; [] for none
     targets={
-        "ablab.models.mlp.MLP": {"hidden": list_of(integer(ge=1), "a list of integers >= 1, e.g. [512,256]")},
+        "ablab.models.mlp.MLP": {"hidden": LAYER_SIZES},
         "ablab.models.rnn.RNN": {
             "cell": one_of(*CELLS),
             "hidden": integer(ge=1),

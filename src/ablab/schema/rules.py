@@ -86,13 +86,6 @@ def boolean() -> Rule:
     return Rule(lambda v: isinstance(v, bool), "true or false")
 
 
-def sizes(allowed: str) -> Rule:
-    """A layer size or a list of them (model.hidden is a list for mlp, one number for rnn)."""
-    def ok(v):
-        return (is_integer(v) and v >= 1) or (isinstance(v, list) and all(is_integer(x) and x >= 1 for x in v))
-    return Rule(ok, allowed)
-
-
 def list_of(rule: Rule, allowed: str) -> Rule:
     return Rule(lambda v: isinstance(v, list) and all(rule.ok(x) for x in v), allowed)
 

@@ -6,18 +6,6 @@ from omegaconf import DictConfig, OmegaConf
 from ablab.errors import UserError
 from ablab.schema.rules import Schema, integer, number, one_of
 
-SCHEMA_KEYS = {
-    "interval": one_of("epoch", "step"),
-    "lr_scheduler.pct_start": number(gt=0, lt=1),
-    "lr_scheduler.gamma": number(gt=0, le=1),
-    "lr_scheduler.step_size": integer(ge=1),
-    "lr_scheduler.eta_min": number(ge=0),
-    "lr_scheduler.factor": number(gt=0, lt=1),
-    "lr_scheduler.patience": integer(ge=0),
-    "lr_scheduler.mode": one_of("min", "max"),
-}
-
-
 def _bounded_run(cfg: DictConfig) -> None:
     horizon = OmegaConf.select(cfg, "scheduler.horizon_arg", default=None)
     max_steps = OmegaConf.select(cfg, "trainer.max_steps", default=None)
@@ -27,4 +15,16 @@ def _bounded_run(cfg: DictConfig) -> None:
                         "scheduler=step|none")
 
 
-SCHEMA = Schema(keys=SCHEMA_KEYS, checks=(_bounded_run,))
+SCHEMA = Schema(
+    keys={
+        "interval": one_of("epoch", "step"),
+        "lr_scheduler.pct_start": number(gt=0, lt=1),
+        "lr_scheduler.gamma": number(gt=0, le=1),
+        "lr_scheduler.step_size": integer(ge=1),
+        "lr_scheduler.eta_min": number(ge=0),
+        "lr_scheduler.factor": number(gt=0, lt=1),
+        "lr_scheduler.patience": integer(ge=0),
+        "lr_scheduler.mode": one_of("min", "max"),
+    },
+    checks=(_bounded_run,),
+)
