@@ -255,6 +255,27 @@ def test_resnet_norm_none_gives_convs_their_bias():
     assert biased(make("resnet18", norm="batch")) == {False}
 
 
+@pytest.mark.parametrize("case", ["cnn", "lenet5"])
+def test_channels_last_sets_the_conv_weights_layout_and_not_the_result(case):
+    def layouts(model):
+        convs = [m.weight for m in model.modules() if isinstance(m, nn.Conv2d) and m.weight.shape[1] > 1]
+        return {(w.is_contiguous(memory_format=torch.channels_last), w.is_contiguous()) for w in convs}
+
+    file, _ = CASES[case]
+    torch.manual_seed(0)
+    nhwc = make((file, ["channels_last=true"]), dropout=0.0).eval()
+    torch.manual_seed(0)
+    nchw = make((file, ["channels_last=false"]), dropout=0.0).eval()
+    assert layouts(nhwc) == {(True, False)} and layouts(nchw) == {(False, True)}
+    x = torch.randn(4, 1, 28, 28)
+    torch.testing.assert_close(nhwc(x), nchw(x))  # the same weights: only float rounding may differ
+
+
+def test_conv_models_default_to_channels_last_except_lenet5():
+    # bench/layout.py: NHWC is faster for every conv net on the CPU but LeNet-5's narrow convs.
+    defaults = {name: OmegaConf.load(CONF / "model" / f"{name}.yaml").get("channels_last") for name in group("model")}
+    assert defaults == {**{name: True for name in defaults}, "lenet5": False, "mlp": None, "rnn": None, "rnn_rows": None}
+
 def test_lenet5_refuses_images_too_small_for_its_convs():
     with pytest.raises(UserError, match="at least 12x12"):
         make("lenet5", (1, 8, 8), 10)

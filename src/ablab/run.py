@@ -132,8 +132,6 @@ def recorded(results: ResultsWriter, job: Job, clock: RunClock):
 
 def _classifier(cfg: DictConfig, datamodule, overrides: list[str]) -> Classifier:
     net = build.model(cfg, datamodule.input_shape, datamodule.num_classes)
-    if cfg.get("channels_last"):  # the first conv then turns its input NHWC too
-        net = net.to(memory_format=torch.channels_last)
     if cfg.get("compile"):
         net.compile()  # in place: checkpoints keep the plain module's keys
     return Classifier(

@@ -2,13 +2,15 @@
 
 Every object comes from `hydra.utils.instantiate` on its group's config; this file only
 adds what a YAML file cannot know: the data's shape and class count for the model, the
-training class counts for losses that need them, the seed for the data, and the factories
-for activations named per layer (model.activations).
+training class counts for losses that need them, the seed for the data, the factories
+for activations named per layer (model.activations), and the weights' memory layout
+(model.channels_last).
 """
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hydra.utils import instantiate
+import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
@@ -29,6 +31,7 @@ def model(cfg: DictConfig, input_shape, num_classes: int) -> nn.Module:
     names = activation_names(cfg.model)  # also here: a checkpoint or a test builds without validate()
     spec = OmegaConf.to_container(cfg.model, resolve=True)
     spec.pop("activations", None)  # names, not a model argument: models get factories
+    channels_last = spec.pop("channels_last", False)  # a memory layout, not an argument
     per_layer = {"acts": [activation(name) for name in names]} if names is not None else {}
     net = instantiate(spec, _convert_="all")(
         input_shape=tuple(input_shape),
@@ -39,6 +42,8 @@ def model(cfg: DictConfig, input_shape, num_classes: int) -> nn.Module:
         **per_layer,
     )
     instantiate(cfg.init)(net)
+    if channels_last:  # here, so training, eval, predict and the benches all build one layout
+        net = net.to(memory_format=torch.channels_last)  # the first conv turns its input NHWC too
     return net
 
 

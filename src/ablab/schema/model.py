@@ -83,7 +83,8 @@ def _activations(cfg: DictConfig) -> None:
 
 
 SCHEMA = Schema(
-    keys={"head": LAYER_SIZES},  # the dense layers before the classifier; [] for none
+    # head: the dense layers before the classifier ([] for none); channels_last: NHWC weights
+    keys={"head": LAYER_SIZES, "channels_last": boolean()},
     targets={
         "ablab.models.mlp.MLP": {"hidden": LAYER_SIZES},
         "ablab.models.rnn.RNN": {

@@ -16,7 +16,6 @@ SCHEMA = Schema(
     keys={
         "dropout": number(ge=0, lt=1),
         "seed": integer(ge=0),
-        "channels_last": boolean(),
         "compile": boolean(),
     },
     checks=(_checkpoint_exists,),
