@@ -81,9 +81,11 @@ class PhaseProbe(pl.Callback):
 
     def on_test_start(self, trainer, pl_module):
         self.t.setdefault("final_start", time.time())
+        self.t["test_start"] = time.time()
 
     def teardown(self, trainer, pl_module, stage):
-        self.t[f"teardown_{stage}"] = time.time()
+        # Lightning passes a TrainerFn, a str enum whose f-string form is "TrainerFn.TESTING".
+        self.t[f"teardown_{getattr(stage, 'value', stage)}"] = time.time()
         path = Path(trainer.default_root_dir) / "phases.json"
         path.write_text(json.dumps({"t": self.t, "spent": self.spent, "val_fit": self.val_fit}))
 

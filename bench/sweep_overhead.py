@@ -10,6 +10,9 @@ a study's jobs are. A probe callback (`PhaseProbe`, bench/phase_probe.py) times 
 Lightning's hooks and by wrapping the calls that write (Trainer.save_checkpoint, the
 TensorBoard SummaryWriter, the figures callback), counting a nested call once:
 
+    between     from the previous job's results.json to this job's start: the previous job's last
+                words, then Hydra composing this job's config (~0.1 s for train.yaml's ~30 files)
+                and making its directory (0 for the first job: its start is the process's)
     set-up      Hydra's job set-up and ablab's, up to the first training step (data, model, trainer)
     train       the training steps (first batch start to last batch end)
     val         validation passes during fit
@@ -18,7 +21,10 @@ TensorBoard SummaryWriter, the figures callback), counting a nested call once:
     ckpt        checkpoint writes;  tb: TensorBoard writes outside the figures
     rest        from the last probed event to results.json written (and the summary printed)
 
-Overhead is a job's wall time minus its training steps and one validation pass. Medians
+A job's wall time runs from the previous job's results.json (the first job: from its own
+start) to its own results.json, so the jobs' walls add up to the sweep's. Overhead is a
+job's wall time minus its training steps and one validation pass; "own" is overhead minus
+the between-jobs time (Hydra's) and the test pass (a result, and compute). Medians
 are over the jobs after the first (the first pays imports and the data decode). The
 1-minute load average is printed: above the core count, other work competed.
 """
@@ -32,11 +38,12 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PHASES = ["setup", "train", "val", "final", "figures", "ckpt", "tb", "rest"]
+PHASES = ["between", "setup", "train", "val", "final", "figures", "ckpt", "tb", "rest"]
 
 
 # ---------------------------------------------------------------- the bench (outside)
-def phases(job: Path) -> dict:
+def phases(job: Path, previous_end: float | None) -> dict:
+    """One job's seconds per phase; `previous_end`: when the job before it wrote its results.json."""
     probe = json.loads((job / "phases.json").read_text())
     t, spent = probe["t"], probe["spent"]
 
@@ -48,7 +55,8 @@ def phases(job: Path) -> dict:
     job_start = (job / ".hydra" / "config.yaml").stat().st_mtime  # Hydra writes it as the job begins
     final_span = t.get("teardown_test", end) - t.get("final_start", t.get("teardown_test", end))
     out = {
-        "wall": end - job_start,
+        "wall": end - (job_start if previous_end is None else previous_end),
+        "between": 0.0 if previous_end is None else job_start - previous_end,
         "setup": t["first_batch"] - job_start,
         "train": t["last_batch_end"] - t["first_batch"],
         "val": probe["val_fit"] - total(span="val"),  # one pure validation pass (one epoch)
@@ -59,6 +67,7 @@ def phases(job: Path) -> dict:
     }
     out["rest"] = out["wall"] - sum(out[k] for k in PHASES if k != "rest")
     out["overhead"] = out["wall"] - out["train"] - out["val"]
+    out["own"] = out["overhead"] - out["between"] - (t["teardown_test"] - t["test_start"])
     return out
 
 
@@ -76,13 +85,14 @@ def run_sweep(args, viz: str, work: Path) -> list[dict]:
     if proc.returncode != 0:
         raise SystemExit(f"sweep failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     jobs = sorted((p for p in sweep.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
-    rows = [phases(j) for j in jobs]
+    ends = [(j / "results.json").stat().st_mtime for j in jobs]
+    rows = [phases(j, ends[i - 1] if i else None) for i, j in enumerate(jobs)]
     print(f"load average {load:.2f} -> {os.getloadavg()[0]:.2f} (cores: {os.cpu_count()})")
     return rows
 
 
 def table(name: str, rows: list[dict]) -> str:
-    cols = ["wall", *PHASES, "overhead"]
+    cols = ["wall", *PHASES, "overhead", "own"]
     lines = [f"{name}: seconds per job",
              "| job | " + " | ".join(cols) + " |", "|---:|" + "---:|" * len(cols)]
     for i, r in enumerate(rows):
@@ -105,8 +115,10 @@ def main() -> None:
         rows = run_sweep(args, viz, work)
         print(table(f"viz={viz}", rows), flush=True)
         later = rows[1:] or rows
-        print(f"viz={viz}: median overhead {statistics.median(r['overhead'] for r in later):.3f} s per job "
-              f"(targets: 1.5 s with figures, 0.5 s with viz=none)\n", flush=True)
+        median = {k: statistics.median(r[k] for r in later) for k in ("overhead", "own", "between")}
+        print(f"viz={viz}: median overhead {median['overhead']:.3f} s per job (targets: 1.5 s with figures, "
+              f"0.5 s with viz=none); of it Hydra between jobs {median['between']:.3f} s, ablab's own "
+              f"{median['own']:.3f} s besides the test pass\n", flush=True)
 
 
 if __name__ == "__main__":
