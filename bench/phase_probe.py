@@ -12,8 +12,9 @@ class PhaseProbe(pl.Callback):
 
     def __init__(self):
         self.t = {"probe_init": time.time()}
-        # seconds per (category, span): span "val" (a validation pass during fit), "fit" (the
-        # rest of fit) or "final" (validate + test after fit), so each span's own work is known.
+        # seconds per (category, span): span "setup" (before the first training step), "val" (a
+        # validation pass during fit), "fit" (the rest of fit) or "final" (validate + test after
+        # fit), so each span's own work is known.
         self.spent: dict[str, float] = {}
         self.val_fit = 0.0
         self._depth = 0
@@ -22,6 +23,8 @@ class PhaseProbe(pl.Callback):
         self._trainer = None
 
     def _span(self) -> str:
+        if "first_batch" not in self.t:  # before the first step (e.g. the long-tail report's first chart)
+            return "setup"
         if self._in_val:
             return "val"
         return "fit" if self._trainer is not None and self._trainer.state.fn == "fit" else "final"
@@ -48,8 +51,8 @@ class PhaseProbe(pl.Callback):
         trainer.save_checkpoint = self._timed("ckpt", trainer.save_checkpoint)
         for cb in trainer.callbacks:
             if type(cb).__name__ in ("Figures", "LongTailReport"):
-                for hook in ("on_train_epoch_end", "on_test_batch_end", "on_test_end", "on_test_epoch_end",
-                             "on_fit_end", "on_validation_epoch_end"):
+                for hook in ("on_fit_start", "on_train_epoch_end", "on_test_batch_end", "on_test_end",
+                             "on_test_epoch_end", "on_fit_end", "on_validation_epoch_end", "on_validation_end"):
                     if hook in type(cb).__dict__:
                         setattr(cb, hook, self._timed("figures", getattr(cb, hook)))
         writer = trainer.logger.experiment if trainer.logger is not None else None

@@ -57,7 +57,7 @@ def phases(job: Path, previous_end: float | None) -> dict:
     out = {
         "wall": end - (job_start if previous_end is None else previous_end),
         "between": 0.0 if previous_end is None else job_start - previous_end,
-        "setup": t["first_batch"] - job_start,
+        "setup": t["first_batch"] - job_start - total(span="setup"),  # probed writes are their own columns
         "train": t["last_batch_end"] - t["first_batch"],
         "val": probe["val_fit"] - total(span="val"),  # one pure validation pass (one epoch)
         "final": final_span - total(span="final"),

@@ -115,5 +115,5 @@ def callbacks_for(cfg, datamodule, *extra: pl.Callback) -> list[pl.Callback]:
     if cfg.get("viz") and cfg.viz.get("_target_"):
         callbacks.append(instantiate(cfg.viz))
     if getattr(datamodule, "longtail_options", None) is not None:  # long-tailed data: class counts and shot-group accuracy
-        callbacks.append(LongTailReport())
+        callbacks.append(LongTailReport(draw=(cfg.get("viz") or {}).get("draw", "auto")))  # as viz.draw says
     return callbacks

@@ -14,6 +14,8 @@ validation / test epoch end), and writes to TensorBoard and figures/:
 - after test: class, count, group and val/test accuracy as a table (text
   `data/per_class_accuracy`) and a chart of test accuracy over the counts
   (`figures/longtail_accuracy`).
+The two charts follow viz.draw as the run's other figures do: a -m sweep's job (draw=auto)
+saves their data as figures/longtail.pt instead, and `python -m ablab.viz DIR` draws them.
 """
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING
 from pytorch_lightning import Callback
 
 from ablab.metrics.shots import head_tail, shot_groups
+from ablab.viz.draw import DEFERRED_LONGTAIL, drawn_later, save_for_later
 from ablab.viz.png import add_png, save_png, tensorboard_writer
 
 if TYPE_CHECKING:  # matplotlib is imported where a figure is drawn, after training
@@ -95,6 +98,9 @@ def counts_figure(classes, counts, many: int, few: int, acc: list[float] | None 
 
 
 class LongTailReport(Callback):
+    def __init__(self, draw: str = "auto"):
+        self.draw = draw  # viz.draw: end, later, or auto (later in a -m sweep)
+
     def on_fit_start(self, trainer, pl_module) -> None:
         dm = trainer.datamodule
         writer = tensorboard_writer(trainer)
@@ -102,7 +108,8 @@ class LongTailReport(Callback):
             return
         many, few = dm.longtail_options.many, dm.longtail_options.few
         writer.add_text("data/train_class_counts", counts_table(dm.classes, dm.train_counts, many, few), 0)
-        self._figure(trainer, writer, "train_class_counts", counts_figure(dm.classes, dm.train_counts, many, few))
+        if not drawn_later(self.draw):  # else drawn with the accuracy chart, from longtail.pt
+            self._figure(trainer, writer, "train_class_counts", counts_figure(dm.classes, dm.train_counts, many, few))
 
     def on_validation_end(self, trainer, pl_module) -> None:
         if not trainer.sanity_checking:
@@ -117,6 +124,11 @@ class LongTailReport(Callback):
         many, few = dm.longtail_options.many, dm.longtail_options.few
         writer.add_text("data/per_class_accuracy", counts_table(dm.classes, dm.train_counts, many, few, acc),
                         trainer.global_step)
+        if drawn_later(self.draw):
+            data = {"classes": [str(c) for c in dm.classes], "train_counts": list(dm.train_counts), "many": many,
+                    "few": few, "test_acc": list(acc["test"]), "step": trainer.global_step}
+            save_for_later(data, Path(trainer.default_root_dir) / "figures" / DEFERRED_LONGTAIL, trainer, writer)
+            return
         figure = counts_figure(dm.classes, dm.train_counts, many, few, acc["test"])
         self._figure(trainer, writer, "longtail_accuracy", figure)
 
@@ -136,4 +148,17 @@ class LongTailReport(Callback):
     def _figure(trainer, writer, name: str, figure: "Figure") -> None:
         png = save_png(figure, Path(trainer.default_root_dir) / "figures" / f"{name}.png")
         add_png(writer, f"figures/{name}", png, trainer.global_step)
+        writer.flush()
+
+
+def publish_longtail(data: dict, out: Path, writer=None) -> None:
+    """Draw the charts a job saved for later (figures/longtail.pt) into `out` and TensorBoard,
+    at the steps the report would have drawn them at."""
+    parts = (data["classes"], data["train_counts"], data["many"], data["few"])
+    for name, figure, step in (("train_class_counts", counts_figure(*parts), 0),
+                               ("longtail_accuracy", counts_figure(*parts, data["test_acc"]), data["step"])):
+        png = save_png(figure, out / f"{name}.png")
+        if writer is not None:
+            add_png(writer, f"figures/{name}", png, step)
+    if writer is not None:
         writer.flush()

@@ -144,7 +144,7 @@ def figure_row(study: Study, spec: dict[str, Any], out: Path) -> list[str]:
     name = spec.get("figure")
     if not name:
         return []
-    from ablab.viz.draw import DEFERRED, draw_deferred  # torch and matplotlib: only for a figure row
+    from ablab.viz.draw import draw_deferred, waiting  # torch and matplotlib: only for a figure row
 
     stages = spec["stages"]
     labels = dict(stages) if isinstance(stages, dict) else {s: s for s in stages}
@@ -152,7 +152,7 @@ def figure_row(study: Study, spec: dict[str, Any], out: Path) -> list[str]:
     for label, stage in labels.items():
         for run in (r for r in collect(out / stage) if r.status == "completed"):
             png = run.path / "figures" / f"{name}.png"
-            if not png.is_file() and (run.path / "figures" / DEFERRED).is_file():
+            if not png.is_file() and waiting(run.path):
                 draw_deferred(run.path)  # a sweep's job saves its figures for later: this table shows them
             if png.is_file():
                 shown.append((label, png.relative_to(out).as_posix()))

@@ -96,7 +96,9 @@ def finish(raised: Optional[BaseException] = None) -> Optional[int]:
     _failed_here.clear()
     if raised is not None and not outcome.failed:
         return None
-    waiting = sum(1 for _ in Path(outcome.sweep_dir).rglob("figures/figures.pt"))  # viz.draw=auto in a sweep
+    from ablab.viz.draw import waiting as figures_waiting  # torch: the sweep's jobs imported it already
+
+    waiting = len(figures_waiting(Path(outcome.sweep_dir)))  # viz.draw=auto in a sweep
     if waiting:
         print(f"ablab: the figures of {waiting} job{'' if waiting == 1 else 's'} are saved, not drawn; draw them "
               f"with: python -m ablab.viz {shown(outcome.sweep_dir)}  (or run the sweep with viz.draw=end)")

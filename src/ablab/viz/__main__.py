@@ -1,7 +1,7 @@
 """CLI: `python -m ablab.viz DIR...` / `ablab-figures DIR...`: draw the figures a run saved for later.
 
-A -m sweep's jobs save their end-of-test figure data as figures/figures.pt instead of
-drawing (viz.draw=auto); this draws every such run below each DIR (a run, a sweep or a
+A -m sweep's jobs save their end-of-test figure data as figures/figures.pt (and, on
+long-tailed data, figures/longtail.pt) instead of drawing (viz.draw=auto); this draws every such run below each DIR (a run, a sweep or a
 study directory) into its figures/*.png and its TensorBoard run, and says how many.
 """
 import argparse
@@ -24,7 +24,7 @@ def main(argv=None) -> int:
     for root in args.dirs:
         drawn = draw_deferred(root)
         what = f"drew the figures of {len(drawn)} run{'' if len(drawn) == 1 else 's'}" if drawn else \
-            "no run here has figures waiting to be drawn (figures/figures.pt)"
+            "no run here has figures waiting to be drawn (figures/figures.pt or longtail.pt)"
         print(f"ablab: {shown(root)}: {what}")
     return 0
 

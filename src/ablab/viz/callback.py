@@ -24,7 +24,7 @@ from pytorch_lightning import Callback, LightningModule, Trainer
 
 from ablab.data.ranks import classes_in_turn, rank_within_class
 from ablab.results_writer import ResultsWriter
-from ablab.viz.draw import DEFERRED, publish
+from ablab.viz.draw import DEFERRED, drawn_later, publish, save_for_later
 from ablab.viz.figure_data import collect
 from ablab.viz.png import tensorboard_writer
 
@@ -113,20 +113,10 @@ class Figures(Callback):
         data = self.figure_data(trainer, pl_module)
         out = Path(trainer.default_root_dir) / "figures"
         writer = tensorboard_writer(trainer)
-        if self._drawn_later():  # a sweep's job: the data now (milliseconds), the drawing on demand
-            data["tensorboard"] = Path(writer.log_dir).relative_to(trainer.default_root_dir).as_posix() if writer else None
-            out.mkdir(parents=True, exist_ok=True)
-            torch.save(data, out / DEFERRED)
+        if drawn_later(self.draw):  # a sweep's job: the data now (milliseconds), the drawing on demand
+            save_for_later(data, out / DEFERRED, trainer, writer)
             return
         publish(data, out, writer)
-
-    def _drawn_later(self) -> bool:
-        if self.draw != "auto":
-            return self.draw == "later"
-        from hydra.core.hydra_config import HydraConfig
-        from hydra.types import RunMode
-
-        return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
     def figure_data(self, trainer: Trainer, pl_module: LightningModule) -> dict:
         dm, preprocess = trainer.datamodule, pl_module.preprocess
