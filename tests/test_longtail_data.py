@@ -172,3 +172,4 @@ def test_cli_long_tail_run_reports_counts_and_shots(mnist_dir, tmp_path):
     assert {"val/medium_acc", "val/few_acc", "test/few_acc"} <= set(events.Tags()["scalars"])
     assert "figures/train_class_counts" in events.Tags()["images"]
     assert (run_dir / "figures" / "train_class_counts.png").is_file()
+    assert (run_dir / "figures" / "longtail_accuracy.png").is_file()  # a single run draws both at once
