@@ -9,8 +9,8 @@ for activations named per layer (model.activations), and the weights' memory lay
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hydra.utils import instantiate
 import torch
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 

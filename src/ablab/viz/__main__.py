@@ -1,8 +1,9 @@
 """CLI: `python -m ablab.viz DIR...` / `ablab-figures DIR...`: draw the figures a run saved for later.
 
 A -m sweep's jobs save their end-of-test figure data as figures/figures.pt (and, on
-long-tailed data, figures/longtail.pt) instead of drawing (viz.draw=auto); this draws every such run below each DIR (a run, a sweep or a
-study directory) into its figures/*.png and its TensorBoard run, and says how many.
+long-tailed data, figures/longtail.pt) instead of drawing (viz.draw=auto); this draws
+every such run below each DIR (a run, a sweep or a study directory) into its
+figures/*.png and its TensorBoard run, and says how many.
 """
 import argparse
 import sys
