@@ -93,7 +93,9 @@ def test_a_bad_value_is_one_line_exit_2_and_leaves_no_run_directory(tmp_path, en
 def test_a_misspelt_key_or_group_gets_the_closest_valid_name(tmp_path):
     for typo, hint in [("optimizr=adam", "did you mean optimizer?"),
                        ("optimizer.lrr=0.1", "did you mean optimizer.lr?"),
-                       ("trainer.max_epoch=3", "did you mean trainer.max_epochs?")]:
+                       ("trainer.max_epoch=3", "did you mean trainer.max_epochs?"),
+                       ("max_epochs=3", "did you mean trainer.max_epochs?"),  # a group's key at the top
+                       ("channels_last=true", "did you mean model.channels_last?")]:  # a key that moved
         proc = run_cli(typo, f"hydra.run.dir={tmp_path}/run")
         assert proc.returncode == 2 and hint in proc.stderr, proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1

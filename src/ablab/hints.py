@@ -16,21 +16,25 @@ def unknown_key(message: str) -> str | None:
 def did_you_mean(key: str, conf_dir: str, config_name: str) -> str:
     """One line naming `key` as unknown, with the closest valid names at its level."""
     parent, _, leaf = key.rpartition(".")
-    names = set(_keys(conf_dir, config_name, key))
+    node, below = _keys(conf_dir, config_name, key)
+    names = set(node)
     if not parent:  # a top-level name may also be a config group: optimizer=..., data=...
         names |= {d for d in os.listdir(conf_dir) if os.path.isdir(os.path.join(conf_dir, d))}
         names.discard("hydra")
     close = difflib.get_close_matches(leaf, sorted(names), n=3, cutoff=0.6)
     prefix = parent + "." if parent else ""
-    if close:
-        hint = "; did you mean " + " or ".join(prefix + c for c in close) + "?"
+    # The key one level down, in a group (max_epochs=5 for trainer.max_epochs=5).
+    nested = [f"{prefix}{child}.{leaf}" for child, keys in below.items() if leaf in keys]
+    if close or nested:
+        hint = "; did you mean " + " or ".join([prefix + c for c in close] + nested) + "?"
     else:
         hint = f"; {repr(parent) if parent else 'the config'} has: {', '.join(sorted(names)[:12])}" if names else ""
     return f"unknown config key or group '{key}'{hint} (+{key}=... adds a new key on purpose)"
 
 
-def _keys(conf_dir: str, config_name: str, failed: str) -> list[str]:
-    """Keys beside `failed` in the config the user composed, less the override that failed."""
+def _keys(conf_dir: str, config_name: str, failed: str) -> tuple[list[str], dict[str, list[str]]]:
+    """Keys beside `failed` in the config the user composed, less the override that failed,
+    and the keys of each of those that is itself a node."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
@@ -46,9 +50,13 @@ def _keys(conf_dir: str, config_name: str, failed: str) -> list[str]:
             with initialize_config_dir(config_dir=conf_dir, version_base="1.3"):
                 cfg = compose(config_name=config_name)
         except Exception:
-            return []
+            return [], {}
     node = OmegaConf.select(cfg, parent) if parent else cfg
-    return [str(k) for k in node.keys()] if isinstance(node, DictConfig) else []
+    if not isinstance(node, DictConfig):
+        return [], {}
+    # items_ex(resolve=False): trainer.default_root_dir is ${hydra:...}, unresolvable outside a run
+    below = {str(k): [str(c) for c in v.keys()] for k, v in node.items_ex(resolve=False) if isinstance(v, DictConfig)}
+    return [str(k) for k in node.keys()], below
 
 
 def _key_of(override: str) -> str:
