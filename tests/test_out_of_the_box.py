@@ -74,7 +74,7 @@ def test_no_product_file_points_at_the_team_workbench():
                *(REPO / "conf").rglob("*.yaml"), *(REPO / "src").rglob("*.py")]
     offenders = [str(p.relative_to(REPO)) for p in product if "shared/datasets" in p.read_text()]
     assert offenders == []
-    quickstart = (REPO / "README.md").read_text().split("## Configuration")[0]
+    quickstart = (REPO / "README.md").read_text().split("## A sweep and its report")[0]
     assert "shared" not in quickstart
 
 
@@ -137,12 +137,12 @@ def test_named_datamodules_need_no_hydra(emnist_dir, cifar_dir, folder_dir):
 
 
 def test_readme_python_api_example_runs():
-    """README's "Python API" block, run as written there but for a few batches only."""
-    readme = (REPO / "README.md").read_text()
-    block = readme.split("## Python API", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    """docs/python-api.md's code block, run as written there but for a few batches only."""
+    page = (REPO / "docs" / "python-api.md").read_text()
+    block = page.split("# Python API", 1)[1].split("```python", 1)[1].split("```", 1)[0]
     scope: dict = {}
     exec(compile(block.replace("max_epochs=1", "max_epochs=1, limit_train_batches=5, limit_test_batches=1"),
-                 "README.md", "exec"), scope)
+                 "docs/python-api.md", "exec"), scope)
     assert 0.0 <= scope["test_acc"] <= 1.0
 
 
