@@ -21,7 +21,7 @@ import time
 import torch
 from hydra import compose, initialize_config_dir
 
-from ablab.cli import CONF_DIR
+from ablab.paths import CONF_DIR
 from ablab.factors import build
 
 # (model option, input shape): the digit nets at MNIST's size, the colour nets at CIFAR-10's.

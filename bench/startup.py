@@ -8,7 +8,7 @@ of that is Lightning's own import (which ablab does not fight) rather than ablab
 Per repeat, in turn, each a fresh process:
     bare        python -c "import pytorch_lightning"          (launch to the import done; with
                 --device cuda also a CUDA context, which is torch's cost, not ablab's)
-    import      python -c "import ablab.run"                   (ablab's modules on top of Lightning's)
+    import      python -c "import ablab.run.train"                   (ablab's modules on top of Lightning's)
     first step  python train.py ... to its first training step (a probe callback prints the
                 wall clock there and ends the process; bench/phase_probe.py:FirstStep)
 ablab's share is first step minus bare: Hydra's composition and run directory, ablab's
@@ -63,7 +63,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.repeats):  # interleaved, so drift in the machine's load hits all three alike
             times["bare"].append(imported("pytorch_lightning", env, args.device))
-            times["import"].append(imported("ablab.run", env, args.device))
+            times["import"].append(imported("ablab.run.train", env, args.device))
             times["first step"].append(first_step(args.model, args.device, Path(tmp) / f"run{i}", env))
             print(f"repeat {i + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()), flush=True)
     med = {k: statistics.median(v) for k, v in times.items()}

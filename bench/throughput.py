@@ -163,7 +163,7 @@ def composed(args):
     """The config a user's `python train.py <overrides>` composes, for b and c to build the same parts."""
     from hydra import compose, initialize_config_dir
 
-    from ablab.cli import CONF_DIR
+    from ablab.paths import CONF_DIR
 
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         return compose("train", overrides(args))

@@ -107,9 +107,43 @@ def test_bad_checkpoint_or_input_is_one_line_and_exit_code_2(case, message, trai
 
 
 def test_a_torch_file_without_ablab_metadata_is_not_a_checkpoint(tmp_path):
-    from ablab import checkpoint
+    from ablab.run import checkpoint
     from ablab.errors import UserError
 
     torch.save({"state_dict": {"model.weight": torch.zeros(2)}}, tmp_path / "plain.ckpt")
     with pytest.raises(UserError, match=r"not an ablab checkpoint \(no 'ablab' metadata\)"):
         checkpoint.load(tmp_path / "plain.ckpt")
+
+
+def test_a_checkpoint_written_before_the_package_moved_still_loads(trained, tmp_path):
+    """Checkpoints pickle no ablab class (only tensors and plain values); module paths appear in
+    the run's stored config, which named ablab.callbacks.* before run/ existed. Such a file still
+    evaluates to the same numbers and resumes, and the old module names import the moved code."""
+    import importlib
+
+    raw = torch.load(trained / "checkpoints" / "best.ckpt", weights_only=False)
+    config = raw["ablab"]["config"]
+    for callback in config["callbacks"].values():
+        if callback and callback.get("_target_", "").startswith("ablab.run.callbacks."):
+            callback["_target_"] = callback["_target_"].replace("ablab.run.callbacks.", "ablab.callbacks.")
+    assert "ablab.callbacks.DivergenceGuard" in json.dumps(config)
+    old = tmp_path / "old.ckpt"
+    torch.save(raw, old)
+
+    out = tmp_path / "eval"
+    proc = run_cli(f"ckpt_path={old}", f"hydra.run.dir={out}", "viz=none", script="eval.py")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads((out / "eval.json").read_text())["test"] == read_results(trained)["test"]
+
+    resumed = tmp_path / "resumed"
+    proc = run_cli("data=mnist", f"data.root={raw['ablab']['config']['data']['root']}", "model=mlp",
+                   "trainer.max_epochs=1", "trainer.limit_train_batches=3", "viz=none", f"ckpt_path={old}",
+                   f"hydra.run.dir={resumed}")  # the same schedule: its one epoch is done, so resume tests it
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert read_results(resumed)["resume"]["checkpoint"] == str(old)
+    assert read_results(resumed)["test"] == read_results(trained)["test"]
+
+    for name in ("ablab.callbacks", "ablab.commands", "ablab.resume_from", "ablab.sweeps.resume"):
+        moved = importlib.import_module(name)
+        assert moved is importlib.import_module(moved.__name__) and moved.__name__ != name
+    assert importlib.import_module("ablab.callbacks").DivergenceGuard.__module__ == "ablab.run.callbacks"

@@ -18,9 +18,9 @@ import torch
 from ablab.data import cache, sources
 from ablab.data.module import ImageDataModule
 from ablab.errors import UserError
-from ablab.resume_from import choose
-from ablab.results import write_json
-from ablab.run_lock import RunDirInUse, RunLock
+from ablab.run.resume.start import choose
+from ablab.run.results import write_json
+from ablab.run.lock import RunDirInUse, RunLock
 from tests import fakes
 from tests.conftest import REPO, TINY, read_results, run_cli
 

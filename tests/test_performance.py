@@ -14,8 +14,8 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from ablab.callbacks import DivergenceGuard, Diverged
-from ablab.cuda_probe import NVML_CHECK
+from ablab.run.callbacks import DivergenceGuard, Diverged
+from ablab.run.cuda_probe import NVML_CHECK
 from ablab.data import sources
 from ablab.data.module import ImageDataModule
 from ablab.data.preprocess import channel_stats
@@ -112,7 +112,7 @@ def _train_in_process(mnist_dir, tmp_path, *overrides: str) -> None:
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import open_dict
 
-    from ablab.run import train
+    from ablab.run.train import train
 
     with initialize_config_dir(str(CONF), version_base="1.3"):
         cfg = compose("train", return_hydra_config=True, overrides=[
@@ -208,7 +208,7 @@ def test_training_accuracy_counted_on_the_device_is_torchmetrics_micro_accuracy(
 def test_checkpoint_callback_state_key_is_lightnings_own():
     from pytorch_lightning.callbacks import ModelCheckpoint
 
-    from ablab.callbacks import ModelCheckpoint as Cached
+    from ablab.run.callbacks import ModelCheckpoint as Cached
 
     for kw in ({"monitor": "val/acc", "mode": "max"}, {"monitor": None, "every_n_epochs": 1}):
         assert Cached(**kw).state_key == ModelCheckpoint(**kw).state_key  # checkpoints keep Lightning's keys

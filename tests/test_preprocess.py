@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from ablab import checkpoint
+from ablab.run import checkpoint
 from ablab.data.augment import Affine
 from ablab.data.batch import Batch
 from ablab.data.oversample import CopyAugment

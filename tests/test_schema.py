@@ -12,7 +12,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from ablab.cli import CONF_DIR
+from ablab.paths import CONF_DIR
 from ablab.errors import UserError
 from ablab.schema import CONFIGS, schema, validate
 
@@ -103,7 +103,7 @@ def test_the_choices_a_schema_allows_are_what_the_builders_build():
 
 
 def test_checking_a_config_imports_no_torch():
-    code = ("import sys; from hydra import compose, initialize_config_dir; from ablab.cli import CONF_DIR; "
+    code = ("import sys; from hydra import compose, initialize_config_dir; from ablab.paths import CONF_DIR; "
             "from ablab.schema import validate\n"
             "with initialize_config_dir(config_dir=CONF_DIR, version_base='1.3'):\n"
             "    validate(compose('train', overrides=['data=mnist_lt', 'model=resnet', 'loss=drw']))\n"

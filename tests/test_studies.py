@@ -157,7 +157,7 @@ def test_cifar10_lt_end_to_end_reports_head_and_tail(tmp_path, cifar_dir):
 def test_a_studys_baseline_is_its_experiment_config_top_level_keys_included():
     from hydra import compose, initialize_config_dir
 
-    from ablab.cli import CONF_DIR
+    from ablab.paths import CONF_DIR
 
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         cfg = compose("train", ["experiment=emnist_ofat"])

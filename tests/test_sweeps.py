@@ -9,7 +9,7 @@ import yaml
 
 from ablab.errors import UserError
 from ablab.sweeps.outcome import summarize
-from ablab.sweeps.resume import earlier_run
+from ablab.run.resume.earlier import earlier_run
 from tests import fakes
 from tests.conftest import TINY, read_results, run_cli
 

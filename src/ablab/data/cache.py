@@ -23,8 +23,8 @@ from pathlib import Path
 
 import torch
 
-from ablab.checkpoint_io import disk_full
 from ablab.data.sources import DecodedDataset
+from ablab.paths import atomic_write, disk_full
 
 CACHE_DIR_NAME = ".ablab-cache"
 # Bump whenever decoding changes what a source returns (orientation, dtype, splits, ...):
@@ -109,13 +109,10 @@ def load_cached(name: str, root: str, options: dict, load) -> DecodedDataset:
 
 
 def _write(path: Path, decoded: DecodedDataset) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        with open(tmp, "wb") as f:  # a Python file: a full disk raises OSError, not the C++ RuntimeError
+        with atomic_write(path) as f:
             torch.save({"version": DECODE_VERSION, "crc32": checksum(decoded), "raw": dataclasses.asdict(decoded)}, f)
-        os.replace(tmp, path)
     except (OSError, RuntimeError) as exc:  # e.g. a full disk: the data is loaded, so train without the cache
-        tmp.unlink(missing_ok=True)
         os_error = disk_full(exc) or exc
         why = getattr(os_error, "strerror", None) or str(exc).splitlines()[0]
         print(f"ablab: could not write the data cache {path} ({why}); training uncached",

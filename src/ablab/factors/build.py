@@ -14,7 +14,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from ablab.cli import CONF_DIR
+from ablab.paths import CONF_DIR
 from ablab.schema import activation_names
 
 if TYPE_CHECKING:  # only a type here: building a model (predict.py) need not import Lightning

@@ -5,3 +5,8 @@ Every model has the signature
 where `act()` returns a fresh activation module, `norm(channels, spatial)` returns a
 normalisation layer (see ablab.factors.norm) and `dropout` is a rate in [0, 1).
 """
+from ablab._lazy import exports
+
+__all__ = ["MLP", "CNN", "LeNet5", "AlexNet", "VGG", "ResNet", "RNN"]
+__getattr__ = exports(__name__, {"MLP": ".mlp", "CNN": ".cnn", "LeNet5": ".lenet", "AlexNet": ".alexnet", "VGG": ".vgg",
+                                 "ResNet": ".resnet", "RNN": ".rnn"})

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
+from ablab.errors import USER_ERROR, say
 from ablab.report.collect import Run, collect
 from ablab.report.curves import write_curves
 from ablab.report.plot import write_plot
@@ -100,8 +101,8 @@ def _defaults(sweep: Path) -> Optional[Callable[[str], Any]]:
 
 
 def _fail(message: str) -> int:
-    print(f"ablab: error: {message}", file=sys.stderr)
-    return 2
+    say(message)
+    return USER_ERROR
 
 
 if __name__ == "__main__":

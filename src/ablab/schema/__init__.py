@@ -4,12 +4,12 @@ Each group's module holds a `SCHEMA` (ablab.schema.rules): the rules of its keys
 only some of its options take, and the checks across values. `validate` applies them to
 a composed config, group by group, and the first mistake is one UserError line naming
 key, value and what is allowed. It runs before anything heavy: in Hydra's callback
-(ablab.cli.CheckConfig) before the run directory exists, and again in each job of a
+(ablab.cli.entry.CheckConfig) before the run directory exists, and again in each job of a
 sweep, whose swept values the callback did not see. No torch is imported here.
 
 What needs the data or the machine is checked where it is known: a long-tail step's
 classes against the class count (ablab.data.longtail_options), CNN blocks against the
-image size (ablab.models.cnn), a GPU's presence (ablab.devices).
+image size (ablab.models.cnn), a GPU's presence (ablab.run.devices).
 """
 from importlib import import_module
 

@@ -23,7 +23,7 @@ LAYER_SIZES = list_of(integer(ge=1), "a list of integers >= 1, e.g. [512,256]")
 
 def activation_options() -> list[str]:
     """The activation config group's options: the names of conf/activation/*.yaml."""
-    from ablab.cli import CONF_DIR
+    from ablab.paths import CONF_DIR
 
     return sorted(p.stem for p in (Path(CONF_DIR) / "activation").glob("*.yaml"))
 

@@ -1,5 +1,5 @@
 """Schema of conf/predict.yaml's keys. Whether the device asked for is on this machine is
-asked by ablab.devices when predict starts (it needs torch)."""
+asked by ablab.run.devices when predict starts (it needs torch)."""
 from ablab.schema.rules import Rule, Schema, integer
 
 SCHEMA = Schema(keys={

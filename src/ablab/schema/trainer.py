@@ -1,6 +1,6 @@
 """Schema of conf/trainer: the Lightning Trainer arguments ablab's configs set.
 
-Whether the accelerator asked for is on this machine is asked by ablab.devices when the
+Whether the accelerator asked for is on this machine is asked by ablab.run.devices when the
 run starts (it needs torch); here only the names are checked.
 """
 from ablab.schema.rules import Rule, Schema, boolean, either, integer, is_integer, number, one_of

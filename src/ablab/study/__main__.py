@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ablab.errors import UserError
+from ablab.errors import FAILED, INTERRUPTED, USER_ERROR, UserError, say
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -39,8 +39,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         study.stages = [plan.pinned(stage, args.overrides) for stage in study.stages]
         plans = _checked_plans(study, args.overrides)
     except UserError as exc:
-        print(f"ablab: error: {exc}", file=sys.stderr)
-        return 2
+        say(str(exc))
+        return USER_ERROR
     if args.dry_run:
         _print_plan(plans)
         return 0
@@ -51,11 +51,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         code = runner.run(study, list(args.overrides), out)
     except KeyboardInterrupt:
-        code = runner.INTERRUPTED
+        code = INTERRUPTED
     except UserError as exc:
-        print(f"ablab: error: {exc}", file=sys.stderr)
-        code = 2 if not out.exists() else 1
-    if code == runner.INTERRUPTED:
+        say(str(exc))
+        code = USER_ERROR if not out.exists() else FAILED
+    if code == INTERRUPTED:
         print(f"ablab-study: interrupted; continue with: {runner.resume_hint(study, out, args.overrides)}",
               file=sys.stderr)
         return code

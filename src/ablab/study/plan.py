@@ -140,7 +140,8 @@ def _composed(study: Study, stage: Stage, overrides: list[str], trying: Optional
     from hydra import compose, initialize_config_dir
     from omegaconf.errors import OmegaConfBaseException
 
-    from ablab.cli import CONF_DIR, explain
+    from ablab.cli.entry import explain
+    from ablab.paths import CONF_DIR
     from ablab.schema import validate
 
     where = f"study {study.name}, stage {stage.name}" + (f" ({trying})" if trying else "")

@@ -4,7 +4,7 @@ A stage that carries earlier stages starts from their winners: a greedy stage's 
 overrides (its ofat_best.yaml, where a value wins only beyond noise), otherwise the
 configuration with the best mean `metric` over its completed runs. Re-running a study
 into its directory (`--out`) continues it: every sweep skips its finished jobs
-(ablab.sweeps.resume) and resumes its interrupted ones.
+(ablab.run.resume.earlier) and resumes its interrupted ones.
 """
 from __future__ import annotations
 
@@ -16,22 +16,21 @@ from typing import Optional
 
 import yaml
 
-from ablab.errors import UserError
+from ablab.errors import INTERRUPTED, USER_ERROR, UserError
 from ablab.report.collect import Run, collect
 from ablab.report.table import key_of
 from ablab.study import plan
 from ablab.study.spec import Stage, Study
 
-INTERRUPTED = 130
 
 
 def in_process(command: str, argv: list[str]) -> int:
-    """Run ablab.commands.<command> (train.py or predict.py) with `argv` in this process and
-    return its exit code. One process for the whole study: the imports and Hydra's start-up
-    are paid once, not once per stage (about 6 s each on a 2-core CPU)."""
-    from ablab import commands
+    """Run the Hydra app train.py or predict.py runs (ablab.cli.apps) with `argv` in this
+    process and return its exit code. One process for the whole study: the imports and
+    Hydra's start-up are paid once, not once per stage (about 6 s each on a 2-core CPU)."""
+    from ablab.cli import apps
 
-    entry = {"train": commands._train, "predict": commands.predict}[command]
+    entry = {"train": apps.train, "predict": apps.predict}[command]
     saved = sys.argv
     sys.argv = [f"{command}.py", *argv]
     try:
@@ -127,7 +126,7 @@ def run(study: Study, extra: list[str], out: Path) -> int:
         else:
             carried = plan.merged(*[winners.get(c, []) for c in stage.carry])
             code = run_stage(study, stage, carried, extra, out)
-        if code in (2, INTERRUPTED):
+        if code in (USER_ERROR, INTERRUPTED):
             return code
         failed += code != 0
         if stage.predict is None and stage.sweep:

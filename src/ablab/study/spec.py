@@ -52,7 +52,7 @@ class Study:
 
 
 def study_dir() -> Path:
-    from ablab.cli import CONF_DIR
+    from ablab.paths import CONF_DIR
 
     return Path(CONF_DIR) / "study"
 

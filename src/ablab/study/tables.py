@@ -144,7 +144,8 @@ def figure_row(study: Study, spec: dict[str, Any], out: Path) -> list[str]:
     name = spec.get("figure")
     if not name:
         return []
-    from ablab.viz.draw import draw_deferred, waiting  # torch and matplotlib: only for a figure row
+    from ablab.viz.deferral import waiting  # torch and matplotlib: only for a figure row
+    from ablab.viz.draw import draw_deferred
 
     stages = spec["stages"]
     labels = dict(stages) if isinstance(stages, dict) else {s: s for s in stages}

@@ -2,7 +2,7 @@
 
 Hydra runs every job of a batch even when one fails, then the basic sweeper re-raises
 the first failure (Optuna's stops on `max_failure_rate`, and Hydra's `on_multirun_end`
-callbacks never run after a raise). So ablab's entry point (cli.py) lets the sweeper
+callbacks never run after a raise). So ablab's entry point (ablab.cli.entry) lets the sweeper
 finish or raise, then reads the run contract of the jobs this invocation ran:
 
     ablab: 1 of 3 jobs failed: multirun/2026-01-01/12-00-00/1 (data.fold=9 is not allowed ...)
@@ -96,7 +96,7 @@ def finish(raised: Optional[BaseException] = None) -> Optional[int]:
     _failed_here.clear()
     if raised is not None and not outcome.failed:
         return None
-    from ablab.viz.draw import waiting as figures_waiting  # torch: the sweep's jobs imported it already
+    from ablab.viz.deferral import waiting as figures_waiting  # torch: the sweep's jobs imported it already
 
     waiting = len(figures_waiting(Path(outcome.sweep_dir)))  # viz.draw=auto in a sweep
     if waiting:
@@ -116,7 +116,7 @@ def interrupted() -> None:
 
 def job_failed(job_dir: str, message: str) -> None:
     """Say in one line that one job of a sweep failed, as it fails; the sweep goes on. (A bug's
-    traceback is in the job's log: ablab.cli writes it there, not to the console.)"""
+    traceback is in the job's log: ablab.cli.entry writes it there, not to the console.)"""
     _failed_here[Path(job_dir).resolve()] = message
     print(f"ablab: job {shown(Path(job_dir))} failed: {message}", file=sys.stderr)
 

@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ablab.errors import USER_ERROR, say
 from ablab.paths import shown
 
 
@@ -18,8 +19,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     missing = [d for d in args.dirs if not d.is_dir()]
     if missing:
-        print(f"ablab: error: no such directory: {shown(missing[0])}", file=sys.stderr)
-        return 2
+        say(f"no such directory: {shown(missing[0])}")
+        return USER_ERROR
     from ablab.viz.draw import draw_deferred  # torch and matplotlib: after the arguments are known good
 
     for root in args.dirs:

@@ -23,8 +23,8 @@ import torch
 from pytorch_lightning import Callback, LightningModule, Trainer
 
 from ablab.data.ranks import classes_in_turn, rank_within_class
-from ablab.results_writer import ResultsWriter
-from ablab.viz.draw import DEFERRED, drawn_later, publish, save_for_later
+from ablab.viz.deferral import DEFERRED, drawn_later, save_for_later
+from ablab.viz.draw import publish
 from ablab.viz.figure_data import collect
 from ablab.viz.png import tensorboard_writer
 
@@ -134,9 +134,11 @@ class Figures(Callback):
             shown = classes_in_turn(true, self.n_samples, k)
             self._samples, self._sample_pred, self._sample_true = [images[shown]], [pred[shown]], [true[shown]]
             samples = (images[shown], pred[shown], true[shown])
-        results = next((c for c in trainer.callbacks if isinstance(c, ResultsWriter)), None)
+        # The run's per-epoch history, kept by the results writer (ablab.run.results_writer);
+        # found by its attribute, so the figures need nothing from the run layer above them.
+        history = next((c.history for c in trainer.callbacks if isinstance(getattr(c, "history", None), list)), [])
         return collect(classes=preprocess.classes, input_shape=preprocess.input_shape, train_labels=dm.train_y,
                        train_images=dm.train_images, confusion_matrix=cm, per_class_acc=acc, test_samples=samples,
                        mistakes=self._mistakes, model=getattr(pl_module, "model", pl_module),
-                       history=results.history if results is not None else [], n_samples=self.n_samples,
+                       history=history, n_samples=self.n_samples,
                        n_kernels=self.n_kernels, step=trainer.global_step)

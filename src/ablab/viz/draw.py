@@ -1,7 +1,7 @@
 """Draw a run's figures from its figure data (ablab.viz.figure_data) into figures/*.png and
 TensorBoard images: at the end of test, or later for runs that saved their figure data.
 
-Two callbacks may save instead of drawing (`drawn_later`): the Figures callback
+Two callbacks may save instead of drawing (ablab.viz.deferral): the Figures callback
 (figures/figures.pt) and, on long-tailed data, the long-tail report (figures/longtail.pt).
 `draw_deferred` draws both kinds.
 """
@@ -9,34 +9,8 @@ from pathlib import Path
 
 import torch
 
+from ablab.viz.deferral import DEFERRED, DEFERRED_LONGTAIL, waiting
 from ablab.viz.png import add_png, save_png
-
-DEFERRED = "figures.pt"  # in <run dir>/figures/: the Figures callback's data, saved, not drawn yet
-DEFERRED_LONGTAIL = "longtail.pt"  # the long-tail report's (ablab.metrics.longtail)
-
-
-def drawn_later(draw: str) -> bool:
-    """viz.draw: "end" draws at the end of test, "later" saves the data; "auto" is later in a -m sweep."""
-    if draw != "auto":
-        return draw == "later"
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
-
-
-def save_for_later(data: dict, path: Path, trainer, writer) -> None:
-    """Save figure data where draw_deferred finds it, with the run's TensorBoard run to draw into."""
-    data["tensorboard"] = Path(writer.log_dir).relative_to(trainer.default_root_dir).as_posix() if writer else None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(data, path)
-
-
-def waiting(root: Path) -> list[Path]:
-    """The run directories below `root` (or `root` itself) whose figures are saved, not drawn."""
-    return sorted({saved.parent.parent for name in (DEFERRED, DEFERRED_LONGTAIL)
-                   for saved in Path(root).rglob(f"figures/{name}")})
-
 
 def draw(data: dict) -> dict:
     """name -> matplotlib Figure."""
@@ -83,7 +57,7 @@ def draw_deferred(root: Path) -> list[Path]:
     into its figures/ and its own TensorBoard run; the run directories drawn."""
     from torch.utils.tensorboard import SummaryWriter
 
-    from ablab.metrics.longtail import publish_longtail
+    from ablab.viz.longtail import publish_longtail
 
     drawers = {DEFERRED: publish, DEFERRED_LONGTAIL: publish_longtail}
     drawn = waiting(root)

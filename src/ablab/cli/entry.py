@@ -18,7 +18,6 @@ import functools
 import logging
 import os
 import sys
-from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -27,21 +26,17 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
-from ablab import hints, sigint
-from ablab.paths import shown
-from ablab.errors import UserError
+from ablab.cli import hints
+from ablab.run import sigint
+from ablab.errors import FAILED, INTERRUPTED, UserError, fail, say
+from ablab.paths import CONF_DIR, shown
 from ablab.sweeps import outcome
-
-# conf/ at the repository root, shipped inside the package as ablab/conf (a link in the
-# source tree, real files in a wheel), so an installed ablab runs from any directory.
-CONF_DIR = str(Path(__file__).resolve().parent / "conf")
-INTERRUPTED = 130  # the shell's code for a process ended by SIGINT
 
 
 class CheckConfig(Callback):
     """Hydra callback (conf/hydra/default.yaml): check the composed config before the run
     directory exists. A sweep's shared values are checked once before its first job; a
-    value that only some jobs sweep is checked in the job (ablab.run)."""
+    value that only some jobs sweep is checked in the job (ablab.run.train)."""
 
     def on_run_start(self, config, config_name=None, **kwargs) -> None:
         _check(config, config_name)
@@ -61,11 +56,6 @@ def _check(config, config_name) -> None:
         # Hydra turns a callback's exception into a warning and goes on, so the mistake is
         # reported and the process ended here; SystemExit passes through Hydra untouched.
         fail(str(exc) if isinstance(exc, UserError) else explain(exc))
-
-
-def fail(message: str) -> None:
-    print(f"ablab: error: {message}", file=sys.stderr)
-    sys.exit(2)
 
 
 def explain(exc: Exception, config_name: str | None = None) -> str:
@@ -119,8 +109,7 @@ def hydra_entry(config_name: str):
                 # Shorten the error, never the pointer to its traceback.
                 message = outcome.one_line(f"{type(exc).__name__}: {exc}") + (f" (traceback in {where})" if where else "")
                 if not in_sweep():
-                    print(f"ablab: error: {message}", file=sys.stderr)
-                    sys.exit(1)
+                    fail(message, FAILED)
                 outcome.job_failed(HydraConfig.get().runtime.output_dir, message)
                 raise
 

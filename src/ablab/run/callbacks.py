@@ -9,7 +9,7 @@ from hydra.utils import instantiate
 from pytorch_lightning import callbacks
 from pytorch_lightning.callbacks import ProgressBar
 
-from ablab.metrics.longtail import LongTailReport
+from ablab.viz.longtail import LongTailReport
 
 
 class ModelCheckpoint(callbacks.ModelCheckpoint):

@@ -17,7 +17,7 @@ from omegaconf import DictConfig
 from PIL import Image
 from torch.nn.functional import interpolate
 
-from ablab import checkpoint, devices
+from ablab.run import checkpoint, devices
 from ablab.errors import DataError, UserError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}

@@ -1,6 +1,6 @@
 """The one writer of a run's results.json (the run-directory contract in DESIGN.md).
 
-run.py opens it with what is known before training (overrides, seed, class counts,
+run/train.py opens it with what is known before training (overrides, seed, class counts,
 parameters, resume) and ends it with how the run ended (`end`). In between, as a
 Lightning callback, it
 - appends one `history` entry per finished training epoch: `epoch`, `train_loss`,
@@ -26,7 +26,7 @@ from typing import Any, Optional
 import pytorch_lightning as pl
 from pytorch_lightning.trainer.states import TrainerFn
 
-from ablab.results import split_record, write_json
+from ablab.run.results import split_record, write_json
 
 FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_f1_macro", "lr")
 VAL_KEYS = {"val_loss": "val/loss", "val_acc": "val/acc", "val_f1_macro": "val/f1_macro"}
@@ -57,7 +57,7 @@ class ResultsWriter(pl.Callback):
         return self._record["history"]
 
     def note(self, **fields) -> None:
-        """Facts of the run known to run.py (class counts, parameters, resume, how it ended)."""
+        """Facts of the run known to run/train.py (class counts, parameters, resume, how it ended)."""
         self._record.update(fields)
 
     def end(self, status: str, error: str | None = None, **fields) -> None:
@@ -68,7 +68,7 @@ class ResultsWriter(pl.Callback):
 
     # ---- the per-epoch history ----
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        # Only validation inside fit: not the sanity check, nor run.py's final trainer.validate.
+        # Only validation inside fit: not the sanity check, nor run/train.py's final trainer.validate.
         if trainer.sanity_checking or trainer.state.fn != TrainerFn.FITTING:
             return
         metrics = trainer.callback_metrics
@@ -106,7 +106,7 @@ class ResultsWriter(pl.Callback):
         self._stage = stage  # Lightning calls setup before it restores a checkpoint's callback states
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        # Only when resuming fit: run.py's final validate and test load best.ckpt too, whose
+        # Only when resuming fit: run/train.py's final validate and test load best.ckpt too, whose
         # history stops at the best epoch.
         if self._stage == "fit":
             self.history[:] = [dict(e) for e in state_dict.get("history", [])]

@@ -6,7 +6,7 @@ Hydra numbers a sweep's job directories by job index, so the same command line w
 
 - results.json says completed: the job is skipped and its recorded metric returned;
 - interrupted or failed with a checkpoints/last.ckpt: training continues from it (or,
-  when ablab.resume_from finds it damaged, from best.ckpt, or from scratch);
+  when ablab.run.resume.start finds it damaged, from best.ckpt, or from scratch);
 - diverged (its last checkpoint may hold the non-finite weights), or nothing: from scratch.
 
 A directory holding another job's results (a different command line) is refused rather
@@ -52,7 +52,7 @@ def earlier_run(run_dir: Path, overrides: list[str]) -> Earlier:
     fallbacks = tuple(str(p) for p in [run_dir / "checkpoints" / "best.ckpt"] if p.is_file())
     if results is None or results.get("status") == "unreadable":
         if last.is_file() and _checkpoint_overrides(last) in (list(overrides), None):
-            # killed before results.json was written; an unreadable last.ckpt is resume_from's to pass over
+            # killed before results.json was written; an unreadable last.ckpt is resume.start's to pass over
             return Earlier(checkpoint=str(last), fallbacks=fallbacks)
         return NOTHING
     if list(results.get("overrides") or []) != list(overrides):

@@ -10,7 +10,6 @@ a full disk becomes `DiskFull`: one line naming the file, no chain of tracebacks
 from __future__ import annotations
 
 import errno
-import os
 from pathlib import Path
 from typing import Any, Optional
 
@@ -18,8 +17,7 @@ import torch
 from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from ablab.errors import UserError
-
-NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+from ablab.paths import atomic_write, disk_full
 
 
 class DiskFull(UserError):
@@ -32,28 +30,14 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             raise TypeError(f"{type(self).__name__} takes no storage_options, got {storage_options!r}")
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
         try:
-            with open(tmp, "wb") as f:  # a Python file, so a full disk raises OSError(ENOSPC), not
-                torch.save(checkpoint, f)  # the C++ writer's RuntimeError ("unexpected pos ...")
-            os.replace(tmp, path)
-        except BaseException as exc:  # Ctrl-C mid-write too: never leave a torn temporary file
-            tmp.unlink(missing_ok=True)
+            with atomic_write(path) as f:  # Ctrl-C mid-write too: never a torn file
+                torch.save(checkpoint, f)
+        except BaseException as exc:
             full = disk_full(exc)
             if full is not None:
                 raise DiskFull(no_space_message(path, full)) from None
             raise
-
-
-def disk_full(exc: BaseException) -> Optional[OSError]:
-    """The ENOSPC/EDQUOT error behind `exc`: torch's zip writer turns the file's OSError into
-    a RuntimeError ("unexpected pos ...") when it closes, so the chain is searched."""
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, OSError) and exc.errno in NO_SPACE:
-            return exc
-        exc, seen = exc.__cause__ or exc.__context__, seen + 1
-    return None
 
 
 def no_space_message(path: Path, exc: OSError) -> str:

@@ -20,19 +20,19 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import TensorBoardLogger
 
-from ablab import devices, distributed, sigint
-from ablab.callbacks import Diverged, Throughput, callbacks_for, progress_bar
-from ablab.checkpoint_io import AtomicCheckpointIO
-from ablab.cuda_probe import plain_cuda_check_on_cpu
+from ablab.run import devices, distributed, sigint
+from ablab.run.callbacks import Diverged, Throughput, callbacks_for, progress_bar
+from ablab.run.checkpoint_io import AtomicCheckpointIO
+from ablab.run.cuda_probe import plain_cuda_check_on_cpu
 from ablab.errors import UserError
 from ablab.factors import build
 from ablab.lit import Classifier
-from ablab.resumable import EpochSeed, RunClock
-from ablab.results_writer import ResultsWriter
-from ablab.resume_from import Start, choose
-from ablab.run_lock import one_writer
-from ablab.summary import summary
-from ablab.sweeps.resume import NOTHING, Earlier, earlier_run
+from ablab.run.resume.state import EpochSeed, RunClock
+from ablab.run.results_writer import ResultsWriter
+from ablab.run.resume.start import Start, choose
+from ablab.run.lock import one_writer
+from ablab.run.summary import summary
+from ablab.run.resume.earlier import NOTHING, Earlier, earlier_run
 from ablab.schema import validate
 
 # Final metrics shown beside each run's factors in TensorBoard's HParams dashboard, as hp/<split>_<name>.
@@ -62,7 +62,7 @@ class Job:
         return cls(hydra_cfg, run_dir, overrides, earlier_run(run_dir, overrides) if in_sweep else NOTHING)
 
 
-@one_writer(_own_dir)  # a second process into a directory in use is refused (ablab.run_lock)
+@one_writer(_own_dir)  # a second process into a directory in use is refused (ablab.run.lock)
 def train(cfg: DictConfig) -> float:
     job = Job.of_this_process()
     if job.earlier.completed:  # a sweep run again into its own dir: keep what this job wrote

@@ -1,8 +1,9 @@
 """results.json: the contract between a run, the reports and the user (see DESIGN.md)."""
 import json
 import math
-import os
 from pathlib import Path
+
+from ablab.paths import atomic_write
 
 # A split's scalars, in the order results.json lists them, before per_class_acc and shots.
 SCALAR_KEYS = ("loss", "acc", "precision_micro", "precision_macro", "recall_micro", "recall_macro",
@@ -11,13 +12,8 @@ SCALAR_KEYS = ("loss", "acc", "precision_micro", "precision_macro", "recall_micr
 
 def write_json(path: Path, data: dict) -> None:
     """Write atomically: a reader sees the old file or the new one, never half of one."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(_plain(data), indent=2) + "\n")
-        os.replace(tmp, path)
-    except BaseException:  # a full disk: leave no half-written temporary file behind
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as f:
+        f.write((json.dumps(_plain(data), indent=2) + "\n").encode())
 
 
 def split_record(evaluation, datamodule) -> dict:

@@ -1,0 +1,13 @@
+"""The command-line front: console scripts, the Hydra apps and their entry with one-line
+errors and exit codes, the config check before the run directory exists, did-you-mean hints,
+warning filters."""
+
+
+def __getattr__(name):
+    # ablab.cli was one module before it was this package: configs written then name
+    # ablab.cli.CheckConfig (a Hydra callback) and code may import hydra_entry from here.
+    if name in ("CheckConfig", "hydra_entry", "explain"):
+        from ablab.cli import entry
+
+        return getattr(entry, name)
+    raise AttributeError(f"module 'ablab.cli' has no attribute {name!r}")

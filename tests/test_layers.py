@@ -1,0 +1,122 @@
+"""The package's layers point one way: no import circle between its modules (function-level
+imports included), and no module imports from a layer above its own."""
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+# Bottom up: a module may import from its own layer or the ones below. The root modules
+# __init__, _moved and _lazy are the package's front door and stand outside the layers.
+LAYERS = [
+    {"errors", "paths"},
+    {"data", "models", "factors", "schema", "metrics"},
+    {"viz"},
+    {"lit"},
+    {"run"},
+    {"sweeps", "report"},
+    {"study", "cli"},
+]
+FRONT_DOOR = {"ablab", "ablab._moved", "ablab._lazy"}
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for path in (SRC / "ablab").rglob("*.py"):
+        parts = list(path.relative_to(SRC).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(parts)] = path
+    return found
+
+
+def imports_of(name: str, path: Path, known: dict) -> set[str]:
+    """The package's modules `name` imports anywhere in its file (lazy imports too)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            targets = [f"{module}.{a.name}" for a in node.names] + [module]
+        else:
+            continue
+        for target in targets:
+            while target and target not in known:  # `from pkg import name`: the module, or pkg itself
+                target = target.rpartition(".")[0]
+            if target and target != name and target.startswith("ablab"):
+                out.add(target)
+    return out
+
+
+def graph() -> dict[str, set[str]]:
+    known = modules()
+    edges = {name: imports_of(name, path, known) for name, path in known.items()}
+    # `from ablab.x import y` where y is a submodule names both x and x.y: keep the submodule only.
+    for name, targets in edges.items():
+        edges[name] = {t for t in targets if not any(o.startswith(t + ".") for o in targets)}
+    return edges
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in edges.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(edges):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def layer_of(module: str) -> int:
+    top = module.split(".")[1]
+    return next(i for i, layer in enumerate(LAYERS) if top in layer)
+
+
+def test_no_import_circle():
+    assert cycles(graph()) == []
+
+
+def test_imports_point_down():
+    upward = [f"{a} -> {b}" for a, targets in graph().items() if a not in FRONT_DOOR
+              for b in targets if b not in FRONT_DOOR and layer_of(b) > layer_of(a)]
+    assert upward == []
+
+
+def test_every_subpackage_has_a_layer():
+    tops = {name.split(".")[1] for name in modules() if name not in FRONT_DOOR}
+    assert tops <= set().union(*LAYERS), tops - set().union(*LAYERS)
+
+
+def test_the_check_finds_a_circle(tmp_path):
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+    with pytest.raises(StopIteration):
+        layer_of("ablab.nowhere.x")
