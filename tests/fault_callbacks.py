@@ -36,3 +36,25 @@ class WaitForFile(pl.Callback):
         deadline = time.monotonic() + self.timeout_s
         while not self.path.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
+
+
+class SlowEpochs(pl.Callback):
+    """Sleep `seconds` at the end of every training epoch, so a run's time is plain to see."""
+
+    def __init__(self, seconds: float = 1.0):
+        self.seconds = seconds
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        time.sleep(self.seconds)
+
+
+class FailAtStart(pl.Callback):
+    """Raise a plain error as training starts when `fail` is true: a job that fails at run time,
+    after every check up front passed."""
+
+    def __init__(self, fail: bool = True):
+        self.fail = fail
+
+    def on_train_start(self, trainer, pl_module):
+        if self.fail:
+            raise RuntimeError("injected failure")

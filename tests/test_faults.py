@@ -18,6 +18,7 @@ import torch
 from ablab.data import cache, sources
 from ablab.data.module import ImageDataModule
 from ablab.errors import UserError
+from ablab.paths import writable
 from ablab.run.resume.start import choose
 from ablab.run.results import write_json
 from ablab.run.lock import RunDirInUse, RunLock
@@ -29,6 +30,13 @@ RANDOM = ["model=mlp", "dropout=0.2", "augment=digits", "data.batch_size=32", *T
           "trainer.limit_train_batches=4", "trainer.log_every_n_steps=1"]
 KILL = ["+callbacks.kill._target_=tests.fault_callbacks.KillAt", "+callbacks.kill.epoch=1",
         "+callbacks.kill.batch=2", "+callbacks.kill.slow_s=3"]
+
+
+def run_study(*args: str) -> subprocess.CompletedProcess:
+    """ablab-study as a user runs it (python -m ablab.study, the console script's code)."""
+    return subprocess.run(
+        [sys.executable, "-m", "ablab.study", *args], cwd=REPO, capture_output=True, text=True, timeout=300,
+        env={k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"})
 
 
 def ablab_lines(stderr: str) -> list[str]:
@@ -91,6 +99,23 @@ def test_a_killed_run_resumed_ends_as_the_uninterrupted_run(mnist_dir, tmp_path)
     scalars_b, sessions_b = tensorboard(parts)
     assert same(scalars_a, scalars_b)  # no point twice, none missing, the same values
     assert sessions_a == sessions_b == 1  # hparams logged by the first part only
+
+
+def test_wall_s_is_the_runs_time_when_the_best_epoch_is_not_the_last(mnist_dir, tmp_path):
+    """The final validate and test load best.ckpt, whose RunClock state is the time at the best
+    epoch: restoring it added that time again (a 220 s run recorded 385 s)."""
+    run_dir = tmp_path / "run"
+    proc = run_cli("data=mnist", f"data.root={mnist_dir}", "model=mlp", *TINY, "trainer.max_epochs=3",
+                   "callbacks.checkpoint.mode=min",  # the worst epoch is "best": the first, not the last
+                   "+callbacks.slow._target_=tests.fault_callbacks.SlowEpochs", "+callbacks.slow.seconds=2",
+                   f"hydra.run.dir={run_dir}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = read_results(run_dir)
+    assert results["best_epoch"] < results["epochs"] - 1
+    # Hydra writes the job's config just before the run starts; results.json is its last write.
+    measured = (run_dir / "results.json").stat().st_mtime - (run_dir / ".hydra" / "config.yaml").stat().st_mtime
+    assert results["wall_s"] >= 6 and abs(results["wall_s"] - measured) < 1.0, (results["wall_s"], measured)
+    assert len(results["history"]) == 3  # the best checkpoint's shorter history did not replace the run's
 
 
 # ---- 2. damaged checkpoints ----
@@ -208,35 +233,108 @@ def test_write_json_leaves_no_temporary_file_on_a_full_disk(tmpfs):
 # ---- 5. one writer per run directory ----
 
 def test_a_second_sweep_into_a_directory_in_use_is_refused(mnist_dir, tmp_path):
+    """One sweep per sweep directory: the second is refused before it changes any file there
+    (multirun.yaml included), in one line naming the directory and the other process."""
     sweep, go = tmp_path / "sweep", tmp_path / "go"
     common = ["data=mnist", f"data.root={mnist_dir}", "model=mlp", *TINY, f"hydra.sweep.dir={sweep}"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("HYDRA_FULL_ERROR", None)
-    first = subprocess.Popen([sys.executable, "train.py", "-m", *common, "seed=1",
-                              "+callbacks.wait._target_=tests.fault_callbacks.WaitForFile",
-                              f"+callbacks.wait.path={go}"], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    held = ["seed=1,3", "+callbacks.wait._target_=tests.fault_callbacks.WaitForFile", f"+callbacks.wait.path={go}"]
+    first = subprocess.Popen([sys.executable, "train.py", "-m", *common, *held], cwd=REPO, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        lock, waiting = sweep / "0" / ".ablab.lock", go.with_name("go.waiting")
+        waiting = go.with_name("go.waiting")
         deadline = time.monotonic() + 120
         while not waiting.exists() and first.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert waiting.exists(), first.communicate()[1][-3000:]  # the first sweep's job is training
-        second = run_cli("-m", *common, "seed=2")  # another sweep, same directory
+        assert waiting.exists(), first.communicate()[1][-3000:]  # the first sweep's job 0 is training
+        before = {p: p.read_bytes() for p in sweep.rglob("*") if p.is_file()}
+        second = run_cli("-m", *common, "seed=2,4")  # another sweep, same directory
+        after = {p: p.read_bytes() for p in sweep.rglob("*") if p.is_file()}
     finally:
         go.touch()
         out, err = first.communicate(timeout=300)
-    assert first.returncode == 0, err[-3000:]
-    refusal = f"{sweep / '0'} is in use by process {first.pid} on {socket.gethostname()}"
-    assert second.returncode != 0 and "Traceback" not in second.stderr
-    assert ablab_lines(second.stderr)[0] == f"ablab: job {sweep / '0'} failed: {refusal} " \
-        f"(lock {lock}); wait for it to end, or use another directory"
-    assert refusal in ablab_lines(second.stderr)[-1]  # the summary counts it failed, not completed
-    results = read_results(sweep / "0")  # the first sweep's job, intact
-    assert results["status"] == "completed" and results["seed"] == 1 and "seed=1" in results["overrides"]
-    assert "seed=1" in (sweep / "0" / ".hydra" / "overrides.yaml").read_text()
-    assert out.strip().splitlines()[-1] == f"ablab: 1 of 1 jobs completed in {sweep}"
-    assert not lock.exists()
+    assert second.returncode == 2 and "Traceback" not in second.stderr
+    assert ablab_lines(second.stderr) == [f"ablab: error: sweep directory {sweep} is in use by process {first.pid} on "
+                                          f"{socket.gethostname()} (lock {sweep / '.ablab.lock'}); wait for it to end, "
+                                          "or use another directory"]
+    assert after == before  # not a byte changed: multirun.yaml, the jobs' configs and results
+    assert first.returncode == 0, err[-3000:]  # the first sweep, both jobs, undisturbed
+    assert [read_results(sweep / j)["seed"] for j in ("0", "1")] == [1, 3]
+    assert out.strip().splitlines()[-1] == f"ablab: 2 of 2 jobs completed in {sweep}"
+    assert not (sweep / ".ablab.lock").exists() and not (sweep / "0" / ".ablab.lock").exists()
+    again = run_cli("-m", *common, *held)  # the same sweep again, after it ended: finished jobs kept
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert again.stdout.strip().splitlines()[-1] == f"ablab: 2 of 2 jobs completed in {sweep}"
+
+
+# ---- 6. every mistake before the first job ----
+
+@pytest.mark.parametrize("sweep, message", [
+    (["optimizer.lr=0.1,-1"], "optimizer.lr=-1 is not allowed: must be a number > 0"),
+    (["hydra/sweeper=ofat", "dropout=0.1,1.5"], "dropout=1.5 is not allowed: must be a number in [0, 1)"),
+    (["optimizer=sgd,adam", "optimizer.momentum=0.5,2"], "optimizer.momentum=2 is not allowed"),
+    (["hparams_search=optuna", "hydra.sweeper.n_trials=2", "dropout=choice(0,0.2,1.5)"],
+     "dropout=1.5 is not allowed: must be a number in [0, 1)"),
+    (["optimizer.lrr=0.1,0.2"], "unknown config key or group 'optimizer.lrr'; did you mean optimizer.lr?"),
+])
+def test_a_bad_value_in_a_sweep_list_is_refused_before_the_first_job(sweep, message, tmp_path):
+    out = tmp_path / "sweep"
+    proc = run_cli("-m", "model=mlp", *TINY, *sweep, f"hydra.sweep.dir={out}")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ablab: error: ") and message in lines[0], lines
+    assert not out.exists()  # no job directory, no multirun.yaml
+
+
+def test_missing_data_fails_a_sweep_and_a_study_once_before_any_job(tmp_path):
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    sweep = tmp_path / "sweep"
+    proc = run_cli("-m", "data=mnist", f"data.root={empty}", "data.download=false", "model=mlp", *TINY,
+                   "optimizer=sgd,adam,rmsprop", f"hydra.sweep.dir={sweep}")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ablab: error: mnist: ") and str(empty) in lines[0], lines
+    assert not sweep.exists()
+    study = tmp_path / "study"
+    proc = run_study("mnist_mlp_grid", "data=mnist", f"data.root={empty}", "data.download=false", "--out", str(study))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ablab: error: mnist: "), lines
+    assert not study.exists()
+
+
+def test_unwritable_outputs_are_one_line_and_exit_code_2(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    cases = [
+        (["-m", "optimizer=sgd,adam", f"hydra.sweep.dir={blocker}/sweep"], "train.py", "sweep directory"),
+        ([f"hydra.run.dir={blocker}/run"], "train.py", "run directory"),
+        (["ckpt_path=x.ckpt", "input=y.png", f"output={blocker}/predictions.csv"], "predict.py", "folder of output"),
+    ]
+    for args, script, what in cases:
+        proc = run_cli(*args, "model=mlp", *TINY, script=script) if script == "train.py" else run_cli(*args, script=script)
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1, (args, proc.stderr[-2000:])
+        assert lines[0].startswith(f"ablab: error: cannot create the {what} {blocker}"), lines
+    study = run_study("mnist_mlp_grid", "--out", str(blocker / "study"))
+    lines = study.stderr.strip().splitlines()
+    assert study.returncode == 2 and len(lines) == 1, study.stderr[-2000:]
+    assert lines[0].startswith(f"ablab: error: cannot create the study directory {blocker}/study"), lines
+
+
+def test_a_failed_job_is_said_once_without_hydras_line(mnist_dir, tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = run_cli("-m", "data=mnist", f"data.root={mnist_dir}", "model=mlp", *TINY,
+                   "+callbacks.boom._target_=tests.fault_callbacks.FailAtStart", "+callbacks.boom.fail=true,false",
+                   f"hydra.sweep.dir={sweep}")
+    assert proc.returncode == 1
+    assert "Error executing job with overrides" not in proc.stderr
+    lines = ablab_lines(proc.stderr)
+    assert lines[0].startswith(f"ablab: job {sweep / '0'} failed: RuntimeError: injected failure")
+    assert lines[-1].startswith(f"ablab: 1 of 2 jobs failed: {sweep / '0'}")
+    assert read_results(sweep / "1")["status"] == "completed"  # the next job ran and finished
 
 
 def test_a_lock_of_a_dead_process_is_taken_over(tmp_path):
@@ -324,7 +422,7 @@ def test_writability_is_probed_by_writing(tmp_path):
     if proc.returncode != 0:
         pytest.skip(f"cannot bind-mount read-only here: {proc.stderr.strip()}")
     try:
-        assert cache.writable(folder) and not cache.writable(ro)  # a read-only mount stops root too
+        assert writable(folder) and not writable(ro)  # a read-only mount stops root too
         assert temp_files(folder) == []
     finally:
         subprocess.run(["umount", "-l", str(ro)], check=False)

@@ -2,9 +2,13 @@
 type it, and the one atomic write that results.json, checkpoints and the data cache share."""
 import errno
 import os
+import stat
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
+
+from ablab.errors import UserError
 
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
@@ -48,3 +52,38 @@ def disk_full(exc: BaseException) -> Optional[OSError]:
             return exc
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
     return None
+
+
+def writable(folder: Path) -> bool:
+    """Whether ablab may write into `folder`: its mode grants some write bit, and creating and
+    deleting a file there works. os.access alone says yes to root everywhere but read-only mounts."""
+    try:
+        if not os.stat(folder).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+            return False
+        fd, probe = tempfile.mkstemp(prefix=".ablab-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+        return True
+    except OSError:
+        return False
+
+
+def writable_dir(path, what: str, choose: str) -> None:
+    """Create `path` (a directory ablab will write) or find it there and writable; else raise
+    UserError naming `what` it is and how to `choose` another, before any work starts."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create the {what} {shown(path)} ({exc.strerror or exc}); choose another: {choose}") \
+            from None
+    if not writable(path):
+        raise UserError(f"cannot write into the {what} {shown(path)}; choose another: {choose}")
+
+
+def remove_if_empty(folder) -> None:
+    """Remove `folder` if it is empty (made for work that was then refused); else leave it."""
+    try:
+        Path(folder).rmdir()
+    except OSError:
+        pass  # not empty (an earlier sweep's jobs are there), or gone

@@ -6,8 +6,12 @@ warning filters."""
 def __getattr__(name):
     # ablab.cli was one module before it was this package: configs written then name
     # ablab.cli.CheckConfig (a Hydra callback) and code may import hydra_entry from here.
-    if name in ("CheckConfig", "hydra_entry", "explain"):
+    if name in ("hydra_entry", "explain"):
         from ablab.cli import entry
 
         return getattr(entry, name)
+    if name == "CheckConfig":
+        from ablab.cli.check import CheckConfig
+
+        return CheckConfig
     raise AttributeError(f"module 'ablab.cli' has no attribute {name!r}")

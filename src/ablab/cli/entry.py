@@ -5,9 +5,9 @@ and exits 1. ablab's entry points ask Hydra to raise instead (HYDRA_FULL_ERROR) 
 report the mistake itself: which option is unknown and which ones exist, which key
 does not exist, which value is out of range.
 
-The whole config is checked by `CheckConfig`, a Hydra callback, before Hydra creates the
-run directory and before torch or Lightning are imported: a wrong value is answered in
-about a second and leaves no empty outputs/<date>/<time>/ behind.
+The whole config is checked by `CheckConfig` (ablab.cli.check), a Hydra callback, before
+Hydra creates the run directory and before torch or Lightning are imported: a wrong value
+is answered in about a second and leaves no empty outputs/<date>/<time>/ behind.
 
 In a sweep (-m) a job's error fails that job only: Hydra records it and runs the next
 one, and the sweep ends with one line counting the failed jobs (ablab.sweeps.outcome).
@@ -22,40 +22,15 @@ import sys
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
-from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
-from ablab.cli import hints
+from ablab.cli import hints, quiet
+from ablab.cli.check import release_sweep_locks
 from ablab.run import sigint
 from ablab.errors import FAILED, INTERRUPTED, UserError, fail, say
 from ablab.paths import CONF_DIR, shown
 from ablab.sweeps import outcome
-
-
-class CheckConfig(Callback):
-    """Hydra callback (conf/hydra/default.yaml): check the composed config before the run
-    directory exists. A sweep's shared values are checked once before its first job; a
-    value that only some jobs sweep is checked in the job (ablab.run.train)."""
-
-    def on_run_start(self, config, config_name=None, **kwargs) -> None:
-        _check(config, config_name)
-
-    def on_multirun_start(self, config, config_name=None, **kwargs) -> None:
-        _check(config, config_name)
-
-
-def _check(config, config_name) -> None:
-    from ablab.schema import CONFIGS, validate  # omegaconf only: no torch
-
-    if config_name not in CONFIGS:
-        return
-    try:
-        validate(config, config_name)
-    except (UserError, OmegaConfBaseException) as exc:
-        # Hydra turns a callback's exception into a warning and goes on, so the mistake is
-        # reported and the process ended here; SystemExit passes through Hydra untouched.
-        fail(str(exc) if isinstance(exc, UserError) else explain(exc))
 
 
 def explain(exc: Exception, config_name: str | None = None) -> str:
@@ -122,7 +97,8 @@ def hydra_entry(config_name: str):
             os.environ["HYDRA_FULL_ERROR"] = "1"
             sigint.watch()
             try:
-                main()
+                with quiet.without_hydra_job_errors():  # a failed job has said why in ablab's line
+                    main()
             except KeyboardInterrupt:
                 outcome.interrupted()
                 sys.exit(INTERRUPTED)
@@ -140,9 +116,12 @@ def hydra_entry(config_name: str):
                 if isinstance(exc, UserError):
                     fail(str(exc))
                 raise
-            code = outcome.finish()  # a sweep: how many jobs completed, failed, diverged
-            if code:
-                sys.exit(code)
+            else:
+                code = outcome.finish()  # a sweep: how many jobs completed, failed, diverged
+                if code:
+                    sys.exit(code)
+            finally:
+                release_sweep_locks()  # after the sweep's line: it reads the jobs' results
 
         return entry
 

@@ -4,7 +4,9 @@ Each filter names the one message it drops and why it is noise for an ablab run.
 when ablab is imported, so the Python API is as quiet as the commands.
 """
 import logging
+import sys
 import warnings
+from contextlib import contextmanager
 
 
 class _DropTips(logging.Filter):
@@ -30,3 +32,32 @@ def silence_known_noise() -> None:
     rank_zero = logging.getLogger("pytorch_lightning.utilities.rank_zero")
     if not any(isinstance(f, _DropTips) for f in rank_zero.filters):
         rank_zero.addFilter(_DropTips())
+
+
+HYDRA_JOB_ERROR = "Error executing job with overrides:"
+
+
+class _WithoutHydraJobErrors:
+    """stderr, less the line Hydra writes when a sweeper reads a failed job's return value
+    (hydra.core.utils.JobReturn): ablab has said which job failed and why in its own line."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if text.startswith(HYDRA_JOB_ERROR):
+            return len(text)
+        return self._stream.write(text)
+
+    def __getattr__(self, name):  # flush, isatty, fileno, encoding, ...: the real stream's
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def without_hydra_job_errors():
+    real = sys.stderr
+    sys.stderr = _WithoutHydraJobErrors(real)
+    try:
+        yield
+    finally:
+        sys.stderr = real

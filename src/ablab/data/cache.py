@@ -15,16 +15,14 @@ import dataclasses
 import hashlib
 import json
 import os
-import stat
 import sys
-import tempfile
 import zlib
 from pathlib import Path
 
 import torch
 
 from ablab.data.sources import DecodedDataset
-from ablab.paths import atomic_write, disk_full
+from ablab.paths import atomic_write, disk_full, writable
 
 CACHE_DIR_NAME = ".ablab-cache"
 # Bump whenever decoding changes what a source returns (orientation, dtype, splits, ...):
@@ -40,20 +38,6 @@ def _fingerprint(root: Path) -> list:
             stat_ = os.stat(os.path.join(folder, name))
             entries.append([os.path.relpath(os.path.join(folder, name), root), stat_.st_size, stat_.st_mtime_ns])
     return entries
-
-
-def writable(folder: Path) -> bool:
-    """Whether ablab may write into `folder`: its mode grants some write bit, and creating and
-    deleting a file there works. os.access alone says yes to root everywhere but read-only mounts."""
-    try:
-        if not os.stat(folder).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
-            return False
-        fd, probe = tempfile.mkstemp(prefix=".ablab-probe-", dir=folder)
-        os.close(fd)
-        os.unlink(probe)
-        return True
-    except OSError:
-        return False
 
 
 def _cache_dir(root: Path) -> Path:

@@ -29,8 +29,8 @@ class RunDirInUse(UserError):
 
 
 class RunLock:
-    def __init__(self, run_dir: Path):
-        self.run_dir = Path(run_dir)
+    def __init__(self, run_dir: Path, what: str = ""):
+        self.run_dir, self.what = Path(run_dir), what  # what: e.g. "sweep directory", to say so when refused
         self.path = self.run_dir / LOCK_NAME
         self._hydra_files: dict[Path, bytes] = {}
 
@@ -44,7 +44,7 @@ class RunLock:
                 holder = _holder(self.path)
                 if holder is None and not _old(self.path) or holder is not None and _alive(*holder):
                     pid, host = holder or ("?", "?")
-                    raise RunDirInUse(f"{self.run_dir} is in use by process {pid} on {host} "
+                    raise RunDirInUse(f"{self.what + ' ' if self.what else ''}{self.run_dir} is in use by process {pid} on {host} "
                                       f"(lock {self.path}); wait for it to end, or use another directory")
                 self.path.unlink(missing_ok=True)  # the holder is dead: take its lock over
                 continue

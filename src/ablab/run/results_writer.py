@@ -27,6 +27,7 @@ import pytorch_lightning as pl
 from pytorch_lightning.trainer.states import TrainerFn
 
 from ablab.run.results import split_record, write_json
+from ablab.run.resume.state import RunState
 
 FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_f1_macro", "lr")
 VAL_KEYS = {"val_loss": "val/loss", "val_acc": "val/acc", "val_f1_macro": "val/f1_macro"}
@@ -39,13 +40,12 @@ def _number(value: Any) -> Optional[float]:
     return value if math.isfinite(value) else None
 
 
-class ResultsWriter(pl.Callback):
+class ResultsWriter(RunState):
     def __init__(self, path: Path, **fields):
         self.path = Path(path)
         self._record: dict = {"status": "running", "error": None, **fields, "history": []}
         self._val: dict[str, Optional[float]] = {}
         self._val_epoch: Optional[int] = None  # the epoch whose validation self._val holds
-        self._stage: Optional[str] = None
 
     @property
     def record(self) -> dict:
@@ -102,11 +102,7 @@ class ResultsWriter(pl.Callback):
     def state_dict(self) -> dict[str, Any]:
         return {"history": [dict(e) for e in self.history]}
 
-    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        self._stage = stage  # Lightning calls setup before it restores a checkpoint's callback states
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        # Only when resuming fit: run/train.py's final validate and test load best.ckpt too, whose
+    def restore(self, state_dict: dict[str, Any]) -> None:
+        # Only when resuming fit (RunState): the final validate and test load best.ckpt too, whose
         # history stops at the best epoch.
-        if self._stage == "fit":
-            self.history[:] = [dict(e) for e in state_dict.get("history", [])]
+        self.history[:] = [dict(e) for e in state_dict.get("history", [])]

@@ -4,8 +4,8 @@ Each group's module holds a `SCHEMA` (ablab.schema.rules): the rules of its keys
 only some of its options take, and the checks across values. `validate` applies them to
 a composed config, group by group, and the first mistake is one UserError line naming
 key, value and what is allowed. It runs before anything heavy: in Hydra's callback
-(ablab.cli.entry.CheckConfig) before the run directory exists, and again in each job of a
-sweep, whose swept values the callback did not see. No torch is imported here.
+(ablab.cli.check.CheckConfig) before the run directory exists, for every job of a sweep
+before the first one starts, and again in each job. No torch is imported here.
 
 What needs the data or the machine is checked where it is known: a long-tail step's
 classes against the class count (ablab.data.longtail_options), CNN blocks against the

@@ -34,10 +34,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_intermixed_args(argv)  # options and overrides in any order
     variables = dict(o[len("vars."):].split("=", 1) for o in args.overrides if o.startswith("vars.") and "=" in o)
     args.overrides = [o for o in args.overrides if not o.startswith("vars.")]
+    composed = []  # every config the check composed: their datasets are opened before any job
     try:
         study = spec.load(args.name, args.scale, variables)
         study.stages = [plan.pinned(stage, args.overrides) for stage in study.stages]
-        plans = _checked_plans(study, args.overrides)
+        plans = _checked_plans(study, args.overrides, composed)
     except UserError as exc:
         say(str(exc))
         return USER_ERROR
@@ -49,22 +50,49 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     out = args.out or Path("multirun") / f"{study.name}-{study.scale}" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     try:
-        code = runner.run(study, list(args.overrides), out)
-    except KeyboardInterrupt:
-        code = INTERRUPTED
+        lock = _claimed(out, composed)
     except UserError as exc:
         say(str(exc))
-        code = USER_ERROR if not out.exists() else FAILED
-    if code == INTERRUPTED:
-        print(f"ablab-study: interrupted; continue with: {runner.resume_hint(study, out, args.overrides)}",
-              file=sys.stderr)
+        return USER_ERROR
+    try:
+        try:
+            code = runner.run(study, list(args.overrides), out)
+        except KeyboardInterrupt:
+            code = INTERRUPTED
+        except UserError as exc:
+            say(str(exc))
+            code = FAILED
+        if code == INTERRUPTED:
+            print(f"ablab-study: interrupted; continue with: {runner.resume_hint(study, out, args.overrides)}",
+                  file=sys.stderr)
+            return code
+        written = report.write(study, out)
+        print(f"ablab-study: {study.name} ({study.scale}) done; report: {written}")
         return code
-    written = report.write(study, out)
-    print(f"ablab-study: {study.name} ({study.scale}) done; report: {written}")
-    return code
+    finally:
+        lock.release()
 
 
-def _checked_plans(study, overrides: list[str]):
+def _claimed(out: Path, composed: list):
+    """The study directory, made writable and locked for this study alone (a second study into
+    it is refused), with every dataset its jobs use opened once: refused before any job."""
+    from ablab.factors.build import datamodule
+    from ablab.paths import remove_if_empty, writable_dir
+    from ablab.run.lock import RunLock
+    from ablab.sweeps.precheck import open_datasets
+
+    writable_dir(out, "study directory", "--out <dir>")
+    lock = RunLock(out, what="study directory").acquire()
+    try:
+        open_datasets(composed, datamodule)
+    except BaseException:
+        lock.release()
+        remove_if_empty(out)  # refused before any job: leave no empty study directory behind
+        raise
+    return lock
+
+
+def _checked_plans(study, overrides: list[str], composed: list):
     from ablab.study import plan
 
     plans, seen = [], set()
@@ -73,7 +101,7 @@ def _checked_plans(study, overrides: list[str]):
             plans.append(plan.Plan(stage, [], []))
             continue
         fixed = plan.fixed_overrides(study, stage, [], overrides)
-        defaults = plan.check(study, stage, fixed, seen)
+        defaults = plan.check(study, stage, fixed, seen, composed)
         shown = plan.fixed_overrides(study, stage, [f"<winner of {c}>" for c in stage.carry], overrides)
         plans.append(plan.Plan(stage, shown, plan.jobs(stage, defaults)))
     return plans

@@ -105,24 +105,28 @@ def jobs(stage: Stage, default_of: Callable[[str], object]) -> list[list[str]]:
     return [config + list(rep) for config in configs for rep in product(*repeats)]
 
 
-def check(study: Study, stage: Stage, fixed: list[str], seen: Optional[set] = None) -> Callable[[str], object]:
+def check(study: Study, stage: Stage, fixed: list[str], seen: Optional[set] = None,
+          composed: Optional[list] = None) -> Callable[[str], object]:
     """Compose the stage's baseline and check each swept value on it (a config group's
     choice by composing it, once per study in `seen`; a plain value on the composed
-    baseline); return the baseline's defaults (what an OFAT stage compares against)."""
+    baseline); return the baseline's defaults (what an OFAT stage compares against).
+    Every config composed is appended to `composed` (for the study's data check)."""
     from omegaconf import OmegaConf
 
     from ablab.sweeps.ofat import baseline_lookup
     from ablab.schema import validate
 
     seen = set() if seen is None else seen
+    composed = [] if composed is None else composed
     base = _composed(study, stage, fixed, None)
+    composed.append(base)
     groups = set(OmegaConf.to_container(base.hydra.runtime.choices))
     for key, values in stage.sweep.items():
         for value in _values(key, values):
             trying = f"{key}={value}"
             if key in groups:
                 if (key, value) not in seen:
-                    _composed(study, stage, merged(fixed, [trying]), trying)
+                    composed.append(_composed(study, stage, merged(fixed, [trying]), trying))
                     seen.add((key, value))
                 continue
             cfg = base.copy()

@@ -10,11 +10,32 @@ has its own clock. So:
   (Batch order and augmentation are seeded by (seed, epoch) in the data module already.)
 - `RunClock` stores the wall time of the run so far in every checkpoint, so a resumed
   run's `wall_s` counts the parts before it.
+
+Lightning also restores callback states when `validate` or `test` load a checkpoint, as a
+run's final evaluation loads best.ckpt: a `RunState` callback takes its state back only
+when fit resumes, so the best epoch's clock or history never replaces the run's own.
 """
 import time
 
 import pytorch_lightning as pl
 import torch
+
+
+class RunState(pl.Callback):
+    """A callback whose state belongs to the whole run: restored when fit resumes from a
+    checkpoint, left alone when validate or test load one (`restore` says how)."""
+
+    _stage = None
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        self._stage = stage  # Lightning calls setup before it restores a checkpoint's callback states
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        if self._stage in (None, "fit"):
+            self.restore(state_dict)
+
+    def restore(self, state_dict: dict) -> None:
+        raise NotImplementedError
 
 
 class EpochSeed(pl.Callback):
@@ -25,7 +46,7 @@ class EpochSeed(pl.Callback):
         torch.manual_seed((self.seed + 2) * 100_003 + trainer.current_epoch)  # distinct from the data's streams
 
 
-class RunClock(pl.Callback):
+class RunClock(RunState):
     """Wall time since the run's first part started: earlier parts (from the checkpoint) plus this one."""
 
     def __init__(self, started: float | None = None):
@@ -39,5 +60,5 @@ class RunClock(pl.Callback):
     def state_dict(self) -> dict:
         return {"elapsed_s": self.elapsed_s}
 
-    def load_state_dict(self, state_dict: dict) -> None:
+    def restore(self, state_dict: dict) -> None:
         self.earlier_s = max(self.earlier_s, float(state_dict.get("elapsed_s", 0.0)))
