@@ -58,3 +58,17 @@ class FailAtStart(pl.Callback):
     def on_train_start(self, trainer, pl_module):
         if self.fail:
             raise RuntimeError("injected failure")
+
+
+class NeedsFile(pl.Callback):
+    """A user error at run time, as training starts, unless `path` exists: a job that fails
+    alone after every up-front check passed, and succeeds once the file is there."""
+
+    def __init__(self, path: str):
+        self.path = Path(path)
+
+    def on_train_start(self, trainer, pl_module):
+        from ablab.errors import DataError
+
+        if not self.path.exists():
+            raise DataError(f"{self.path} not found")

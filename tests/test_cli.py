@@ -173,6 +173,7 @@ def test_non_finite_loss_stops_and_records_diverged(mnist_dir, tmp_path):
     assert "diverged" in proc.stderr
 
 
+@pytest.mark.slow
 def test_resume_from_last_checkpoint_continues_training(mnist_dir, tmp_path):
     # A schedule whose length is fixed at the start (onecycle) cannot be stretched by a
     # resumed run with more epochs; a per-epoch step schedule can.

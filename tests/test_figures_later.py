@@ -3,6 +3,7 @@ the same figures a single run draws at once."""
 import subprocess
 import sys
 
+import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from tests.conftest import REPO, TINY, run_cli
@@ -17,6 +18,7 @@ def draw_later(*dirs):
                           text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_sweep_jobs_save_figure_data_that_ablab_viz_draws_as_a_run_would(mnist_dir, tmp_path):
     single, sweep = tmp_path / "single", tmp_path / "sweep"
     proc = run_cli(*RUN, f"data.root={mnist_dir}", f"hydra.run.dir={single}")
@@ -41,6 +43,7 @@ def test_sweep_jobs_save_figure_data_that_ablab_viz_draws_as_a_run_would(mnist_d
     assert again.returncode == 0 and "no run here has figures waiting" in again.stdout
 
 
+@pytest.mark.slow
 def test_sweep_jobs_on_long_tailed_data_save_the_long_tail_charts_for_later_too(mnist_dir, tmp_path):
     # One sweep, two jobs of the same run: job 0 draws in the job (viz.draw=end), job 1 saves for later.
     charts = {"train_class_counts", "longtail_accuracy"}

@@ -1,6 +1,8 @@
 """results.json `history` and the curve figures, from real (tiny) runs of train.py."""
 import json
 
+import pytest
+
 from ablab.report.__main__ import main
 from tests.conftest import TINY, read_results, run_cli
 
@@ -24,6 +26,7 @@ def test_tiny_sweep_has_history_per_epoch_and_curve_pngs(mnist_dir, tmp_path):
     assert "![optimizer](curves_optimizer.png)" in (sweep / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_run_curves_png_and_resume_keeps_each_epoch_once(mnist_dir, tmp_path):
     first, second = tmp_path / "first", tmp_path / "second"
     proc = run_cli("data=mnist", f"data.root={mnist_dir}", "model=mlp", *TINY, "trainer.max_epochs=2", "scheduler=step", "viz=default",

@@ -281,6 +281,7 @@ def test_every_conv_model_file_states_its_layout_and_no_other_does():
         assert (stated is not None) == has_conv, name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("data", ["mnist", "cifar10"], ids=["1x28x28", "3x32x32"])
 def test_every_model_trains_one_batch_through_train_py(data, mnist_dir, cifar_dir, tmp_path):
     # One -m sweep per input shape: the first job pays the imports, the others start in ~0.2 s.

@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import CIFAR_FOLDER, read_results, run_cli
 
 
+@pytest.mark.slow
 def test_default_run_reaches_95_percent_in_one_epoch_on_the_embedded_sample(tmp_path):
     run_dir = tmp_path / "run"
     proc = run_cli("trainer.max_epochs=1", "viz=none", f"hydra.run.dir={run_dir}", timeout=900)
@@ -26,6 +27,7 @@ def test_default_run_reaches_95_percent_in_one_epoch_on_the_embedded_sample(tmp_
 
 @pytest.mark.skipif(not (CIFAR_FOLDER / "train").is_dir(),
                     reason=f"no CIFAR-10 image folder at {CIFAR_FOLDER} (set ABLAB_TEST_CIFAR_FOLDER)")
+@pytest.mark.slow
 def test_cnn_learns_real_colour_images_from_a_folder(tmp_path):
     run_dir = tmp_path / "run"
     proc = run_cli("experiment=folder_cifar_cnn", f"data.root={CIFAR_FOLDER}", "augment=none", "trainer.max_epochs=1",

@@ -95,6 +95,7 @@ def run_study(tmp_path, *args) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_emnist_ofat_end_to_end(tmp_path, emnist_dir):
     out = run_study(tmp_path, "study=emnist_ofat", f"data.root={emnist_dir}", "data.fold=0")
     for stage in ("mlp_search", "cnn_search"):
@@ -113,6 +114,7 @@ def test_emnist_ofat_end_to_end(tmp_path, emnist_dir):
     assert report.count("★") >= 2 * 6  # each model's choice for each factor
 
 
+@pytest.mark.slow
 def test_mnist_models_end_to_end_writes_kaggle_predictions(tmp_path):
     out = run_study(tmp_path, "study=mnist_models")
     assert len(completed(out / "models")) == 4 and len(completed(out / "optimizers")) == 6
@@ -124,6 +126,7 @@ def test_mnist_models_end_to_end_writes_kaggle_predictions(tmp_path):
     assert report.count("★") >= 2  # each stage's chosen row
 
 
+@pytest.mark.slow
 def test_mnist_mlp_factors_end_to_end(tmp_path):
     out = run_study(tmp_path, "study=mnist_mlp_factors")
     assert [len(completed(out / s)) for s in ("one_hidden", "two_hidden", "factors")] == [8, 8, 28]
@@ -131,6 +134,7 @@ def test_mnist_mlp_factors_end_to_end(tmp_path):
     assert "| model.hidden=[2048] |" in report and "images/s" in report and "wall s" in report
 
 
+@pytest.mark.slow
 def test_mnist_mlp_grid_end_to_end_carries_winners(tmp_path):
     out = run_study(tmp_path, "study=mnist_mlp_grid")
     counts = [len(completed(out / s)) for s in ("activations", "coarse", "fine", "optimizers", "cnn")]
@@ -144,6 +148,7 @@ def test_mnist_mlp_grid_end_to_end_carries_winners(tmp_path):
     assert "| configuration | n | train acc | val acc | test acc |" in report
 
 
+@pytest.mark.slow
 def test_cifar10_lt_end_to_end_reports_head_and_tail(tmp_path, cifar_dir):
     out = run_study(tmp_path, "study=cifar10_lt", f"data.root={cifar_dir}")
     counts = [len(completed(out / s)) for s in ("balanced", "longtail", "oversample", "resnet50", "losses", "drw")]

@@ -2,17 +2,14 @@
 The console commands (ablab.cli.commands) and the study runner (ablab.study.runner) call
 these same apps, so a study's stage runs exactly as `train.py -m ...` would. Each imports
 its work inside the function, so `--help` and config errors are answered before torch loads."""
-import time
-
 from ablab.cli.entry import hydra_entry
 
 
 @hydra_entry(config_name="train")
 def train(cfg):
-    started = time.perf_counter()  # a run's wall_s counts its job from here, torch's import included
     from ablab.run.train import train as run
 
-    return run(cfg, started=started)
+    return run(cfg)
 
 
 @hydra_entry(config_name="eval")

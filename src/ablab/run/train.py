@@ -63,13 +63,12 @@ class Job:
 
 
 @one_writer(_own_dir)  # a second process into a directory in use is refused (ablab.run.lock)
-def train(cfg: DictConfig, started: float | None = None) -> float:
-    """One run; `started` (time.perf_counter()) is when the job began, before its imports."""
+def train(cfg: DictConfig) -> float:
     job = Job.of_this_process()
     if job.earlier.completed:  # a sweep run again into its own dir: keep what this job wrote
         return job.earlier.metric
     results = ResultsWriter(job.run_dir / "results.json", overrides=job.overrides, seed=cfg.seed)
-    clock = RunClock(started=started)  # wall_s: from the job's start, imports included
+    clock = RunClock(started=time.perf_counter())  # wall_s: the run's own time, not a process's imports
     with recorded(results, job, clock):  # results.json says how the run ended, however it ends
         validate(cfg)  # again: a sweep's job may sweep the bad value (cli.CheckConfig saw the rest)
         devices.require("trainer.accelerator", cfg.trainer.accelerator)
