@@ -46,7 +46,7 @@ def worker(args) -> None:
 
     sys.path.insert(0, str(REPO))
     import train
-    from ablab.run import train  # noqa: F401  everything train.py imports, before any data
+    import ablab.run.train  # noqa: F401  everything train.py imports, before any data
 
     marks = {"after imports": memory_mb()}
 

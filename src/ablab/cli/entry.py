@@ -27,9 +27,9 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from ablab.cli import hints, quiet
 from ablab.cli.check import release_sweep_locks
-from ablab.run import sigint
-from ablab.errors import FAILED, INTERRUPTED, UserError, fail, say
+from ablab.errors import FAILED, INTERRUPTED, UserError, fail
 from ablab.paths import CONF_DIR, shown
+from ablab.run import sigint
 from ablab.sweeps import outcome
 
 

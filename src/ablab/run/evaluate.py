@@ -16,11 +16,11 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import TensorBoardLogger
 
-from ablab.run import checkpoint
-from ablab.run.callbacks import callbacks_for, progress_bar
 from ablab.errors import DataError
 from ablab.factors import build
 from ablab.lit import Classifier
+from ablab.run import checkpoint
+from ablab.run.callbacks import callbacks_for, progress_bar
 from ablab.run.results import split_record, write_json
 from ablab.schema import validate
 

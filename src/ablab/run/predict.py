@@ -17,8 +17,8 @@ from omegaconf import DictConfig
 from PIL import Image
 from torch.nn.functional import interpolate
 
-from ablab.run import checkpoint, devices
 from ablab.errors import DataError, UserError
+from ablab.run import checkpoint, devices
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 

@@ -20,19 +20,19 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import TensorBoardLogger
 
+from ablab.errors import UserError
+from ablab.factors import build
+from ablab.lit import Classifier
 from ablab.run import devices, distributed, sigint
 from ablab.run.callbacks import Diverged, Throughput, callbacks_for, progress_bar
 from ablab.run.checkpoint_io import AtomicCheckpointIO
 from ablab.run.cuda_probe import plain_cuda_check_on_cpu
-from ablab.errors import UserError
-from ablab.factors import build
-from ablab.lit import Classifier
-from ablab.run.resume.state import EpochSeed, RunClock
-from ablab.run.results_writer import ResultsWriter
-from ablab.run.resume.start import Start, choose
 from ablab.run.lock import one_writer
-from ablab.run.summary import summary
+from ablab.run.results_writer import ResultsWriter
 from ablab.run.resume.earlier import NOTHING, Earlier, earlier_run
+from ablab.run.resume.start import Start, choose
+from ablab.run.resume.state import EpochSeed, RunClock
+from ablab.run.summary import summary
 from ablab.schema import validate
 
 # Final metrics shown beside each run's factors in TensorBoard's HParams dashboard, as hp/<split>_<name>.
