@@ -121,9 +121,11 @@ def test_greedy_with_repeats_keeps_the_default_unless_significantly_beaten():
     base = [score({"seed=%d" % s}) for s in range(5)]
     adam = [score({"optimizer=adam", "seed=%d" % s}) for s in range(5)]
     assert np.mean(adam) > np.mean(base)  # the old rule would have taken adam
-    assert opt["winner"] == "sgd" and opt["tests"]["adam"]["verdict"] == "within noise"
+    # +0.1 points at 0.4 points of noise: not a significant gain (undecided, or equivalent within ±0.5)
+    assert opt["winner"] == "sgd" and opt["tests"]["adam"]["verdict"] in ("undecided", "equivalent")
     assert opt["tests"]["adam"]["p_value"] == pytest.approx(stats.ttest_rel(adam, base).pvalue)
-    assert "kept sgd" in opt["note"] and "within noise" in opt["note"]
+    assert "kept sgd" in opt["note"] and "not a significant improvement" in opt["note"]
+    assert opt["correction"] == "holm" and opt["family"] == 1
     assert drop["winner"] == "0.1" and drop["tests"]["0.1"]["verdict"] == "better"
     assert search.summary("val.acc")["overrides"] == ["dropout=0.1"]
 

@@ -242,12 +242,12 @@ def sentences(table: Table) -> list[str]:
             c = r.comparison
             ci = "" if c.ci_low is None else f" [{_pt(table, c.ci_low)}, {_pt(table, c.ci_high)}]"
             verdict = {"equivalent": f"equivalent within {margin}" + (
-                           " (a real but negligible difference)" if c.significant else ""),
+                           ", a real but negligible difference" if c.significant else ""),
                        "undecided": "undecided (more runs could decide)",
                        "single run": "a single run, not tested"}.get(r.verdict, r.verdict)
             clauses.append(f"{r.value}: {_pt(table, c.delta)}{unit} {words}{ci}, {verdict}")
         ref = rows[0].reference
-        ref_name = ref.name or ref.value
+        ref_name = "the baseline" if (ref.name or "(baseline)") == "(baseline)" else ref.name
         how = _how(table, rows)
         out.append(f"- **{factor}**: replacing {ref_name} with " + "; with ".join(clauses)
                    + (f" ({how})." if how else "."))

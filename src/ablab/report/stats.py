@@ -137,6 +137,10 @@ def raw_compare(values: Keyed, reference: Keyed, min_effect: Optional[float] = N
     """The test of one comparison, before any decision: delta, se, df, raw p-values."""
     if not values or not reference:
         return Comparison(None, verdict="")  # nothing finished on one side: no result to judge
+    mine = {k for k, _ in values}
+    if len(mine) == len(values) and mine < {k for k, _ in reference}:
+        # seed=auto gave the reference more seeds (for other rows): pair on the seeds both ran.
+        reference = [(k, v) for k, v in reference if k in mine]
     a = np.array([v for _, v in values], dtype=float)
     b = np.array([v for _, v in reference], dtype=float)
     delta = float(a.mean() - b.mean())
