@@ -24,9 +24,11 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
+from omegaconf import open_dict
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from ablab.cli import hints
+
 from ablab.run import sigint
 from ablab.errors import FAILED, INTERRUPTED, UserError, fail, say
 from ablab.paths import CONF_DIR, shown
@@ -42,6 +44,12 @@ class CheckConfig(Callback):
         _check(config, config_name)
 
     def on_multirun_start(self, config, config_name=None, **kwargs) -> None:
+        if config.get("seed") == "auto":  # seed=auto: the OFAT sweeper picks the seeds (ablab.sweeps.auto)
+            if "ofat_sweeper" not in str(config.hydra.sweeper.get("_target_", "")):
+                fail("seed=auto needs the OFAT sweeper: add hydra/sweeper=ofat (see docs/sweeps-and-reports.md)")
+            config = config.copy()
+            with open_dict(config):
+                config.seed = 0
         _check(config, config_name)
 
 

@@ -106,7 +106,7 @@ def stopped(table: Table, row: Row) -> str:
     if row.comparison is not None and row.verdict == "undecided":
         return "max_seeds reached" if n >= top else "stopped early (sweep not finished)"
     if row.is_reference:
-        return "reference: as many as its longest comparison" if n < top else "max_seeds reached"
+        return "reference: pairs with its rows' seeds"
     return ""
 
 
