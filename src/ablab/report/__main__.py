@@ -62,7 +62,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if missing:
         return _fail(missing)
     auto = read_auto(sweep)
-    table = build_table(runs, args.metric, args.mode, args.alpha, _defaults(sweep), args.correction,
+    table = build_table(runs, args.metric, args.mode, args.alpha, defaults_of(sweep), args.correction,
                         args.min_effect / 100, looks(auto["min_seeds"], auto["max_seeds"]) if auto else 1)
     table.auto = auto
     figures = write_curves(table, sweep)
@@ -103,7 +103,7 @@ def _missing_metric(runs: list[Run], metric: str) -> Optional[str]:
     return f"no job has --metric {metric} in its results.json; available: {shown}"
 
 
-def _defaults(sweep: Path) -> Optional[Callable[[str], Any]]:
+def defaults_of(sweep: Path) -> Optional[Callable[[str], Any]]:
     """Each key's default from the sweep's multirun.yaml (Hydra saves it, sweep values not applied)."""
     path = sweep / "multirun.yaml"
     if not path.is_file():
