@@ -72,6 +72,8 @@ def ofat_choice(study: Study, stage: Stage, stage_dir: Path, runs: list[Run]) ->
     base = table.baseline
     if base is None or not base.keyed(study.metric):
         return None
+    if not any(r.comparison is not None and r.comparison.p_value is not None for r in table.rows):
+        return None  # single runs: nothing to test against, the best mean decides (as in a greedy step)
     better = [r for r in table.rows if r.verdict == "better" and r.reference is base]
     if not better:
         return list(plan.configuration(stage, base.runs[0]))
