@@ -5,6 +5,7 @@ import sys
 import textwrap
 
 import pytest
+import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
@@ -181,3 +182,51 @@ def test_greedy_sweep_through_hydra(tmp_path):
     best = OmegaConf.load(sweep / "ofat_best.yaml")
     assert list(best.overrides) == ["optimizer=adam", "dropout=0.1"] and best.score == 3.5
     assert "optimizer=adam dropout=0.1" in proc.stdout + proc.stderr
+
+
+NOISY_APP = '''
+import json, pathlib, random, hydra
+from hydra.core.hydra_config import HydraConfig
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="config")
+def main(cfg):
+    # sgd 0.90, adam +2 points, rmsprop the same as sgd; 0.3 points of run noise per (config, seed)
+    rng = random.Random(f"{cfg.optimizer.gain}-{cfg.seed}")
+    acc = 0.90 + {1: 0.0, 3: 0.02, 2: 0.0}[cfg.optimizer.gain] + rng.gauss(0, 0.003)
+    out = pathlib.Path(HydraConfig.get().runtime.output_dir)
+    (out / "results.json").write_text(json.dumps({"status": "completed", "overrides": list(
+        HydraConfig.get().overrides.task), "seed": cfg.seed, "val": {"acc": acc}}))
+
+main()
+'''
+
+
+@pytest.mark.parametrize("greedy", [False, True])
+def test_seed_auto_through_hydra(tmp_path, greedy):
+    (tmp_path / "conf" / "optimizer").mkdir(parents=True)
+    (tmp_path / "conf" / "config.yaml").write_text("defaults:\n  - optimizer: sgd\n  - _self_\nseed: 0\n")
+    for name, gain in [("sgd", 1), ("adam", 3), ("rmsprop", 2)]:
+        (tmp_path / "conf" / "optimizer" / f"{name}.yaml").write_text(f"gain: {gain}\n")
+    (tmp_path / "app.py").write_text(textwrap.dedent(NOISY_APP))
+    sweep = tmp_path / "sweep"
+    cmd = [sys.executable, "app.py", "-m", "hydra/sweeper=ofat", f"hydra.sweeper.greedy={str(greedy).lower()}",
+           "optimizer=adam,rmsprop", "seed=auto", "hydra.sweeper.max_seeds=6", f"hydra.sweep.dir={sweep}"]
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    record = yaml.safe_load((sweep / "seed_auto.yaml").read_text())
+    assert record["looks"] == 4 and "Bonferroni" in record["rule"]
+    jobs = [p for p in sweep.iterdir() if (p / "results.json").is_file()]
+    seeds = [json.loads((p / "results.json").read_text())["seed"] for p in jobs]
+    assert min(seeds) == 0 and max(seeds) <= 5 and len(jobs) >= 9  # 3 configurations x at least 3 seeds
+    if greedy:
+        best = yaml.safe_load((sweep / "ofat_best.yaml").read_text())
+        [step] = best["steps"]
+        assert best["overrides"] == ["optimizer=adam"] and step["tests"]["adam"]["verdict"] == "better"
+        assert step["correction"] == "holm" and step["family"] == 2 and best["seeds"] == [3, 6]
+    else:
+        rows = {r["configuration"]: r for r in record["rows"]}
+        assert rows["optimizer=adam"]["verdict"] == "better"
+        assert rows["optimizer=adam"]["stopped"] == "decided (better)"
+        # rmsprop is truly the same as sgd: equivalent once decided, else it ran to max_seeds
+        assert rows["optimizer=rmsprop"]["verdict"] in ("equivalent", "undecided")
+        assert rows["(baseline)"]["seeds"] == max(r["seeds"] for r in record["rows"])

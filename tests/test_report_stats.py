@@ -205,3 +205,23 @@ def test_unknown_metric_is_one_line_and_exit_2(tmp_path, capsys):
     assert err.count("\n") == 1 and err.startswith("ablab: error: ") and "foo.bar" in err
     assert "val.acc" in err and "test.acc" in err  # what it could have been
     assert not (sweep / "report.md").exists()
+
+
+def test_holm_bh_and_tost_by_hand():
+    from ablab.report.stats import _p_tost, adjust, decide, raw_compare
+
+    p = [0.01, 0.04, 0.03, 0.2]
+    # Holm: sorted 0.01, 0.03, 0.04, 0.2 times 4, 3, 2, 1, made monotone
+    assert adjust(p, "holm") == pytest.approx([0.04, 0.09, 0.09, 0.2])
+    assert adjust(p, "bh") == pytest.approx(list(stats.false_discovery_control(p, method="bh")))
+    assert adjust(p + [None], "none") == p + [None]
+    # TOST: the larger of the two one-sided p-values against ±δ
+    assert _p_tost(0.001, 0.001, 4, 0.005) == pytest.approx(max(stats.t.sf(6, 4), stats.t.cdf(-4, 4)))
+    # The decision interval excludes 0 exactly when the adjusted p-value is below alpha
+    rng = np.random.default_rng(3)
+    base = [(s, float(v)) for s, v in zip(SEEDS, rng.normal(0.9, 0.003, 5))]
+    raws = [raw_compare([(k, v + shift + float(rng.normal(0, 0.002))) for k, v in base], base, 0.005)
+            for shift in (0.0, 0.004, 0.01, 0.02)]
+    for c in decide(raws, 0.05, "holm", "max", 0.005):
+        assert (c.p_adjusted < 0.05) == (c.ci_low > 0 or c.ci_high < 0)
+        assert (c.p_equivalence_adjusted < 0.05) == (-0.005 < c.equiv_low and c.equiv_high < 0.005)
