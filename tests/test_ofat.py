@@ -230,3 +230,41 @@ def test_seed_auto_through_hydra(tmp_path, greedy):
         # rmsprop is truly the same as sgd: equivalent once decided, else it ran to max_seeds
         assert rows["optimizer=rmsprop"]["verdict"] in ("equivalent", "undecided")
         assert rows["(baseline)"]["seeds"] == max(r["seeds"] for r in record["rows"])
+
+
+# --- a real seed=auto sweep on the embedded sample ------------------------------------------------
+
+@pytest.mark.slow
+def test_seed_auto_sweep_end_to_end(tmp_path):
+    from tests.conftest import TINY, run_cli
+
+    sweep = tmp_path / "auto"
+    proc = run_cli("-m", "hydra/sweeper=ofat", "model=mlp", "optimizer=choice(sgd)", "seed=auto",
+                   "hydra.sweeper.max_seeds=4", *TINY, f"hydra.sweep.dir={sweep}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    record = yaml.safe_load((sweep / "seed_auto.yaml").read_text())
+    assert record["min_seeds"] == 3 and record["max_seeds"] == 4 and record["looks"] == 2
+    seeds = {row["configuration"]: row["seeds"] for row in record["rows"]}
+    assert 3 <= seeds["optimizer=sgd"] <= 4 and seeds["(baseline)"] >= seeds["optimizer=sgd"]
+    jobs = [p for p in sweep.iterdir() if (p / "results.json").is_file()]
+    assert len(jobs) == sum(seeds.values())
+    results = json.loads((jobs[0] / "results.json").read_text())
+    assert results["val_size"] > 0  # n_val, for the corrected test over folds
+    from ablab.report.__main__ import main
+
+    assert main([str(sweep)]) == 0
+    import csv
+
+    rows = {r["name"]: r for r in csv.DictReader(open(sweep / "report.csv"))}
+    sgd = rows["optimizer=sgd"]
+    assert sgd["verdict"] in ("better", "worse", "equivalent", "undecided") and int(sgd["seeds"]) == seeds["optimizer=sgd"]
+    assert rows["optimizer=adam (baseline)"]["verdict"] == "reference"
+    md = (sweep / "report.md").read_text()
+    assert "α split over 2 looks" in md and "why it stopped" in md
+    # Repeating the command reuses the finished runs: no job runs again.
+    written = {p.name: (p / "results.json").stat().st_mtime_ns for p in jobs}
+    again = run_cli("-m", "hydra/sweeper=ofat", "model=mlp", "optimizer=choice(sgd)", "seed=auto",
+                    "hydra.sweeper.max_seeds=4", *TINY, f"hydra.sweep.dir={sweep}")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert yaml.safe_load((sweep / "seed_auto.yaml").read_text())["rows"] == record["rows"]
+    assert {p.name: (p / "results.json").stat().st_mtime_ns for p in jobs} == written
