@@ -138,7 +138,7 @@ def raw_compare(values: Keyed, reference: Keyed, min_effect: Optional[float] = N
     if not values or not reference:
         return Comparison(None, verdict="")  # nothing finished on one side: no result to judge
     mine = {k for k, _ in values}
-    if len(mine) == len(values) and mine < {k for k, _ in reference}:
+    if len(values) > 1 and len(mine) == len(values) and mine < {k for k, _ in reference}:
         # seed=auto gave the reference more seeds (for other rows): pair on the seeds both ran.
         reference = [(k, v) for k, v in reference if k in mine]
     a = np.array([v for _, v in values], dtype=float)

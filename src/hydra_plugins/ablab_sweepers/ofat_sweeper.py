@@ -85,6 +85,11 @@ class OFATSweeper(Sweeper):
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         params = [f"{k}={v}" for k, v in self.params.items()]
         given = params + list(arguments)
+        from ablab.report.stats import CORRECTIONS
+
+        if self.correction not in CORRECTIONS:  # before anything is launched
+            raise ValueError(f"ofat sweeper: correction must be one of {', '.join(CORRECTIONS)}, "
+                             f"got {self.correction!r}")
         auto = AUTO in given
         if auto and not 2 <= self.min_seeds <= self.max_seeds:
             raise ValueError(f"ofat sweeper: seed=auto needs 2 <= min_seeds <= max_seeds, got "
