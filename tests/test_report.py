@@ -61,12 +61,16 @@ def test_rows_merge_seeds_and_group_by_factor(sweep):
     assert rmsprop.stat("test.acc").mean is None and rmsprop.statuses() == {"diverged": 1}
     assert d05.statuses() == {"running": 1} and d01.statuses() == {"running": 1}
     assert base.stat("wall_s").mean == pytest.approx(11.0)
-    # No ★ from means alone: adam's +0.04 over 2 vs 3 runs (other seeds: Welch) is within noise,
-    # and dropout=0.3's +0.07 is one run. Jobs without a finished result get no verdict.
-    assert [r.verdict for r in table.rows] == ["reference", "within noise", "", "", "", "single run", "single run"]
+    # adam ran seeds 0 and 1 of the baseline's 0, 1, 2: paired on those two (+0.05 each time);
+    # dropout=0.3's +0.07 is one run: no ★. Jobs without a finished result get no verdict.
+    assert [r.verdict for r in table.rows] == ["reference", "better", "", "", "", "single run", "single run"]
+    assert adam.comparison.test == "paired t" and adam.comparison.delta == pytest.approx(0.05)
+    assert [r.value for r in table.rows if r.best] == ["adam"]
+    # With other seeds than the baseline's, the test is Welch's.
     welch = scipy_stats.ttest_ind([0.95, 0.97], [0.90, 0.92, 0.94], equal_var=False)
-    assert adam.comparison.test == "Welch t" and adam.comparison.p_value == pytest.approx(welch.pvalue)
-    assert welch.pvalue > 0.05 and not any(r.best for r in table.rows)
+    from ablab.report.stats import compare
+    c = compare([(("5", None), 0.95), (("6", None), 0.97)], [((str(s), None), v) for s, v in enumerate([0.90, 0.92, 0.94])])
+    assert c.test == "Welch t" and c.p_value == pytest.approx(welch.pvalue) and c.verdict == "undecided"
 
 
 def test_a_single_run_is_never_starred_in_either_mode(sweep):
@@ -99,13 +103,14 @@ def test_cli_writes_md_csv_png_and_prints_the_table(sweep, capsys):
     assert main([str(sweep)]) == 0
     out = capsys.readouterr().out
     md = (sweep / "report.md").read_text()
-    assert "| baseline | — | 3 | 3 completed | 0.9200 ± 0.0200 |" in md
-    assert "★" not in md.split("## Verdicts")[1] and "2 completed, 1 failed" in md and "1 diverged" in md
+    assert "| baseline | (baseline) | 3 | 3 completed | 0.9200 ± 0.0200 |" in md
+    assert md.split("## Verdicts")[1].count("★") == 2  # adam, in both tables
+    assert "2 completed, 1 failed" in md and "1 diverged" in md
     assert "`5` optimizer=adam — failed: boom" in md and "`7` dropout=0.5 — running" in md
     assert "`trainer.max_epochs=3`" in md and "| baseline |" in out
     rows = list(csv.DictReader(open(sweep / "report.csv")))
     assert rows[0]["factor"] == "baseline" and float(rows[0]["test.acc_mean"]) == pytest.approx(0.92)
-    assert rows[1]["failed"] == "1" and rows[1]["best"] == "0" and rows[1]["verdict"] == "within noise" and rows[2]["test.acc_mean"] == ""
+    assert rows[1]["failed"] == "1" and rows[1]["best"] == "1" and rows[1]["verdict"] == "better" and rows[2]["test.acc_mean"] == ""
     assert (sweep / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -66,12 +66,15 @@ def test_real_effect_is_better_or_worse_and_noise_is_within_noise(tmp_path, rng)
                                         "dropout=0.1": noise})
     table = build_table(collect(sweep), metric="val.acc")
     verdicts = {r.value: r.verdict for r in table.rows}
-    assert verdicts == {"—": "reference", "sgd": "better", "rmsprop": "worse", "0.1": "within noise"}
+    assert verdicts == {"—": "reference", "sgd": "better", "rmsprop": "worse", "0.1": "undecided"}
     sgd = next(r for r in table.rows if r.value == "sgd")
     # Same seeds on both rows: a paired test, by seed.
     paired = stats.ttest_rel(up, base)
-    low, high = paired.confidence_interval(0.95)
     c = sgd.comparison
+    # The interval is at the level Holm leaves the row (alpha * p / p_adjusted), so it excludes 0
+    # exactly when the adjusted p-value is below alpha.
+    low, high = paired.confidence_interval(1 - c.alpha_used)
+    assert c.p_adjusted < 0.05 and c.alpha_used < 0.05
     assert c.test == "paired t" and c.p_value == pytest.approx(paired.pvalue)
     assert (c.delta, c.ci_low, c.ci_high) == (pytest.approx(up.mean() - base.mean()), pytest.approx(low),
                                               pytest.approx(high))
@@ -90,7 +93,8 @@ def test_pairs_by_seed_not_by_job_order(tmp_path, rng):
     for i, seed in enumerate(reversed(SEEDS)):  # the value's jobs ran in the other order
         write_job(sweep, 5 + i, ["dropout=0.1", f"seed={seed}"], float(shift[seed]))
     row = build_table(collect(sweep), metric="val.acc").rows[1]
-    assert row.comparison.test == "paired t" and row.verdict == "better"
+    # Significant, but 0.1 points is inside ±δ = 0.5 points: a real yet negligible difference.
+    assert row.comparison.test == "paired t" and row.verdict == "equivalent" and row.comparison.significant
     assert row.comparison.p_value == pytest.approx(stats.ttest_rel(shift, base).pvalue)
     # Unpaired, the same numbers are noise: the seed-to-seed spread swamps a 0.1-point shift.
     assert stats.ttest_ind(shift, base, equal_var=False).pvalue > 0.05
@@ -115,7 +119,7 @@ def test_alpha_decides_significance(rng):
         [(s, float(v)) for s, v in zip(SEEDS, rng.normal(0.900, 0.003, 5))]
     p = compare(a, b).p_value
     assert compare(a, b, alpha=min(1.0, p * 1.01)).verdict in ("better", "worse")
-    assert compare(a, b, alpha=p * 0.99).verdict == "within noise"
+    assert compare(a, b, alpha=p * 0.99).verdict == "undecided"
 
 
 def test_single_runs_give_single_run_and_the_seed_count(tmp_path, capsys):
@@ -144,18 +148,19 @@ def test_seed_count_uses_the_observed_spread(tmp_path, rng):
     assert f"**{n} seeds per configuration**" in md and f"σ = {sigma:.4f}" in md and "observed" in md
 
 
-def test_factor_ranking_orders_by_range_over_noise(tmp_path, rng):
+def test_factor_ranking_uses_the_verdicts_tests(tmp_path, rng):
     base = rng.normal(0.90, 0.003, 5)
-    values = {"": base, "optimizer=sgd": rng.normal(0.93, 0.003, 5),  # 3 points: 10 noise widths
-              "dropout=0.1": rng.normal(0.905, 0.003, 5)}
+    values = {"": base, "optimizer=sgd": base + 0.03 + rng.normal(0, 0.002, 5),  # 3 points, significant
+              "dropout=0.1": base + 0.005 + rng.normal(0, 0.01, 5)}  # noisy: not significant
     sweep = ofat_sweep(tmp_path / "s", values)
     table = build_table(collect(sweep), metric="val.acc")
     effects = rank_factors(table)
     assert [e.factor for e in effects] == ["optimizer", "dropout"]
-    opt = effects[0]
+    opt, drop = effects
+    assert opt.significant and opt.row.verdict == "better" and opt.delta == pytest.approx(0.03, abs=0.005)
+    # A factor whose rows are all undecided is never ranked as an effect, however far its means are.
+    assert not drop.significant and drop.row.verdict == "undecided"
     groups = [list(values[""]), list(values["optimizer=sgd"])]
-    assert opt.noise == pytest.approx(pooled_std(groups))
-    assert opt.ratio == pytest.approx(abs(np.mean(groups[1]) - np.mean(groups[0])) / pooled_std(groups))
     assert pooled_std(groups) == pytest.approx(math.sqrt((np.var(groups[0], ddof=1) + np.var(groups[1], ddof=1)) / 2))
 
 
@@ -174,7 +179,7 @@ def test_a_grid_compares_to_its_default_value(tmp_path, rng):
     assert main([str(sweep), "--metric", "val.acc"]) == 0
     rows = {r["value"]: r for r in csv.DictReader(open(sweep / "report.csv"))}
     assert rows["adam"]["verdict"] == "reference" and rows["sgd"]["verdict"] == "worse"
-    assert rows["rmsprop"]["verdict"] == "within noise"
+    assert rows["rmsprop"]["verdict"] == "undecided"
     assert float(rows["sgd"]["p_value"]) == pytest.approx(stats.ttest_rel(accs["sgd"], accs["adam"]).pvalue)
 
 
@@ -183,8 +188,8 @@ def test_csv_carries_the_statistics(tmp_path, rng):
     sweep = ofat_sweep(tmp_path / "s", {"": base, "optimizer=sgd": up})
     assert main([str(sweep), "--metric", "val.acc"]) == 0
     head, base_row, sgd = list(csv.reader(open(sweep / "report.csv")))
-    assert head[-10:] == ["n", "mean", "std", "ci_low", "ci_high", "delta", "delta_ci_low",
-                          "delta_ci_high", "p_value", "verdict"]
+    assert {"n", "mean", "std", "ci_low", "ci_high", "delta", "delta_ci_low", "delta_ci_high", "p_value",
+            "p_adjusted", "p_equivalence", "p_equivalence_adjusted", "test", "correction", "verdict"} <= set(head)
     sgd = dict(zip(head, sgd))
     low, high = stats.t.interval(0.95, 4, loc=up.mean(), scale=stats.sem(up))
     assert int(sgd["n"]) == 5 and float(sgd["std"]) == pytest.approx(up.std(ddof=1))
@@ -200,3 +205,23 @@ def test_unknown_metric_is_one_line_and_exit_2(tmp_path, capsys):
     assert err.count("\n") == 1 and err.startswith("ablab: error: ") and "foo.bar" in err
     assert "val.acc" in err and "test.acc" in err  # what it could have been
     assert not (sweep / "report.md").exists()
+
+
+def test_holm_bh_and_tost_by_hand():
+    from ablab.report.stats import _p_tost, adjust, decide, raw_compare
+
+    p = [0.01, 0.04, 0.03, 0.2]
+    # Holm: sorted 0.01, 0.03, 0.04, 0.2 times 4, 3, 2, 1, made monotone
+    assert adjust(p, "holm") == pytest.approx([0.04, 0.09, 0.09, 0.2])
+    assert adjust(p, "bh") == pytest.approx(list(stats.false_discovery_control(p, method="bh")))
+    assert adjust(p + [None], "none") == p + [None]
+    # TOST: the larger of the two one-sided p-values against ±δ
+    assert _p_tost(0.001, 0.001, 4, 0.005) == pytest.approx(max(stats.t.sf(6, 4), stats.t.cdf(-4, 4)))
+    # The decision interval excludes 0 exactly when the adjusted p-value is below alpha
+    rng = np.random.default_rng(3)
+    base = [(s, float(v)) for s, v in zip(SEEDS, rng.normal(0.9, 0.003, 5))]
+    raws = [raw_compare([(k, v + shift + float(rng.normal(0, 0.002))) for k, v in base], base, 0.005)
+            for shift in (0.0, 0.004, 0.01, 0.02)]
+    for c in decide(raws, 0.05, "holm", "max", 0.005):
+        assert (c.p_adjusted < 0.05) == (c.ci_low > 0 or c.ci_high < 0)
+        assert (c.p_equivalence_adjusted < 0.05) == (-0.005 < c.equiv_low and c.equiv_high < 0.005)

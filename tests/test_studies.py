@@ -174,3 +174,16 @@ def test_a_studys_baseline_is_its_experiment_config_top_level_keys_included():
     assert cfg.data.batch_size == 128 and cfg.trainer.max_epochs == 30
     # A sweep's value replaces the baseline's; the experiment's values stay on the new choice.
     assert swept.dropout == 0.5 and swept.optimizer._target_.endswith("SGD") and swept.optimizer.lr == 1e-3
+
+
+def test_seeds_auto_leaves_the_seeds_to_the_ofat_sweeper(capsys):
+    lines = dry_run(capsys, "emnist_ofat", "--seeds", "auto", "data.fold=0")
+    # Greedy stages: 3 seeds per configuration to start (more only where a verdict is undecided).
+    assert any(line.startswith("# mlp_search (greedy") and "seed=auto" in line for line in lines)
+    jobs = [line for line in lines if line.startswith("mlp_search: ")]
+    assert len(jobs) == 13 * 3 and any(line.endswith("data.fold=0 seed=2") for line in jobs)
+    from ablab.study import plan, spec
+
+    study = spec.load("emnist_ofat", "quick", {})
+    stage = plan.auto_seeds(study.stage("mlp_search"))
+    assert "seed=auto" in plan.command(study, stage, [], [])

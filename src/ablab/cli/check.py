@@ -64,6 +64,8 @@ def _check_run(config, config_name) -> None:
 
 
 def _check_sweep(config, config_name) -> None:
+    if config_name == "train" and config.get("seed") == "auto":
+        config = _seeds_left_to_the_sweeper(config)
     if not _validate(config, config_name):
         return
     if config_name == "train":
@@ -83,6 +85,21 @@ def _check_sweep(config, config_name) -> None:
             release_sweep_locks()
             remove_if_empty(sweep_dir)  # refused before any job: leave no empty sweep behind
             raise
+
+
+def _seeds_left_to_the_sweeper(config):
+    """seed=auto: the OFAT sweeper picks the seeds (ablab.sweeps.auto); checked as seed 0."""
+    from omegaconf import open_dict
+
+    from ablab.sweeps.precheck import OFAT
+
+    if str(config.hydra.sweeper.get("_target_", "")) != OFAT:
+        raise UserError("seed=auto needs the OFAT sweeper: add hydra/sweeper=ofat (see docs/sweeps-and-reports.md)")
+    config = config.copy()
+    with open_dict(config):
+        config.seed = 0
+        config.hydra.overrides.task = ["seed=0" if o == "seed=auto" else o for o in config.hydra.overrides.task]
+    return config
 
 
 def _check_every_job(config, config_name):

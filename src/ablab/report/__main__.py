@@ -16,7 +16,7 @@ from ablab.report.collect import Run, collect
 from ablab.report.curves import write_curves
 from ablab.report.plot import write_plot
 from ablab.report.render import Power, markdown, write_csv
-from ablab.report.stats import ALPHA
+from ablab.report.stats import ALPHA, CORRECTIONS, looks
 from ablab.report.table import build_table
 
 SHOWN_METRICS = 8  # metrics listed when --metric names none the jobs have
@@ -25,13 +25,19 @@ SHOWN_METRICS = 8  # metrics listed when --metric names none the jobs have
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="ablab-report", description=__doc__.splitlines()[0])
     parser.add_argument("sweep_dir", type=Path, help="a Hydra sweep directory (multirun/<date>/<time>)")
-    parser.add_argument("--metric", default="test.acc",
-                        help="results.json path that the verdicts test and the plot shows")
-    parser.add_argument("--mode", choices=("max", "min"), default="max")
-    parser.add_argument("--alpha", type=float, default=ALPHA,
-                        help="significance level of better/worse (default 0.05; intervals are 1 - alpha)")
-    parser.add_argument("--min-effect", type=float, default=0.5,
-                        help="difference worth detecting, in points (0.01 of the metric): sizes the seed count")
+    parser.add_argument("--metric", default=None,
+                        help="results.json path that the verdicts test and the plot shows (default: the sweep's "
+                             "selection metric, hydra.sweeper.metric when recorded, else val.acc)")
+    parser.add_argument("--mode", choices=("max", "min"), default=None,
+                        help="max (default) or min; the sweep's hydra.sweeper.mode for its own metric")
+    parser.add_argument("--alpha", type=float, default=None,
+                        help="error rate of the whole report (default: the sweep's hydra.sweeper.alpha, else 0.05)")
+    parser.add_argument("--correction", choices=CORRECTIONS, default=None,
+                        help="over the report's comparisons: holm (family-wise error, the default), bh "
+                             "(Benjamini-Hochberg, false discovery rate) or none")
+    parser.add_argument("--min-effect", type=float, default=None,
+                        help="smallest effect of interest δ, in points (0.01 of the metric; default 0.5): "
+                             "inside ±δ is equivalent; also sizes the seed count")
     parser.add_argument("--assumed-std", type=float, default=0.5,
                         help="seed-to-seed std in points, assumed when no configuration ran twice")
     args = parser.parse_args(argv)
@@ -39,6 +45,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sweep = args.sweep_dir
     if not sweep.is_dir():
         return _fail(f"no such sweep directory: {sweep}")
+    recorded = _sweeper(sweep)
+    args.metric = args.metric or recorded.get("metric") or "val.acc"
+    args.mode = args.mode or (recorded.get("mode") if args.metric == recorded.get("metric") else None) or "max"
+    args.alpha = args.alpha if args.alpha is not None else float(recorded.get("alpha", ALPHA))
+    args.correction = args.correction or recorded.get("correction") or "holm"
+    args.min_effect = args.min_effect if args.min_effect is not None else float(recorded.get("min_effect", 0.5))
+    if args.correction not in CORRECTIONS:
+        return _fail(f"--correction must be one of {', '.join(CORRECTIONS)}")
     if not 0 < args.alpha < 1 or args.min_effect <= 0 or args.assumed_std <= 0:
         return _fail("--alpha must lie in (0, 1), --min-effect and --assumed-std must be > 0")
     runs = collect(sweep)
@@ -47,12 +61,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     missing = _missing_metric(runs, args.metric)
     if missing:
         return _fail(missing)
-    table = build_table(runs, args.metric, args.mode, args.alpha, _defaults(sweep))
+    auto = read_auto(sweep)
+    table = build_table(runs, args.metric, args.mode, args.alpha, defaults_of(sweep), args.correction,
+                        args.min_effect / 100, looks(auto["min_seeds"], auto["max_seeds"]) if auto else 1)
+    table.auto = auto
     figures = write_curves(table, sweep)
-    text = markdown(table, str(sweep), Power(args.min_effect / 100, args.assumed_std / 100), figures)
+    plotted = write_plot(table, sweep / "report.png")
+    text = markdown(table, str(sweep), Power(args.min_effect / 100, args.assumed_std / 100), figures,
+                    "report.png" if plotted else None)
     (sweep / "report.md").write_text(text)
     write_csv(table, sweep / "report.csv")
-    plotted = write_plot(table, sweep / "report.png")
     print(text)
     written = ["report.md", "report.csv"] + (["report.png"] if plotted else []) + list(figures.values())
     print(f"wrote {', '.join(written)} in {sweep}" + ("" if plotted else f" (no {args.metric} to plot yet)"))
@@ -85,7 +103,7 @@ def _missing_metric(runs: list[Run], metric: str) -> Optional[str]:
     return f"no job has --metric {metric} in its results.json; available: {shown}"
 
 
-def _defaults(sweep: Path) -> Optional[Callable[[str], Any]]:
+def defaults_of(sweep: Path) -> Optional[Callable[[str], Any]]:
     """Each key's default from the sweep's multirun.yaml (Hydra saves it, sweep values not applied)."""
     path = sweep / "multirun.yaml"
     if not path.is_file():
@@ -98,6 +116,40 @@ def _defaults(sweep: Path) -> Optional[Callable[[str], Any]]:
         return baseline_lookup(OmegaConf.load(path))
     except Exception:  # an unreadable multirun.yaml costs the grid its reference, not the report
         return None
+
+
+AUTO_FILE = "seed_auto.yaml"  # what seed=auto wrote into the sweep dir (hydra_plugins/ablab_sweepers)
+
+
+def read_auto(sweep: Path) -> Optional[dict]:
+    """seed=auto's record: min_seeds, max_seeds and its rounds; None for a sweep with fixed seeds."""
+    import yaml
+
+    path = Path(sweep) / AUTO_FILE
+    try:
+        loaded = yaml.safe_load(path.read_text()) if path.is_file() else None
+    except (OSError, yaml.YAMLError):
+        return None
+    if not isinstance(loaded, dict) or not {"min_seeds", "max_seeds"} <= set(loaded):
+        return None
+    return loaded
+
+
+def _sweeper(sweep: Path) -> dict:
+    """What the OFAT sweeper decided with (metric, mode, alpha, correction, min_effect), from multirun.yaml."""
+    path = sweep / "multirun.yaml"
+    if not path.is_file():
+        return {}
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(path.read_text()) or {}
+        conf = loaded["hydra"]["sweeper"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return {}
+    if not isinstance(conf, dict) or "ofat_sweeper" not in str(conf.get("_target_", "")):
+        return {}
+    return {k: conf[k] for k in ("metric", "mode", "alpha", "correction", "min_effect") if conf.get(k) is not None}
 
 
 def _fail(message: str) -> int:

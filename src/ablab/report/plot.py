@@ -1,57 +1,74 @@
-"""report.png: one bar chart per factor, mean ± std of the report metric, reference in grey,
-values better than it beyond noise in orange, worse in red.
+"""report.png: a forest plot. One line per compared row: its difference Δ to its reference
+with the difference test's interval (thin) and the equivalence test's (thick), a line at 0
+and a band at ±δ (the smallest effect of interest), coloured by verdict. The axis always
+holds 0 and the band, so a gap is read against what matters, not against the data's range.
 
 Uses matplotlib's object API (Figure + Agg through savefig) rather than pyplot, so no
 global figure state is left behind in a caller's process.
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
-from ablab.report.ranking import factor_rows, label, references
-from ablab.report.table import BASELINE, Table
+from ablab.report.table import Table
 
-BASE_COLOR, VALUE_COLOR, BEST_COLOR, WORSE_COLOR = "#9e9e9e", "#4c72b0", "#dd8452", "#c44e52"
+COLORS = {"better": "#2a9d4b", "worse": "#c44e52", "equivalent": "#4c72b0", "undecided": "#9e9e9e",
+          "single run": "#d1a300"}
 
 
 def write_plot(table: Table, path: Path) -> bool:
-    """Draw and save; False (nothing written) when no row has a value to draw."""
+    """Draw and save; False (nothing written) when no row has a difference to draw."""
     from matplotlib.figure import Figure  # lazy: matplotlib only when a figure is drawn
-
-    factors = table.factors() or ([BASELINE] if table.baseline else [])
-    panels = [(f, [r for r in factor_rows(table, f) if r.stat(table.metric).mean is not None])
-              for f in factors]
-    panels = [(f, rows) for f, rows in panels if rows]
-    if not panels:
-        return False
-    cols = min(3, len(panels))
-    grid = math.ceil(len(panels) / cols)
-    # At least 6.5 inches wide: the four-entry legend below must fit under a single panel.
-    fig = Figure(figsize=(max(6.5, 4.5 * cols), 3.6 * grid), layout="constrained")
-    for i, (factor, rows) in enumerate(panels):
-        ax = fig.add_subplot(grid, cols, i + 1)
-        stats = [r.stat(table.metric) for r in rows]
-        refs = references(table, factor)
-        colors = [BASE_COLOR if any(r is x for x in refs) else BEST_COLOR if r.verdict == "better" else
-                  WORSE_COLOR if r.verdict == "worse" else VALUE_COLOR for r in rows]
-        labels = [label(r, factor) for r in rows]
-        ax.bar(range(len(rows)), [s.mean for s in stats], yerr=[s.std or 0.0 for s in stats],
-               color=colors, capsize=4)
-        ax.set_xticks(range(len(rows)), labels, rotation=30 if len(rows) > 4 else 0,
-                      ha="right" if len(rows) > 4 else "center")
-        ax.set_title(factor)
-        ax.set_ylabel(table.metric)
-        # Accuracy-like metrics differ in the third decimal: zoom in around the bars.
-        low = min(s.mean - (s.std or 0.0) for s in stats)
-        high = max(s.mean + (s.std or 0.0) for s in stats)
-        pad = (high - low) * 0.3 or abs(high) * 0.05 or 1.0
-        ax.set_ylim(low - pad, high + pad)
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    fig.legend(handles=[Patch(color=c, label=t) for c, t in [
-        (BASE_COLOR, "reference"), (BEST_COLOR, "better (significant)"), (WORSE_COLOR, "worse (significant)"),
-        (VALUE_COLOR, "within noise / single run")]], loc="outside lower center", ncols=2 if cols == 1 else 4, fontsize=8,
-        frameon=False)
+    rows = [r for r in table.rows if r.comparison is not None and r.comparison.delta is not None]
+    if not rows:
+        return False
+    scale = 100.0 if _points(table) else 1.0
+    unit = " (points)" if scale == 100 else ""
+    fig = Figure(figsize=(8, 1.6 + 0.45 * len(rows)), layout="constrained")
+    ax = fig.add_subplot()
+    delta = (table.min_effect or 0.0) * scale
+    if delta:
+        ax.axvspan(-delta, delta, color="#4c72b0", alpha=0.12, lw=0)
+    ax.axvline(0, color="black", lw=1)
+    xs = [0.0, -delta, delta]
+    for i, row in enumerate(rows):
+        c, y = row.comparison, len(rows) - 1 - i
+        color = COLORS.get(row.verdict, "#9e9e9e")
+        if c.ci_low is not None:
+            ax.plot([c.ci_low * scale, c.ci_high * scale], [y, y], color=color, lw=1.5)
+            xs += [c.ci_low * scale, c.ci_high * scale]
+        if c.equiv_low is not None:
+            ax.plot([c.equiv_low * scale, c.equiv_high * scale], [y, y], color=color, lw=5, alpha=0.6,
+                    solid_capstyle="butt")
+        ax.plot([c.delta * scale], [y], "o", color=color, ms=6)
+        xs.append(c.delta * scale)
+    low, high = min(xs), max(xs)
+    pad = (high - low) * 0.08 or 1.0
+    ax.set_xlim(low - pad, high + pad)
+    ax.set_yticks(range(len(rows)), [r.name or r.value for r in reversed(rows)], fontsize=8)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_xlabel(f"Δ {table.metric} vs reference{unit}")
+    ax.set_title(f"{table.metric}: difference to the reference ({_correction(table)})", fontsize=10)
+    handles = [Patch(color=COLORS[v], label=v) for v in ("better", "worse", "equivalent", "undecided")]
+    if delta:
+        handles.append(Patch(color="#4c72b0", alpha=0.12, label=f"±δ = ±{delta:g}"))
+    handles.append(Line2D([], [], color="black", lw=1.5, label="Δ interval"))
+    handles.append(Line2D([], [], color="black", lw=5, alpha=0.6, label="equivalence interval"))
+    fig.legend(handles=handles, loc="outside lower center", ncols=4, fontsize=8, frameon=False)
     fig.savefig(path, dpi=100)
     return True
+
+
+def _points(table: Table) -> bool:
+    from ablab.report.render import in_points
+
+    return in_points(table)
+
+
+def _correction(table: Table) -> str:
+    from ablab.report.render import correction_words
+
+    return correction_words(table)

@@ -1,16 +1,16 @@
-"""Which factor matters most: factors ordered by how far their values move the metric.
+"""Which factor matters most, by the same tests as the verdicts, so the two never disagree.
 
-A factor's effect is the range of its configuration means (its reference included) over
-the pooled within-configuration std of those configurations: how many seed-noise widths
-apart its best and worst values land. Without repeats there is no noise estimate, and
-factors are ordered by the range alone.
+A factor's effect is its largest difference to a reference that is significant after the
+family's correction (better or worse, or significant yet inside ±δ), with that
+comparison's interval; factors are ordered by the size of that difference. A factor with
+no significant difference comes after them: its largest observed difference is shown, but
+it is not ranked as an effect ("none beyond noise"), since its verdicts say none was found.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Optional
 
-from ablab.report.stats import pooled_std
 from ablab.report.table import BASELINE, Row, Table
 
 
@@ -18,11 +18,14 @@ from ablab.report.table import BASELINE, Row, Table
 class Effect:
     factor: str
     values: int  # configurations with a mean, reference included
-    low: Row  # the configurations with the lowest and highest mean
-    high: Row
-    range: float  # high mean - low mean
-    noise: Optional[float]  # pooled within-configuration std
-    ratio: Optional[float]  # range / noise
+    row: Row  # the value with the largest (significant, when any) difference to its reference
+    significant: bool  # that difference is significant after correction
+    verdicts: dict[str, int]  # verdict -> count over the factor's compared rows
+
+    @property
+    def delta(self) -> float:
+        assert self.row.comparison is not None and self.row.comparison.delta is not None
+        return self.row.comparison.delta
 
 
 def label(row: Row, factor: str) -> str:
@@ -49,13 +52,23 @@ def rank_factors(table: Table) -> list[Effect]:
     effects = []
     for factor in table.factors():
         rows = [r for r in factor_rows(table, factor) if r.summary.mean is not None]
-        if len(rows) < 2:
+        compared = [r for r in table.rows if r.factor == factor and r.comparison is not None
+                    and r.comparison.delta is not None]
+        if len(rows) < 2 or not compared:
             continue
-        low = min(rows, key=lambda r: r.summary.mean)
-        high = max(rows, key=lambda r: r.summary.mean)
-        noise = pooled_std([[v for _, v in r.keyed(table.metric)] for r in rows])
-        spread = high.summary.mean - low.summary.mean
-        ratio = spread / noise if noise else None
-        effects.append(Effect(factor, len(rows), low, high, spread, noise, ratio))
-    # Effects measured against noise first (largest first), then the rest by their range.
-    return sorted(effects, key=lambda e: (e.ratio is None, -(e.ratio or 0.0), -e.range))
+        significant = [r for r in compared if r.comparison.significant]
+        pool = significant or compared
+        top = max(pool, key=lambda r: abs(r.comparison.delta))
+        counts: dict[str, int] = {}
+        for r in compared:
+            counts[r.verdict] = counts.get(r.verdict, 0) + 1
+        effects.append(Effect(factor, len(rows), top, bool(significant), counts))
+    # Significant effects first, largest first; then the rest by their largest observed difference.
+    return sorted(effects, key=lambda e: (not e.significant, -abs(e.delta)))
+
+
+def best_value(table: Table) -> Optional[Row]:
+    """The row better than its reference by the largest difference, when any is."""
+    better = [r for r in table.rows if r.verdict == "better"]
+    sign = 1 if table.mode == "max" else -1
+    return max(better, key=lambda r: sign * r.comparison.delta) if better else None

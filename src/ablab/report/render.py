@@ -1,7 +1,8 @@
 """Write a sweep `Table` as markdown (report.md, the terminal) and CSV (report.csv).
 
-report.md: the verdict table of the ranking metric (mean, CI, difference to the reference,
-p-value, verdict), what the verdicts rest on, the factor ranking, the curve figures, then
+report.md: what the verdicts rest on, one plain sentence per factor, the verdict table of
+the ranking metric (mean, CI, difference to the reference, raw and adjusted p-value, test,
+verdict), the factor ranking by the same tests, the forest plot, the curve figures, then
 every metric's mean ± std. The statistics' wording lives next to them here, so the page
 says exactly what was computed.
 """
@@ -36,14 +37,15 @@ def _statuses(counts: Counter) -> str:
 
 
 def _cells(row: Row, columns: list[tuple[str, str]]) -> list[str]:
-    value = f"**{row.value}** ★" if row.best else row.value
+    name = row.name or row.value
+    value = f"**{name}** ★" if row.best else name
     return [row.factor, value, str(len(row.runs)), _statuses(row.statuses())] + [
         _fmt(m, row.stat(m)) for m, _ in columns]
 
 
 def markdown_table(table: Table) -> str:
     columns = table.columns()
-    head = ["factor", "value", "runs", "status"] + [title for _, title in columns]
+    head = ["factor", "configuration", "runs", "status"] + [title for _, title in columns]
     lines = ["| " + " | ".join(head) + " |",
              "|" + "|".join(["---", "---", "---:", "---"] + ["---:"] * len(columns)) + "|"]
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in _cells(r, columns)) + " |"
@@ -66,76 +68,194 @@ def _p(p: Optional[float]) -> str:
     return "—" if p is None else "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
+def in_points(table: Table) -> bool:
+    """Rates (accuracy, F1, ...) are read in points (0.01); losses and counts in their own units."""
+    name = table.metric.rsplit(".", 1)[-1]
+    return not any(w in name for w in ("loss", "wall", "epoch", "param", "images"))
+
+
+def _pt(table: Table, x: float, sign: bool = True) -> str:
+    """A difference as people read it: +0.2 (points) for rates, +0.0021 for a loss."""
+    if in_points(table):
+        text = f"{100 * x:+.2f}" if sign else f"{100 * x:.2f}"
+    else:
+        text = f"{x:+.4f}" if sign else f"{x:.4f}"
+    return text.replace("-", "−")
+
+
+def metric_words(table: Table) -> str:
+    return table.metric.replace(".", " ").replace("_", " ")
+
+
+def correction_words(table: Table) -> str:
+    family = table.family
+    rule = {"holm": "Holm", "bh": "Benjamini-Hochberg", "none": "no correction"}[table.correction]
+    words = f"{rule} over {family} comparison{'' if family == 1 else 's'}" if table.correction != "none" else rule
+    if table.looks > 1:
+        words += f", α split over {table.looks} looks"
+    return words
+
+
+def stopped(table: Table, row: Row) -> str:
+    """seed=auto: why the row has the seeds it has."""
+    if table.auto is None:
+        return ""
+    n, top = row.seeds(table.metric), int(table.auto.get("max_seeds", 0))
+    if row.comparison is not None and row.verdict in ("better", "worse", "equivalent"):
+        return f"decided ({row.verdict})"
+    if row.comparison is not None and row.verdict == "undecided":
+        return "max_seeds reached" if n >= top else "stopped early (sweep not finished)"
+    if row.is_reference:
+        return "reference: pairs with its rows' seeds"
+    return ""
+
+
 def verdict_table(table: Table) -> str:
     level = f"{100 * (1 - table.alpha):g}%"
-    head = ["factor", "value", "n", "mean ± std", f"{level} CI", f"Δ vs reference [{level} CI]", "p",
-            "test", "verdict"]
-    lines = ["| " + " | ".join(head) + " |", "|---|---|---:|---:|---:|---:|---:|---|---|"]
+    extra = [c for c in ("test.acc",) if c != table.metric and any(r.stat(c).mean is not None for r in table.rows)]
+    auto = table.auto is not None
+    head = ["factor", "configuration", "n", "mean ± std", f"{level} CI", "Δ vs reference [CI]", "p", "p adj.",
+            "test", "verdict"] + (["seeds", "why it stopped"] if auto else []) + [
+        f"{c} (test data, not used to decide)" for c in extra]
+    lines = ["| " + " | ".join(head) + " |",
+             "|" + "|".join(["---", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---", "---"]
+                            + (["---:", "---"] if auto else []) + ["---:"] * len(extra)) + "|"]
     for row in table.rows:
         s, c = row.summary, row.comparison
         mean = _num(s.mean) + ("" if s.std is None else f" ± {s.std:.4f}")
         ci = "—" if s.ci_low is None else f"[{s.ci_low:.4f}, {s.ci_high:.4f}]"
         delta = "—" if c is None or c.delta is None else _num(c.delta, sign=True) + (
             "" if c.ci_low is None else f" [{c.ci_low:+.4f}, {c.ci_high:+.4f}]")
-        cells = [row.factor, f"**{row.value}** ★" if row.best else row.value, str(s.n), mean, ci, delta,
-                 _p(c.p_value if c else None), (c.test if c else None) or "—", row.verdict or "—"]
+        name = row.name or row.value
+        cells = [row.factor, f"**{name}** ★" if row.best else name, str(s.n), mean, ci, delta,
+                 _p(c.p_value if c else None), _p(c.p_adjusted if c else None), (c.test if c else None) or "—",
+                 row.verdict or "—"]
+        if auto:
+            cells += [str(row.seeds(table.metric)), stopped(table, row) or "—"]
+        cells += [_fmt(m, row.stat(m)) for m in extra]
         lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
     return "\n".join(lines)
 
 
 def _method(table: Table) -> list[str]:
     level = f"{100 * (1 - table.alpha):g}%"
-    return [
-        f"ranking metric `{table.metric}` ({table.mode}); mean ± sample std over completed runs; "
-        f"{level} confidence interval of the mean from Student's t (n − 1 degrees of freedom)",
-        "Δ: mean minus the reference row's mean (the baseline, the greedy winner it was run on, or "
-        "the default value of a grid), with its interval and p-value from a paired t-test "
-        "(scipy.stats.ttest_rel, runs paired by seed and fold) when both rows ran the same seeds/folds, "
-        "else Welch's t-test (scipy.stats.ttest_ind, equal_var=False)",
-        f"★ **better** / **worse** only when p < α = {table.alpha:g}; otherwise **within noise**; "
-        "**single run**: a row or its reference has one run, so there is no noise to test against "
-        "and no ★",
+    delta = table.min_effect
+    d = "—" if not delta else f"±{_pt(table, delta, sign=False)}{' points' if in_points(table) else ''}"
+    lines = [
+        f"verdict metric `{table.metric}` ({table.mode}), the sweep's selection metric; test metrics are shown "
+        f"beside it and never decide; mean ± sample std over completed runs; {level} confidence interval of "
+        "the mean from Student's t (n − 1 degrees of freedom)",
+        "Δ: mean minus the reference row's mean (the baseline, the greedy winner it was run on, or the default "
+        "value of a grid). Test: paired t-test when both rows ran the same seeds/folds (runs paired by seed and "
+        "fold), else Welch's t-test; when the repeats are folds of a k-fold split, the **corrected resampled "
+        "t-test** (Nadeau & Bengio 2003: the variance of the mean difference scaled by 1/n + n_val/n_train "
+        "instead of 1/n, n = seeds × folds), since the folds' training sets overlap",
+        f"**{correction_words(table)}**: the p-values of all rows compared here are adjusted together "
+        + {"holm": f"(Holm's step-down, family-wise error rate ≤ α = {table.alpha:g})",
+           "bh": f"(Benjamini-Hochberg, false discovery rate ≤ α = {table.alpha:g})",
+           "none": f"(each comparison at α = {table.alpha:g}; with many rows some false calls are expected)"}[
+            table.correction]
+        + "; `p` is raw, `p adj.` adjusted; the Δ interval is at the level the correction leaves each row, "
+          "so it excludes 0 exactly when `p adj.` < α",
+        f"smallest effect of interest δ = {d} (`--min-effect`). Verdicts: ★ **better** / **worse**: significant "
+        "after correction and not inside ±δ; **equivalent**: both one-sided tests against ±δ (TOST) reject "
+        "after the same correction, i.e. the difference lies inside ±δ (it may still be significant, but it is "
+        "negligible); **undecided**: neither, more runs could decide; **single run**: a row or its reference "
+        "has one run, no noise to test against",
     ]
+    if table.looks > 1:
+        a = table.auto or {}
+        lines.append(
+            f"`seed=auto` (min_seeds {a.get('min_seeds', '?')}, max_seeds {a.get('max_seeds', '?')}): seeds were "
+            "added only to rows with an undecided comparison (and their reference), looking at the data up to "
+            f"{table.looks} times; to keep the error rate at α over those looks, each look (this one included) "
+            f"tests at α/{table.looks} = {table.alpha_per_look:.4g} (Bonferroni split of α over the planned looks)")
+    return lines
 
 
 def _seed_note(table: Table, power: Power) -> list[str]:
     """How many seeds would tell a difference of min_effect from noise, when the sweep could not."""
     verdicts = {r.verdict for r in table.rows}
-    if not verdicts & {"single run", "within noise"}:
+    if not verdicts & {"single run", "undecided"}:
         return []
     observed = pooled_std([[v for _, v in r.keyed(table.metric)] for r in table.rows])
     sigma = observed if observed else power.assumed_std
-    n = seeds_needed(sigma, power.min_effect, table.alpha, POWER)
+    n = seeds_needed(sigma, power.min_effect, table.alpha_per_look, POWER)
     source = ("the pooled within-configuration std observed in this sweep" if observed else
               "an assumed seed-to-seed std (no configuration here ran twice; set `--assumed-std`)")
     why = ("Rows marked *single run* get no verdict: with one run per configuration seed noise "
            "cannot be measured, so any difference may be noise. " if "single run" in verdicts else "")
     return ["", f"{why}To detect a difference of δ = {power.min_effect:g} (`--min-effect "
-            f"{100 * power.min_effect:g}`, in points of 0.01) with {POWER:.0%} power at α = {table.alpha:g}, run "
-            f"**{n} seeds per configuration** (`-m seed=0,...,{n - 1}`): {SEEDS_FORMULA} with σ = "
-            f"{sigma:.4f}, {source} (two-sample normal approximation)."]
+            f"{100 * power.min_effect:g}`, in points of 0.01) with {POWER:.0%} power at α = "
+            f"{table.alpha_per_look:g}, about **{n} seeds per configuration** would do: {SEEDS_FORMULA} with σ = "
+            f"{sigma:.4f}, {source} (two-sample normal approximation, before the correction over "
+            "comparisons). Or let ablab decide: rerun the sweep with `seed=auto`, which adds seeds only where "
+            "a verdict is still undecided."]
 
 
 def ranking_table(table: Table) -> list[str]:
     effects = rank_factors(table)
     if not effects:
         return []
+    unit = " (points)" if in_points(table) else ""
     lines = ["", "## Which factor matters most", "",
-             "Range of the configuration means (reference included) over their pooled "
-             "within-configuration std: how many noise widths apart the best and worst value are.", "",
-             "| rank | factor | values | lowest → highest mean | range | noise (pooled std) | range / noise |",
-             "|---:|---|---:|---|---:|---:|---:|"]
+             "By the same tests as the verdicts: each factor's largest difference that is significant after "
+             "the correction, with its interval. Factors without one follow, their largest observed "
+             "difference shown but not counted as an effect.", "",
+             f"| rank | factor | largest difference{unit} [CI] | value | verdicts |",
+             "|---:|---|---:|---|---|"]
     for i, e in enumerate(effects, 1):
-        span = (f"{label(e.low, e.factor)} ({e.low.summary.mean:.4f}) → "
-                f"{label(e.high, e.factor)} ({e.high.summary.mean:.4f})")
-        cells = [str(i), e.factor, str(e.values), span, f"{e.range:.4f}", _num(e.noise),
-                 "— (no repeats)" if e.ratio is None else f"{e.ratio:.1f}"]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        c = e.row.comparison
+        ci = "" if c.ci_low is None else f" [{_pt(table, c.ci_low)}, {_pt(table, c.ci_high)}]"
+        diff = f"{_pt(table, c.delta)}{ci}" if e.significant else f"none beyond noise (largest {_pt(table, c.delta)}{ci})"
+        counts = ", ".join(f"{n} {v}" for v, n in e.verdicts.items())
+        cells = [str(i) if e.significant else "—", e.factor, diff, e.row.name or e.row.value, counts]
+        lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
     return lines
 
 
+def _how(table: Table, rows: list[Row]) -> str:
+    """'paired t over 5 seeds' / 'corrected resampled t (paired) over 2 seeds × 4 folds'."""
+    tests = list(dict.fromkeys(r.comparison.test for r in rows if r.comparison and r.comparison.test))
+    if not tests:
+        return ""
+    n_seeds = sorted({r.seeds(table.metric) for r in rows})
+    n_folds = max(r.folds(table.metric) for r in rows)
+    seeds = f"{n_seeds[0]}" if len(n_seeds) == 1 else f"{n_seeds[0]}–{n_seeds[-1]}"
+    over = f"{seeds} seed{'' if seeds == '1' else 's'}" + (f" × {n_folds} folds" if n_folds > 1 else "")
+    return f"{' / '.join(tests)} over {over}; {correction_words(table)}"
+
+
+def sentences(table: Table) -> list[str]:
+    """One sentence per factor, in plain words, that can be pasted into a paper or a chat."""
+    out = []
+    unit = " points" if in_points(table) else ""
+    words = metric_words(table)
+    margin = "" if not table.min_effect else f"±{_pt(table, table.min_effect, sign=False)}"
+    for factor in table.factors():
+        rows = [r for r in table.rows if r.factor == factor and r.comparison is not None
+                and r.comparison.delta is not None and r.reference is not None]
+        if not rows:
+            continue
+        clauses = []
+        for r in rows:
+            c = r.comparison
+            ci = "" if c.ci_low is None else f" [{_pt(table, c.ci_low)}, {_pt(table, c.ci_high)}]"
+            verdict = {"equivalent": f"equivalent within {margin}" + (
+                           ", a real but negligible difference" if c.significant else ""),
+                       "undecided": "undecided (more runs could decide)",
+                       "single run": "a single run, not tested"}.get(r.verdict, r.verdict)
+            clauses.append(f"{r.value}: {_pt(table, c.delta)}{unit} {words}{ci}, {verdict}")
+        ref = rows[0].reference
+        ref_name = "the baseline" if (ref.name or "(baseline)") == "(baseline)" else ref.name
+        how = _how(table, rows)
+        out.append(f"- **{factor}**: replacing {ref_name} with " + "; with ".join(clauses)
+                   + (f" ({how})." if how else "."))
+    return out
+
+
 def markdown(table: Table, title: str, power: Power = Power(),
-             figures: Optional[dict[str, str]] = None) -> str:
+             figures: Optional[dict[str, str]] = None, forest: Optional[str] = None) -> str:
     """`figures`: factor -> curve PNG file name (in the sweep dir), embedded under "Curves"."""
     runs = [run for row in table.rows for run in row.runs]
     total = Counter(run.status for run in runs)
@@ -143,9 +263,16 @@ def markdown(table: Table, title: str, power: Power = Power(),
              "runs merged across " + ", ".join(f"`{k}=`" for k in REPEAT_KEYS), *_method(table)]
     if table.common:
         facts.insert(1, "every job: " + " ".join(f"`{o}`" for o in table.common))
-    parts = [f"# Sweep report: {title}", "", "\n".join(f"- {f}" for f in facts), "",
-             f"## Verdicts ({table.metric})", "", verdict_table(table), *_seed_note(table, power),
-             *ranking_table(table)]
+    said = sentences(table)
+    parts = [f"# Sweep report: {title}", "", "\n".join(f"- {f}" for f in facts), ""]
+    if said:
+        parts += ["## In plain words", "", *said, ""]
+    parts += [f"## Verdicts ({table.metric})", "", verdict_table(table), *_seed_note(table, power),
+              *ranking_table(table)]
+    if forest:
+        parts += ["", "## Differences to the reference", "",
+                  f"Each row's Δ with its interval (thin: the difference test's; thick: the equivalence "
+                  f"test's), a line at 0 and the band ±δ, coloured by verdict.", "", f"![forest plot]({forest})"]
     if figures:
         parts += ["", "## Curves", "", "Mean over seeds/folds per epoch (from each run's `history`), "
                   "shaded from the lowest to the highest run."]
@@ -157,7 +284,7 @@ def markdown(table: Table, title: str, power: Power = Power(),
         parts += ["", "## Not completed", ""]
         for row, run in unfinished:
             why = f": {str(run.error).splitlines()[0]}" if run.error else ""
-            label = " ".join(row.overrides) or BASELINE_LABEL
+            label = row.name or " ".join(row.overrides) or BASELINE_LABEL
             parts.append(f"- `{run.path.name}` {label} — {run.status}{why}")
     return "\n".join(parts) + "\n"
 
@@ -169,7 +296,9 @@ def write_csv(table: Table, path: Path) -> None:
         columns += [f"{metric}_mean", f"{metric}_std"]
     # The ranking metric's statistics (report/stats.py), under plain names.
     columns += ["n", "mean", "std", "ci_low", "ci_high", "delta", "delta_ci_low", "delta_ci_high",
-                "p_value", "verdict"]
+                "p_value", "verdict", "name", "p_adjusted", "p_equivalence", "p_equivalence_adjusted",
+                "equiv_ci_low", "equiv_ci_high", "test", "correction", "family", "alpha_per_look", "min_effect",
+                "seeds", "folds", "stopped"]
     with open(path, "w", newline="") as f:
         out = csv.writer(f)
         out.writerow(columns)
@@ -184,7 +313,12 @@ def write_csv(table: Table, path: Path) -> None:
             s, c = row.summary, row.comparison
             line += [s.n] + [_blank(x) for x in (s.mean, s.std, s.ci_low, s.ci_high)]
             line += [_blank(getattr(c, k, None)) for k in ("delta", "ci_low", "ci_high", "p_value")]
-            out.writerow(line + [row.verdict])
+            line += [row.verdict, row.name]
+            line += [_blank(getattr(c, k, None)) for k in ("p_adjusted", "p_equivalence", "p_equivalence_adjusted",
+                                                            "equiv_low", "equiv_high")]
+            line += [(c.test if c else None) or "", table.correction, table.family, table.alpha_per_look,
+                     _blank(table.min_effect), row.seeds(table.metric), row.folds(table.metric), stopped(table, row)]
+            out.writerow(line)
 
 
 def _blank(x: Optional[float]):

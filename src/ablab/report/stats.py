@@ -1,16 +1,32 @@
-"""Is a difference an effect or seed noise? The statistics behind the report's verdicts.
+"""Is a difference an effect, noise, or too small to matter? The statistics behind the verdicts.
 
-Shared by the sweep report and the greedy OFAT sweeper, so both call a value better by
-the same test. The tests themselves are scipy.stats': Student t intervals for a mean,
-`ttest_rel` when two configurations ran the same seeds/folds (each pair shares its data
-split and initial draw, so their difference cancels much of the noise), Welch's
-`ttest_ind(equal_var=False)` otherwise. Intervals are at the 1 - alpha level (95% by
-default), so "significant" and "the interval excludes 0" always agree.
+Shared by the sweep report, the greedy OFAT sweeper and `seed=auto`, so all three decide by
+the same tests:
+
+- the difference of a configuration to its reference: a paired t-test when both ran the
+  same seeds/folds (each pair shares its data split and initial draw), Welch's t-test
+  otherwise; when the repeats are folds of a k-fold split (their training sets overlap),
+  the corrected resampled t-test of Nadeau & Bengio (2003): the variance of the mean
+  difference is scaled by 1/n + n_val/n_train instead of 1/n (n = seeds × folds, which is
+  Bouckaert & Frank's repeated k-fold form);
+- equivalence (TOST): two one-sided tests of the difference against -δ and +δ, δ the
+  smallest effect of interest;
+- a family of comparisons read together (one report, one greedy step) is adjusted at once:
+  Holm's step-down (family-wise error rate) by default, Benjamini-Hochberg (false discovery
+  rate, `scipy.stats.false_discovery_control`) or none. The difference p-values and the TOST
+  p-values are adjusted the same way, each over the family.
+
+Verdicts: better / worse (significant after correction and not equivalent), equivalent (both
+one-sided tests reject after correction: the difference lies inside ±δ, possibly significant
+yet negligible), undecided (neither: more runs could decide), single run (no spread to test).
+Intervals are shown at the level each row's decision was made at (α · p / p_adjusted), so
+"significant" and "the interval excludes 0" agree after correction too; the equivalence
+interval is the matching 1 - 2α' interval, which lies inside ±δ exactly when TOST rejects.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Hashable, Optional, Sequence
 
 import numpy as np
@@ -18,7 +34,11 @@ from scipy import stats
 
 ALPHA = 0.05
 POWER = 0.8  # of the seed-count estimate: the chance to detect a true difference of min_effect
-VERDICTS = ("better", "worse", "within noise", "reference", "single run")
+MIN_EFFECT = 0.005  # δ: 0.5 points of an accuracy
+CORRECTIONS = ("holm", "bh", "none")
+CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg", "none": "no correction"}
+VERDICTS = ("better", "worse", "equivalent", "undecided", "reference", "single run")
+DECIDED = ("better", "worse", "equivalent")
 
 Keyed = Sequence[tuple[Hashable, float]]  # (repeat key: seed and fold, value) per completed run
 
@@ -32,7 +52,9 @@ class Summary:
     ci_high: Optional[float]
 
 
-def summarize(values: Sequence[float], alpha: float = ALPHA) -> Summary:
+def summarize(values: Sequence[float], alpha: float = ALPHA, cv_ratio: Optional[float] = None) -> Summary:
+    """`cv_ratio` (n_val/n_train) when the values are folds: the interval's variance is scaled by
+    1/n + cv_ratio instead of 1/n (the folds' training sets overlap)."""
     x = np.asarray(values, dtype=float)
     if len(x) == 0:
         return Summary(0, None, None, None, None)
@@ -42,18 +64,34 @@ def summarize(values: Sequence[float], alpha: float = ALPHA) -> Summary:
     std = float(x.std(ddof=1))
     if std == 0:  # scipy returns nan for a zero scale; the interval is the point itself
         return Summary(len(x), mean, 0.0, mean, mean)
-    low, high = stats.t.interval(1 - alpha, len(x) - 1, loc=mean, scale=stats.sem(x))
+    se = std * math.sqrt(1 / len(x) + (cv_ratio or 0.0))
+    low, high = stats.t.interval(1 - alpha, len(x) - 1, loc=mean, scale=se)
     return Summary(len(x), mean, std, float(low), float(high))
 
 
 @dataclass(frozen=True)
 class Comparison:
     delta: Optional[float]  # mean(values) - mean(reference)
-    ci_low: Optional[float] = None
+    ci_low: Optional[float] = None  # at the level the decision was made (1 - alpha_used)
     ci_high: Optional[float] = None
-    p_value: Optional[float] = None
-    test: Optional[str] = None  # "paired t" | "Welch t"; None for single runs
+    p_value: Optional[float] = None  # raw, two-sided
+    test: Optional[str] = None  # "paired t" | "Welch t" | "corrected resampled t" ...; None for single runs
     verdict: str = "single run"
+    p_adjusted: Optional[float] = None  # over the family (= p_value when alone or uncorrected)
+    p_equivalence: Optional[float] = None  # TOST: max of the two one-sided p-values, raw
+    p_equivalence_adjusted: Optional[float] = None
+    equiv_low: Optional[float] = None  # the 1 - 2 alpha' interval TOST decides on
+    equiv_high: Optional[float] = None
+    se: Optional[float] = None  # standard error of delta
+    df: Optional[float] = None
+    n: int = 0  # pairs (paired) or runs of this row (Welch)
+    folds: int = 0  # distinct folds when the test is the corrected one
+    alpha_used: Optional[float] = None  # the per-comparison level after correction
+
+    @property
+    def significant(self) -> bool:
+        """Different from 0 after correction (its interval, at the decision's level, excludes 0)."""
+        return self.p_adjusted is not None and self.ci_low is not None and (self.ci_low > 0 or self.ci_high < 0)
 
 
 def pairable(values: Keyed, reference: Keyed) -> bool:
@@ -62,29 +100,134 @@ def pairable(values: Keyed, reference: Keyed) -> bool:
     return len(set(a)) == len(a) and len(set(b)) == len(b) and set(a) == set(b)
 
 
-def compare(values: Keyed, reference: Keyed, alpha: float = ALPHA, mode: str = "max") -> Comparison:
-    """The difference of `values` to `reference` with its interval, p-value and verdict."""
+def _interval(delta: float, se: float, df: float, level_alpha: float) -> tuple[float, float]:
+    if se == 0:
+        return delta, delta
+    half = float(stats.t.ppf(1 - level_alpha / 2, df)) * se
+    return delta - half, delta + half
+
+
+def _p_two_sided(delta: float, se: float, df: float) -> float:
+    if se == 0:
+        return 1.0 if delta == 0 else 0.0
+    return float(2 * stats.t.sf(abs(delta / se), df))
+
+
+def _p_tost(delta: float, se: float, df: float, margin: Optional[float]) -> Optional[float]:
+    """max of H0: Δ <= -δ and H0: Δ >= +δ; small when Δ lies inside ±δ beyond noise."""
+    if not margin:
+        return None
+    if se == 0:
+        return 0.0 if abs(delta) < margin else 1.0
+    lower = stats.t.sf((delta + margin) / se, df)
+    upper = stats.t.cdf((delta - margin) / se, df)
+    return float(max(lower, upper))
+
+
+def compare(values: Keyed, reference: Keyed, alpha: float = ALPHA, mode: str = "max",
+            min_effect: Optional[float] = None, cv_ratio: Optional[float] = None, folds: int = 0) -> Comparison:
+    """The difference of `values` to `reference` with its test, as a family of one (see `decide`).
+    `cv_ratio` (n_val/n_train) with `folds` > 1: the repeats are folds, use the corrected test."""
+    return decide([raw_compare(values, reference, min_effect, cv_ratio, folds)], alpha, "none", mode,
+                  min_effect)[0]
+
+
+def raw_compare(values: Keyed, reference: Keyed, min_effect: Optional[float] = None,
+                cv_ratio: Optional[float] = None, folds: int = 0) -> Comparison:
+    """The test of one comparison, before any decision: delta, se, df, raw p-values."""
     if not values or not reference:
         return Comparison(None, verdict="")  # nothing finished on one side: no result to judge
+    mine = {k for k, _ in values}
+    if len(values) > 1 and len(mine) == len(values) and mine < {k for k, _ in reference}:
+        # seed=auto gave the reference more seeds (for other rows): pair on the seeds both ran.
+        reference = [(k, v) for k, v in reference if k in mine]
     a = np.array([v for _, v in values], dtype=float)
     b = np.array([v for _, v in reference], dtype=float)
     delta = float(a.mean() - b.mean())
     if len(a) < 2 or len(b) < 2:
         return Comparison(delta)  # no spread to test against
+    rho = cv_ratio if cv_ratio is not None and folds > 1 else 0.0
+    corrected = ", corrected resampled" if rho else ""
     if pairable(values, reference):
         by_key = dict(reference)
-        b = np.array([by_key[k] for k, _ in values], dtype=float)
-        result, test = stats.ttest_rel(a, b), "paired t"
+        d = a - np.array([by_key[k] for k, _ in values], dtype=float)
+        n = len(d)
+        se = float(d.std(ddof=1)) * math.sqrt(1 / n + rho)
+        df: float = n - 1
+        test = "corrected resampled t (paired)" if rho else "paired t"
     else:
-        result, test = stats.ttest_ind(a, b, equal_var=False), "Welch t"
-    p = float(result.pvalue)
-    if math.isnan(p):  # no spread at all and no difference (identical runs)
-        return Comparison(delta, delta, delta, 1.0, test, "within noise")
-    low, high = result.confidence_interval(1 - alpha)
-    low, high = (delta, delta) if math.isnan(low) else (float(low), float(high))
+        va, vb = float(a.var(ddof=1)) * (1 + rho * len(a)), float(b.var(ddof=1)) * (1 + rho * len(b))
+        sa, sb = va / len(a), vb / len(b)
+        se = math.sqrt(sa + sb)
+        df = (sa + sb) ** 2 / (sa ** 2 / (len(a) - 1) + sb ** 2 / (len(b) - 1)) if se > 0 else len(a) + len(b) - 2
+        n = len(a)
+        test = "Welch t" + corrected
+    return Comparison(delta, p_value=_p_two_sided(delta, se, df), test=test, verdict="undecided",
+                      p_equivalence=_p_tost(delta, se, df, min_effect), se=se, df=df, n=n,
+                      folds=folds if rho else 0)
+
+
+def adjust(p_values: Sequence[Optional[float]], correction: str = "holm") -> list[Optional[float]]:
+    """Adjusted p-values over the family (None entries are not part of it and stay None)."""
+    if correction not in CORRECTIONS:
+        raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
+    idx = [i for i, p in enumerate(p_values) if p is not None]
+    out: list[Optional[float]] = list(p_values)
+    if not idx or correction == "none":
+        return out
+    p = np.array([p_values[i] for i in idx], dtype=float)
+    if correction == "bh":
+        adjusted = stats.false_discovery_control(p, method="bh")
+    else:  # Holm: (m - j) p_(j) for the j-th smallest, made monotone, capped at 1
+        order = np.argsort(p, kind="stable")
+        m = len(p)
+        stepped = np.maximum.accumulate((m - np.arange(m)) * p[order])
+        adjusted = np.empty(m)
+        adjusted[order] = np.minimum(stepped, 1.0)
+    for i, q in zip(idx, adjusted):
+        out[i] = float(q)
+    return out
+
+
+def _level(alpha: float, p: float, p_adj: float, family: int) -> float:
+    """The per-comparison level the correction implies for this row: p < it exactly when p_adj < alpha."""
+    if p_adj <= 0 or p <= 0:
+        return alpha / max(1, family)
+    return min(alpha, alpha * p / p_adj)
+
+
+def decide(comparisons: Sequence[Comparison], alpha: float = ALPHA, correction: str = "holm",
+           mode: str = "max", min_effect: Optional[float] = None) -> list[Comparison]:
+    """Adjust a family's p-values (difference and TOST alike) and give each comparison its verdict."""
+    if mode not in ("max", "min"):
+        raise ValueError(f"mode must be max or min, got {mode!r}")
+    tested = [c.p_value is not None for c in comparisons]
+    family = sum(tested)
+    p_adj = adjust([c.p_value for c in comparisons], correction)
+    eq_adj = adjust([c.p_equivalence if c.p_value is not None else None for c in comparisons], correction)
     sign = 1 if mode == "max" else -1
-    verdict = "within noise" if p >= alpha else "better" if sign * delta > 0 else "worse"
-    return Comparison(delta, low, high, p, test, verdict)
+    out = []
+    for c, pa, qa in zip(comparisons, p_adj, eq_adj):
+        if c.p_value is None or c.se is None or c.delta is None:
+            out.append(c)
+            continue
+        level = _level(alpha, c.p_value, pa, family)
+        low, high = _interval(c.delta, c.se, c.df, level)
+        eq_low = eq_high = None
+        equivalent = False
+        if qa is not None and min_effect:
+            eq_level = _level(alpha, c.p_equivalence, qa, family)
+            eq_low, eq_high = _interval(c.delta, c.se, c.df, min(0.999, 2 * eq_level))
+            equivalent = qa < alpha
+        if equivalent:
+            verdict = "equivalent"
+        elif pa < alpha:
+            verdict = "better" if sign * c.delta > 0 else "worse"
+        else:
+            verdict = "undecided"
+        out.append(replace(c, ci_low=low, ci_high=high, p_adjusted=pa, p_equivalence_adjusted=qa,
+                           equiv_low=eq_low, equiv_high=eq_high, verdict=verdict, alpha_used=level))
+    return out
 
 
 def pooled_std(groups: Sequence[Sequence[float]]) -> Optional[float]:
@@ -105,3 +248,8 @@ def seeds_needed(std: float, min_effect: float, alpha: float = ALPHA, power: flo
 
 
 SEEDS_FORMULA = "n = ⌈2·(z₁₋α/₂ + z₀.₈)²·σ²/δ²⌉"
+
+
+def looks(min_seeds: int, max_seeds: int) -> int:
+    """Planned looks of seed=auto: one after min_seeds, then one per added seed up to max_seeds."""
+    return max(1, max_seeds - min_seeds + 1)

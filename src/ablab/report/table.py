@@ -22,7 +22,8 @@ from statistics import fmean, stdev
 from typing import Any, Callable, Hashable, Optional
 
 from ablab.report.collect import Run
-from ablab.report.stats import ALPHA, Comparison, Summary, compare, summarize
+from ablab.report.stats import (ALPHA, MIN_EFFECT, Comparison, Summary, decide, raw_compare,
+                                summarize)
 
 REPEAT_KEYS = ("seed", "data.fold")
 # (results.json path, column title) in table order.
@@ -68,10 +69,12 @@ class Row:
     summary: Summary = Summary(0, None, None, None, None)  # of the ranking metric
     comparison: Optional[Comparison] = None  # to `reference`, when there is one
     is_reference: bool = False  # some other row is compared to this one
+    key: str = ""  # the key this row changes relative to its reference ("" for the baseline)
+    name: str = ""  # what the row is, shown to people: "optimizer=sgd", "optimizer=adam (baseline)"
 
     @property
     def verdict(self) -> str:
-        """better | worse | within noise | single run (vs its reference), reference, or ""."""
+        """better | worse | equivalent | undecided | single run (vs its reference), reference, or ""."""
         if self.comparison is not None:
             return self.comparison.verdict
         return "reference" if self.is_reference else ""
@@ -84,6 +87,29 @@ class Row:
         """(seed/fold, value) of each completed run that has the metric."""
         return [(repeat_key(r), v) for r in self.runs
                 if r.status == "completed" and (v := r.value(metric)) is not None]
+
+    def folds(self, metric: str) -> int:
+        """Distinct data.fold values among the completed runs: > 1 when the repeats are CV folds."""
+        return len({k[1] for k, _ in self.keyed(metric) if k[1] is not None})
+
+    def cv_ratio(self, metric: str) -> Optional[float]:
+        """n_val / n_train of its fold runs (results.json's val_size and train_class_counts);
+        1/(k-1) for k folds when the runs did not record them; None when not cross-validated."""
+        k = self.folds(metric)
+        if k < 2:
+            return None
+        got = []
+        for r in self.runs:
+            counts, val = r.results.get("train_class_counts"), r.results.get("val_size")
+            if r.status == "completed" and isinstance(counts, dict) and isinstance(val, (int, float)):
+                train = sum(v for v in counts.values() if isinstance(v, (int, float)))
+                if train > 0:
+                    got.append(val / train)
+        return fmean(got) if got else 1 / (k - 1)
+
+    def seeds(self, metric: str) -> int:
+        """Distinct seeds among the completed runs with the metric."""
+        return len({k[0] for k, _ in self.keyed(metric)})
 
     def stat(self, metric: str) -> Stat:
         """Over completed runs only: a failed or diverged run has no metrics worth averaging."""
@@ -100,7 +126,20 @@ class Table:
     common: list[str]  # overrides shared by every job
     metric: str
     mode: str
-    alpha: float = ALPHA
+    alpha: float = ALPHA  # the error rate of the whole table (before the split over looks)
+    correction: str = "holm"
+    min_effect: Optional[float] = MIN_EFFECT  # δ, in metric units
+    looks: int = 1  # seed=auto: planned looks; each is judged at alpha / looks (Bonferroni over looks)
+    auto: Optional[dict] = None  # seed=auto's record (min_seeds, max_seeds, rounds), when the sweep used it
+
+    @property
+    def alpha_per_look(self) -> float:
+        return self.alpha / max(1, self.looks)
+
+    @property
+    def family(self) -> int:
+        """Comparisons adjusted together: every row with a test."""
+        return sum(1 for r in self.rows if r.comparison is not None and r.comparison.p_value is not None)
 
     @property
     def baseline(self) -> Optional[Row]:
@@ -119,10 +158,13 @@ def _config(run: Run, common: set[str]) -> tuple[str, ...]:
     return tuple(o for o in run.overrides if o not in common and key_of(o) not in REPEAT_KEYS)
 
 
-def build_table(runs: list[Run], metric: str = "test.acc", mode: str = "max", alpha: float = ALPHA,
-                default_of: Optional[Callable[[str], Any]] = None) -> Table:
+def build_table(runs: list[Run], metric: str = "val.acc", mode: str = "max", alpha: float = ALPHA,
+                default_of: Optional[Callable[[str], Any]] = None, correction: str = "holm",
+                min_effect: Optional[float] = MIN_EFFECT, looks: int = 1) -> Table:
     """`default_of(key)`: a key's default in the sweep's config (ablab.sweeps.ofat.baseline_lookup),
-    which lets a grid's all-default row be its reference."""
+    which lets a grid's all-default row be its reference and names the baseline's values.
+    Every comparison of the table is one family: `correction` adjusts them together at
+    `alpha / looks` (seed=auto looks at the data `looks` times)."""
     if mode not in ("max", "min"):
         raise ValueError(f"mode must be max or min, got {mode!r}")
     shared = set.intersection(*[set(r.overrides) for r in runs]) if runs else set()
@@ -140,9 +182,33 @@ def build_table(runs: list[Run], metric: str = "test.acc", mode: str = "max", al
     ordered.sort(key=lambda r: order[r.factor])  # stable: values keep their run order
     if default_of is not None:
         _grid_references(ordered, default_of)
-    table = Table(ordered, [o for o in runs[0].overrides if o in common] if runs else [], metric, mode, alpha)
+    table = Table(ordered, [o for o in runs[0].overrides if o in common] if runs else [], metric, mode, alpha,
+                  correction, min_effect, looks)
+    _names(table, default_of)
     _judge(table)
     return table
+
+
+def _names(table: Table, default_of: Optional[Callable[[str], Any]]) -> None:
+    """Each row named by its values; the baseline by the defaults of the keys the sweep changes."""
+    from ablab.sweeps.ofat import UNKNOWN
+
+    keys = list(dict.fromkeys(r.key for r in table.rows if r.key))
+    for row in table.rows:
+        if row.factor == BASELINE:
+            known = [(k, default_of(k)) for k in keys] if default_of is not None else []
+            shown = [f"{k}={_text(v)}" for k, v in known if v is not UNKNOWN]
+            row.name = (" ".join(shown) + " (baseline)") if shown else "(baseline)"
+        elif row.reference is not None and row.reference.factor != BASELINE and row.key:
+            row.name = f"{row.key}={row.value}" + row.factor[len(row.key):]
+        elif row.key:
+            row.name = f"{row.key}={row.value}"
+        else:
+            row.name = " ".join(row.overrides)
+
+
+def _text(value: Any) -> str:
+    return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _name(row: Row, parents: list[Row]) -> None:
@@ -150,12 +216,14 @@ def _name(row: Row, parents: list[Row]) -> None:
     if not parents:
         row.factor = ", ".join(dict.fromkeys(key_of(o) for o in config))
         row.value = value_of(config[0]) if len(config) == 1 else " ".join(config)
+        row.key = key_of(config[0]) if len(config) == 1 else ""
         return
     row.reference = parents[0]  # the earliest run: in a greedy sweep, the carried winner
     (extra,) = set(config) - set(row.reference.overrides)
     carried = " ".join(row.reference.overrides)
     row.factor = key_of(extra) + (f" (with {carried})" if carried else "")
     row.value = value_of(extra)
+    row.key = key_of(extra)
 
 
 def _grid_references(rows: list[Row], default_of: Callable[[str], Any]) -> None:
@@ -175,11 +243,17 @@ def _grid_references(rows: list[Row], default_of: Callable[[str], Any]) -> None:
 
 
 def _judge(table: Table) -> None:
-    """Summary of every row; comparison and verdict of every row that has a reference."""
+    """Summary of every row; the comparisons of every row that has a reference, decided as one
+    family (report/stats.py: the test, then the correction over all of them)."""
+    metric = table.metric
     for row in table.rows:
-        row.summary = summarize([v for _, v in row.keyed(table.metric)], table.alpha)
-    for row in table.rows:
-        if row.reference is not None:
-            row.reference.is_reference = True
-            row.comparison = compare(row.keyed(table.metric), row.reference.keyed(table.metric),
-                                     table.alpha, table.mode)
+        row.summary = summarize([v for _, v in row.keyed(metric)], table.alpha, row.cv_ratio(metric))
+    compared = [row for row in table.rows if row.reference is not None]
+    raw = []
+    for row in compared:
+        row.reference.is_reference = True
+        folds = min(row.folds(metric), row.reference.folds(metric))
+        ratio = row.cv_ratio(metric) if folds > 1 else None
+        raw.append(raw_compare(row.keyed(metric), row.reference.keyed(metric), table.min_effect, ratio, folds))
+    for row, c in zip(compared, decide(raw, table.alpha_per_look, table.correction, table.mode, table.min_effect)):
+        row.comparison = c

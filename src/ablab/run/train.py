@@ -80,6 +80,7 @@ def train(cfg: DictConfig) -> float:
         module = _classifier(cfg, datamodule, job.overrides)
         params = sum(p.numel() for p in module.model.parameters())
         results.note(train_class_counts=dict(zip(datamodule.classes, datamodule.train_counts)), params=params)
+        results.note(val_size=len(datamodule.splits["val"].y))  # n_val: the report's corrected test over folds
         start = _resume(start, module, job, results, clock)
         # EpochSeed: a resumed run redraws what the uninterrupted one drew.
         callbacks = callbacks_for(cfg, datamodule, EpochSeed(cfg.seed), clock)

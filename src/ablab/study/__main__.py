@@ -30,6 +30,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="print one line per job and `N jobs`; train nothing")
     parser.add_argument("--out", type=Path, help="study directory (default multirun/<name>-<scale>/<date>_<time>); "
                                                  "an existing one is continued")
+    parser.add_argument("--seeds", choices=("auto",), default=None,
+                        help="auto: OFAT and greedy stages start each configuration with 3 seeds and add seeds "
+                             "only where a verdict is still undecided (the sweeper's seed=auto), up to 10")
     parser.add_argument("overrides", nargs="*", help="train.py overrides applied to every job, e.g. data.root=/data")
     args = parser.parse_intermixed_args(argv)  # options and overrides in any order
     variables = dict(o[len("vars."):].split("=", 1) for o in args.overrides if o.startswith("vars.") and "=" in o)
@@ -38,6 +41,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         study = spec.load(args.name, args.scale, variables)
         study.stages = [plan.pinned(stage, args.overrides) for stage in study.stages]
+        if args.seeds == "auto":
+            study.stages = [plan.auto_seeds(stage) for stage in study.stages]
         plans = _checked_plans(study, args.overrides, composed)
     except UserError as exc:
         say(str(exc))
@@ -63,8 +68,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             say(str(exc))
             code = FAILED
         if code == INTERRUPTED:
-            print(f"ablab-study: interrupted; continue with: {runner.resume_hint(study, out, args.overrides)}",
-                  file=sys.stderr)
+            again = (["--seeds", "auto"] if args.seeds else []) + args.overrides
+            print(f"ablab-study: interrupted; continue with: {runner.resume_hint(study, out, again)}", file=sys.stderr)
             return code
         written = report.write(study, out)
         print(f"ablab-study: {study.name} ({study.scale}) done; report: {written}")
@@ -113,7 +118,9 @@ def _print_plan(plans) -> None:
         if p.stage.predict is not None:
             print(f"# {p.stage.name}: predictions of the best checkpoint of stage {p.stage.predict['from']} (trains nothing)")
             continue
-        print(f"# {p.stage.name} ({p.stage.sweeper}, {_jobs(len(p.jobs))})")
+        auto = ("; seed=auto: the first round's seeds, more only where a verdict is undecided"
+                if p.stage.auto_seeds else "")
+        print(f"# {p.stage.name} ({p.stage.sweeper}, {_jobs(len(p.jobs))}{auto})")
         for job in p.jobs:  # every override the job gets; <winner of S> / <best>: chosen as the study runs
             print(f"{p.stage.name}: {' '.join(p.fixed + job)}")
         total += len(p.jobs)

@@ -22,6 +22,9 @@ from ablab.study.spec import Stage, Study
 
 
 
+AUTO_MIN_SEEDS = 3  # the OFAT sweeper's hydra.sweeper.min_seeds default
+
+
 @dataclass
 class Plan:
     stage: Stage
@@ -52,6 +55,15 @@ def pinned(stage: Stage, extra: list[str]) -> Stage:
     return replace(stage, sweep={k: v for k, v in stage.sweep.items() if k not in keys})
 
 
+def auto_seeds(stage: Stage) -> Stage:
+    """`--seeds auto`: an OFAT or greedy stage leaves its seeds to the sweeper (seed=auto, which adds
+    seeds only where a verdict is undecided); its folds stay swept (repeated k-fold). A grid stage
+    keeps the seeds it lists: Hydra's basic sweeper has no rounds."""
+    if stage.predict is not None or stage.sweeper == "grid":
+        return stage
+    return replace(stage, sweep={k: v for k, v in stage.sweep.items() if k != "seed"}, auto_seeds=True)
+
+
 def fixed_overrides(study: Study, stage: Stage, carried: list[str], extra: list[str]) -> list[str]:
     """A stage's shared overrides: the study's, the carried winners, the stage's, the user's;
     minus the keys the stage sweeps (the sweep sets those)."""
@@ -63,6 +75,7 @@ def sweeper_overrides(study: Study, stage: Stage) -> list[str]:
     if stage.sweeper == "grid":
         return []
     found = ["hydra/sweeper=ofat", f"hydra.sweeper.metric={study.metric}", f"hydra.sweeper.mode={study.mode}"]
+    found += ["seed=auto"] if stage.auto_seeds else []
     return found + (["hydra.sweeper.greedy=true"] if stage.sweeper == "greedy" else [])
 
 
@@ -92,6 +105,8 @@ def jobs(stage: Stage, default_of: Callable[[str], object]) -> list[list[str]]:
     """Per job, the overrides it adds to the stage's fixed ones."""
     swept = {k: _values(k, v) for k, v in stage.sweep.items()}
     repeats = [[f"{k}={v}" for v in vs] for k, vs in swept.items() if k in REPEAT_KEYS]
+    if stage.auto_seeds:  # the first round's seeds; seed=auto adds more where a verdict is undecided
+        repeats.insert(0, [f"seed={s}" for s in range(AUTO_MIN_SEEDS)])
     factors = [(k, vs) for k, vs in swept.items() if k not in REPEAT_KEYS]
     if stage.sweeper == "grid":
         # Hydra's basic sweeper: the product of every swept key, seeds and folds included, in order.

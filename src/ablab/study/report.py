@@ -42,15 +42,36 @@ def _choice(study: Study, stage, out: Path) -> list[str]:
         chosen = " ".join(f"`{o}`" for o in winner(study, stage, out / stage.name)) or "its baseline"
     except UserError:
         return []
-    how = ("greedy, a value kept only beyond noise; every step's tests in "
-           f"`{stage.name}/ofat_best.yaml`" if stage.sweeper == "greedy" else f"the best mean {study.metric}")
+    how = ("greedy, a value kept only when `better` after the correction over its step; every step's tests in "
+           f"`{stage.name}/ofat_best.yaml`" if stage.sweeper == "greedy" else
+           "the best mean among the values `better` than the baseline after the correction, else the baseline"
+           if stage.sweeper == "ofat" else f"the best mean {study.metric}")
     return [f"Chosen: {chosen} ({how}).", ""]
 
 
+def plain_words(name: str, lines: list[str]) -> list[str]:
+    """The stage report's one sentence per factor ("## In plain words"), under the stage's name."""
+    said, inside = [], False
+    for line in lines:
+        if line.lstrip("#").strip() == "In plain words" and line.startswith("#"):
+            inside = True
+            continue
+        if inside and line.startswith("#"):
+            break
+        if inside and line.startswith("- "):
+            said.append(f"- {name}: {line[2:]}")
+    return said
+
+
 def write(study: Study, out: Path) -> Path:
+    reports = {stage.name: stage_report(study, stage.name, out) for stage in study.stages if stage.predict is None}
+    said = [s for name, lines in reports.items() for s in plain_words(name, lines)]
     parts = [f"# {study.title}", "", study.asks, "",
-             f"Scale `{study.scale}`; the ranking metric `{study.metric}` ({study.mode}) picks each stage's winner.",
-             "", "## Results", ""]
+             f"Scale `{study.scale}`; the ranking metric `{study.metric}` ({study.mode}) picks each stage's winner; "
+             "every stage's verdicts are adjusted over that stage's comparisons (Holm).", ""]
+    if said:
+        parts += ["## In plain words", "", *said, ""]
+    parts += ["## Results", ""]
     for spec in study.tables:
         parts += tables.render(study, spec, out) + [""]
     parts += ["## Stages", ""]
@@ -63,7 +84,7 @@ def write(study: Study, out: Path) -> Path:
                       else "No predictions written.", ""]
             continue
         parts += _choice(study, stage, out)
-        parts += stage_report(study, stage.name, out) + [""]
+        parts += reports[stage.name] + [""]
     path = out / "report.md"
     path.write_text("\n".join(parts).rstrip() + "\n")
     return path

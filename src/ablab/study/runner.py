@@ -47,8 +47,41 @@ def winner(study: Study, stage: Stage, stage_dir: Path) -> list[str]:
     best_yaml = stage_dir / "ofat_best.yaml"
     if stage.sweeper == "greedy" and best_yaml.is_file():
         return [str(o) for o in (yaml.safe_load(best_yaml.read_text()) or {}).get("overrides") or []]
-    config, _ = best_config(study, stage, collect(stage_dir))
+    runs = collect(stage_dir)
+    if stage.sweeper == "ofat":
+        chosen = ofat_choice(study, stage, stage_dir, runs)
+        if chosen is not None:
+            return chosen
+    config, _ = best_config(study, stage, runs)
     return list(config)
+
+
+def ofat_choice(study: Study, stage: Stage, stage_dir: Path, runs: list[Run]) -> Optional[list[str]]:
+    """An OFAT stage chooses as its report judges: among the values `better` than the baseline after
+    the correction over the stage's comparisons, the best mean; none better: the baseline."""
+    from ablab.report.__main__ import defaults_of, read_auto
+    from ablab.report.stats import looks
+    from ablab.report.table import BASELINE, build_table
+
+    done = [r for r in runs if r.status == "completed" and r.value(study.metric) is not None]
+    if not done:
+        return None
+    auto = read_auto(stage_dir)
+    table = build_table(runs, study.metric, study.mode, default_of=defaults_of(stage_dir),
+                        looks=looks(auto["min_seeds"], auto["max_seeds"]) if auto else 1)
+    base = table.baseline
+    if base is None or not base.keyed(study.metric):
+        return None
+    if not any(r.comparison is not None and r.comparison.p_value is not None for r in table.rows):
+        return None  # single runs: nothing to test against, the best mean decides (as in a greedy step)
+    better = [r for r in table.rows if r.verdict == "better" and r.reference is base]
+    if not better:
+        return list(plan.configuration(stage, base.runs[0]))
+    sign = 1 if study.mode == "max" else -1
+    row = max(better, key=lambda r: sign * r.summary.mean)
+    order = list(stage.sweep)
+    config = plan.configuration(stage, row.runs[0])
+    return sorted(config, key=lambda o: order.index(key_of(o)) if key_of(o) in order else 0)
 
 
 def best_config(study: Study, stage: Stage, runs: list[Run]) -> tuple[tuple[str, ...], list[Run]]:

@@ -33,6 +33,7 @@ class Stage:
     sweep: dict[str, str]  # key -> comma-separated values, in order (Hydra's sweep syntax)
     carry: list[str]  # earlier stages whose winning overrides this stage starts from
     predict: Optional[dict[str, Any]] = None  # {input: csv or null} for a prediction stage
+    auto_seeds: bool = False  # `ablab-study --seeds auto`: the OFAT sweeper picks the seeds (seed=auto)
 
 
 @dataclass
