@@ -6,10 +6,14 @@ warning filters."""
 def __getattr__(name):
     # ablab.cli was one module before it was this package: configs written then name
     # ablab.cli.CheckConfig (a Hydra callback) and code may import hydra_entry from here.
-    if name in ("hydra_entry", "explain"):
-        from ablab.cli import entry
+    if name == "hydra_entry":
+        from ablab.cli.entry import hydra_entry
 
-        return getattr(entry, name)
+        return hydra_entry
+    if name == "explain":
+        from ablab.cli.hints import explain
+
+        return explain
     if name == "CheckConfig":
         from ablab.cli.check import CheckConfig
 

@@ -38,7 +38,7 @@ def release_sweep_locks() -> None:
 
 
 def _refuse_mistakes(check, config, config_name) -> None:
-    from ablab.cli.entry import explain
+    from ablab.cli.hints import explain
 
     try:
         check(config, config_name)

@@ -21,30 +21,17 @@ import sys
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+from hydra.errors import ConfigCompositionException, OverrideParseException
 from hydra.types import RunMode
-from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
+from omegaconf.errors import OmegaConfBaseException
 
-from ablab.cli import hints, quiet
+from ablab.cli import quiet
 from ablab.cli.check import release_sweep_locks
+from ablab.cli.hints import explain
 from ablab.errors import FAILED, INTERRUPTED, UserError, fail
 from ablab.paths import CONF_DIR, shown
 from ablab.run import sigint
 from ablab.sweeps import outcome
-
-
-def explain(exc: Exception, config_name: str | None = None) -> str:
-    if isinstance(exc, MissingConfigException) and exc.missing_cfg_file and exc.options:
-        group, _, name = exc.missing_cfg_file.rpartition("/")
-        return f"unknown {group} '{name}'; choose one of: {', '.join(sorted(exc.options))}"
-    if isinstance(exc, MissingMandatoryValue):
-        key = getattr(exc, "full_key", None) or str(exc).split(":")[-1].strip()
-        return f"{key} must be set, e.g. {key}=<value>"
-    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-    text = text.split(" Config search path:")[0].split(" full_key:")[0]
-    if key := hints.unknown_key(text):
-        return hints.did_you_mean(key, CONF_DIR, config_name or "train")
-    return text
 
 
 def _traceback_to_log(exc: Exception) -> str | None:

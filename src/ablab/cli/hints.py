@@ -1,4 +1,5 @@
-"""'Did you mean ...?' for a misspelt config key or group, instead of Hydra's "+key" advice."""
+"""'Did you mean ...?' for a misspelt config key or group, instead of Hydra's "+key" advice,
+and one line for each config error Hydra would report over several (`explain`)."""
 import difflib
 import os
 import re
@@ -61,3 +62,24 @@ def _keys(conf_dir: str, config_name: str, failed: str) -> tuple[list[str], dict
 
 def _key_of(override: str) -> str:
     return override.split("=", 1)[0].lstrip("+~")
+
+
+def explain(exc: Exception, config_name: str | None = None) -> str:
+    """One line for a Hydra or OmegaConf error about the config: which option or key is unknown
+    (and what exists), which mandatory value is unset."""
+    from hydra.errors import MissingConfigException
+    from omegaconf.errors import MissingMandatoryValue
+
+    from ablab.paths import CONF_DIR
+
+    if isinstance(exc, MissingConfigException) and exc.missing_cfg_file and exc.options:
+        group, _, name = exc.missing_cfg_file.rpartition("/")
+        return f"unknown {group} '{name}'; choose one of: {', '.join(sorted(exc.options))}"
+    if isinstance(exc, MissingMandatoryValue):
+        key = getattr(exc, "full_key", None) or str(exc).split(":")[-1].strip()
+        return f"{key} must be set, e.g. {key}=<value>"
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    text = text.split(" Config search path:")[0].split(" full_key:")[0]
+    if key := unknown_key(text):
+        return did_you_mean(key, CONF_DIR, config_name or "train")
+    return text

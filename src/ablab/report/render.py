@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from ablab.report.ranking import label, rank_factors
+from ablab.report.ranking import rank_factors
 from ablab.report.stats import POWER, SEEDS_FORMULA, pooled_std, seeds_needed
 from ablab.report.table import REPEAT_KEYS, STATUSES, Row, Stat, Table
 
@@ -271,8 +271,8 @@ def markdown(table: Table, title: str, power: Power = Power(),
               *ranking_table(table)]
     if forest:
         parts += ["", "## Differences to the reference", "",
-                  f"Each row's Δ with its interval (thin: the difference test's; thick: the equivalence "
-                  f"test's), a line at 0 and the band ±δ, coloured by verdict.", "", f"![forest plot]({forest})"]
+                  "Each row's Δ with its interval (thin: the difference test's; thick: the equivalence "
+                  "test's), a line at 0 and the band ±δ, coloured by verdict.", "", f"![forest plot]({forest})"]
     if figures:
         parts += ["", "## Curves", "", "Mean over seeds/folds per epoch (from each run's `history`), "
                   "shaded from the lowest to the highest run."]

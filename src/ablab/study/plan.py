@@ -159,7 +159,7 @@ def _composed(study: Study, stage: Stage, overrides: list[str], trying: Optional
     from hydra import compose, initialize_config_dir
     from omegaconf.errors import OmegaConfBaseException
 
-    from ablab.cli.entry import explain
+    from ablab.cli.hints import explain
     from ablab.paths import CONF_DIR
     from ablab.schema import validate
 

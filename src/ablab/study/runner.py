@@ -61,7 +61,7 @@ def ofat_choice(study: Study, stage: Stage, stage_dir: Path, runs: list[Run]) ->
     the correction over the stage's comparisons, the best mean; none better: the baseline."""
     from ablab.report.__main__ import defaults_of, read_auto
     from ablab.report.stats import looks
-    from ablab.report.table import BASELINE, build_table
+    from ablab.report.table import build_table
 
     done = [r for r in runs if r.status == "completed" and r.value(study.metric) is not None]
     if not done:

@@ -19,7 +19,7 @@ from typing import Any, Optional
 
 from ablab.report.stats import ALPHA, CORRECTIONS, MIN_EFFECT
 from ablab.sweeps.auto import Arm, SeedRounds
-from ablab.sweeps.ofat import Factor, SweepSpec, better
+from ablab.sweeps.ofat import SweepSpec, better
 
 DEFAULT = "<default>"  # label of a factor left at its baseline value when that is not listed
 
