@@ -19,16 +19,19 @@ from typing import Iterable
 METRICS = [("test", "acc"), ("val", "acc"), ("test", "f1_macro"), ("val", "f1_macro"), ("test", "loss"),
            ("val", "loss"), ("test", "precision_macro"), ("test", "recall_macro"),
            ("val", "precision_macro"), ("val", "recall_macro")]
+# Config groups that are not factors a person compares (how the run is run, not what it trains).
+NOT_FACTORS = ("trainer", "callbacks", "viz", "hparams_search")
 # A swept key that is one of the standard hparams below, under that hparam's name.
 ALIASES = {"optimizer.lr": "lr", "optimizer.weight_decay": "weight_decay", "data.batch_size": "batch_size",
            "trainer.max_epochs": "max_epochs"}
 
 
-def values(cfg, choices: dict, params: int, swept: Iterable[str] = ()) -> dict:
+def values(cfg, choices: dict, params: int, swept: list[str] = ()) -> dict:
     """hparam name -> value: the factor choices, the values a sweep sets, seed and fold."""
     from omegaconf import OmegaConf
 
-    found = {k: str(v) for k, v in choices.items() if not k.startswith("hydra")}
+    found = {k: str(v) for k, v in choices.items()
+             if not k.startswith("hydra") and k not in NOT_FACTORS and v is not None}
     found.update({
         "dropout": float(cfg.dropout),
         "lr": float(cfg.optimizer.lr),
@@ -38,7 +41,7 @@ def values(cfg, choices: dict, params: int, swept: Iterable[str] = ()) -> dict:
         "seed": str(int(cfg.seed)),
         "params": str(params),
     })
-    if cfg.data.get("fold") is not None:
+    if "data.fold" in swept and cfg.data.get("fold") is not None:
         found["data.fold"] = str(cfg.data.fold)
     for key in swept:  # a swept value the list above does not hold (e.g. model.width)
         name = ALIASES.get(key, key)
