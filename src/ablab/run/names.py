@@ -26,6 +26,13 @@ def _bookkeeping(key: str) -> bool:
     return key.startswith(("hydra.", "hydra/")) or key in ("data.root", "ckpt_path")
 
 
+def _how_run(key: str) -> bool:
+    """How a single run was run, not what it trains: left out of its name unless a sweep varies it."""
+    if key == "trainer.max_epochs":
+        return False
+    return key in ("trainer", "viz", "callbacks", "verbose") or key.startswith(("trainer.", "viz.", "callbacks."))
+
+
 def _shown(override: str) -> str:
     key, _, value = override.lstrip("+~").partition("=")
     return f"{SHORT.get(key, key)}={value}"
@@ -35,9 +42,10 @@ def display_name(overrides: Iterable[str], varied: Optional[Iterable[str]] = Non
                  baseline_of: Callable[[str], Any] = lambda key: None) -> str:
     """`overrides`: the job's own. `varied`: the keys its sweep varies (None: a single run, named
     by all its own overrides). `baseline_of`: a factor's value when the job does not set it."""
-    own = [o for o in overrides if "=" in o and not _bookkeeping(key_of(o))]
+    last = {key_of(o): o for o in overrides if "=" in o}  # a key given twice: the later wins, as in Hydra
+    own = [o for o in last.values() if not _bookkeeping(key_of(o))]
     if varied is None:
-        keys = [key_of(o) for o in own]
+        keys = [key_of(o) for o in own if not _how_run(key_of(o))]
     else:
         keys = [k for k in varied if not _bookkeeping(k)]
     factors = [o for o in own if key_of(o) in keys and key_of(o) not in REPEAT_KEYS]
@@ -87,7 +95,9 @@ def job_name(hydra_cfg) -> str:
     sweep = sweep_config(Path(hydra_cfg.sweep.dir))
     if sweep is None:
         return display_name(overrides)
-    varied = swept_keys(sweep.hydra.overrides.task, _params(sweep))
+    varied = [k for k in swept_keys(sweep.hydra.overrides.task, _params(sweep)) if not _bookkeeping(k)]
+    if not varied:  # a multirun of one configuration (e.g. -m seed=0): named as a single run would be
+        return display_name(overrides)
     return display_name(overrides, varied, _baseline_lookup(sweep))
 
 

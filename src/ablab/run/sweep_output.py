@@ -80,10 +80,12 @@ _QUIET = _Quiet()
 def quiet_job(hydra_cfg, cfg) -> bool:
     """Whether this job keeps Lightning's start-up output off the console: a sweep's job after
     the first, unless `verbose=true`. Also turns the console filter on or off for the job."""
-    first = int(hydra_cfg.job.num) == 0 if _sweep is None else _sweep.jobs_begun == 0
-    if _sweep is not None:
-        _sweep.jobs_begun += 1
-    quiet = in_sweep(hydra_cfg) and not first and not cfg.get("verbose", False)
+    quiet = False
+    if in_sweep(hydra_cfg):
+        first = int(hydra_cfg.job.num) == 0 if _sweep is None else _sweep.jobs_begun == 0
+        if _sweep is not None:
+            _sweep.jobs_begun += 1
+        quiet = not first and not cfg.get("verbose", False)
     for logger in (logging.getLogger(), logging.getLogger("pytorch_lightning"), logging.getLogger("lightning")):
         for handler in logger.handlers:
             if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
