@@ -41,6 +41,7 @@ _study: Optional[_Study] = None
 def begin_sweep(total: Optional[int]) -> None:
     global _sweep
     _sweep = _Sweep(total)
+    _QUIET.active = False  # the first job of every sweep (a study's stage too) shows Lightning's start
 
 
 def begin_study(total: int) -> None:
@@ -65,13 +66,17 @@ def in_sweep(hydra_cfg) -> bool:
 
 
 class _Quiet(logging.Filter):
-    """Drops Lightning's info lines (devices, LOCAL_RANK) from the console while a quiet job runs."""
+    """While a sweep's jobs are quiet, drops from the console Lightning's info lines (devices,
+    LOCAL_RANK) and Hydra's `#N : <every override>` line per job, which the job's own line replaces."""
 
     active = False
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (self.active and record.name.startswith(("pytorch_lightning", "lightning"))
-                    and record.levelno <= logging.INFO)
+        if not self.active or record.levelno > logging.INFO:
+            return True
+        if record.name.startswith(("pytorch_lightning", "lightning")):
+            return False
+        return not (record.name.startswith("hydra") and str(record.msg).startswith("\t#"))
 
 
 _QUIET = _Quiet()
