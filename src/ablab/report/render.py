@@ -41,8 +41,28 @@ def _cells(row: Row, columns: list[tuple[str, str]]) -> list[str]:
         _fmt(m, row.stat(m)) for m, _ in columns]
 
 
-def markdown_table(table: Table) -> str:
-    columns = table.columns()
+def distinct_columns(table: Table) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The all-metrics columns without those equal to an earlier column in every row (micro
+    precision, recall and F1 equal accuracy for one label per image), and those left out with
+    the column each equals."""
+    kept, same = [], []
+    for metric, title in table.columns():
+        means = [table_row.stat(metric).mean for table_row in table.rows]
+        twin = next((t for m, t in kept if _same(means, [r.stat(m).mean for r in table.rows])), None)
+        if twin is not None:
+            same.append((title, twin))
+        else:
+            kept.append((metric, title))
+    return kept, same
+
+
+def _same(a: list, b: list) -> bool:
+    return any(x is not None for x in a) and all(
+        (x is None and y is None) or (x is not None and y is not None and abs(x - y) <= 1e-9) for x, y in zip(a, b))
+
+
+def markdown_table(table: Table, columns: Optional[list[tuple[str, str]]] = None) -> str:
+    columns = table.columns() if columns is None else columns
     head = ["factor", "value", "runs", "status"] + [title for _, title in columns]
     lines = ["| " + " | ".join(head) + " |",
              "|" + "|".join(["---", "---", "---:", "---"] + ["---:"] * len(columns)) + "|"]
@@ -135,8 +155,10 @@ def ranking_table(table: Table) -> list[str]:
 
 
 def markdown(table: Table, title: str, power: Power = Power(),
-             figures: Optional[dict[str, str]] = None) -> str:
-    """`figures`: factor -> curve PNG file name (in the sweep dir), embedded under "Curves"."""
+             figures: Optional[dict[str, str]] = None, plot: Optional[str] = None) -> str:
+    """`figures`: factor -> curve PNG file name (in the sweep dir), embedded under "Curves";
+    `plot`: the metric's plot (report.png), embedded after the verdicts. Links are relative
+    to the sweep directory, so the folder can be moved or zipped with its report."""
     runs = [run for row in table.rows for run in row.runs]
     total = Counter(run.status for run in runs)
     facts = [f"{len(runs)} jobs: {_statuses(total)}",
@@ -146,12 +168,21 @@ def markdown(table: Table, title: str, power: Power = Power(),
     parts = [f"# Sweep report: {title}", "", "\n".join(f"- {f}" for f in facts), "",
              f"## Verdicts ({table.metric})", "", verdict_table(table), *_seed_note(table, power),
              *ranking_table(table)]
+    if plot:
+        parts += ["", f"![{table.metric} per configuration]({plot})", "",
+                  f"*{table.metric} of every configuration: mean and interval over seeds/folds.*"]
     if figures:
         parts += ["", "## Curves", "", "Mean over seeds/folds per epoch (from each run's `history`), "
                   "shaded from the lowest to the highest run."]
         for factor, name in figures.items():
-            parts += ["", f"### {factor}", "", f"![{factor}]({name})"]
-    parts += ["", "## All metrics", "", markdown_table(table)]
+            parts += ["", f"### {factor}", "", f"![{factor}]({name})", "",
+                      f"*{factor}: loss and accuracy per epoch (counted from 1), one line per value.*"]
+    columns, same = distinct_columns(table)
+    parts += ["", "## All metrics", "", markdown_table(table, columns)]
+    if same:
+        parts += ["", "Not shown, equal in every row to the column named: " + ", ".join(
+            f"{t} (= {twin})" for t, twin in same) + ". Micro-averaged precision, recall and F1 equal "
+                  "accuracy when each image has one label."]
     unfinished = [(row, run) for row in table.rows for run in row.runs if run.status != "completed"]
     if unfinished:
         parts += ["", "## Not completed", ""]
