@@ -96,6 +96,9 @@ def quiet_job(hydra_cfg, cfg) -> bool:
             if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
                 if _QUIET not in handler.filters:
                     handler.addFilter(_QUIET)
+    launcher = logging.getLogger("hydra._internal.core_plugins.basic_launcher")  # its handlers are remade per job
+    if _QUIET not in launcher.filters:
+        launcher.addFilter(_QUIET)
     _QUIET.active = quiet
     return quiet
 
