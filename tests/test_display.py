@@ -70,4 +70,5 @@ def test_ofat_sweep_names_runs_writes_the_hparams_config_and_prints_one_line_per
     for tag in (t for t in scalars if t.startswith("hp/")):  # one real value each, no NaN placeholder
         points = events.Scalars(tag)
         assert len(points) == 1 and math.isfinite(points[0].value), tag
-    assert {"hp/test_acc", "hp/val_acc"} <= scalars
+    assert {"hp/test_acc", "hp/val_acc", "curves/loss_train", "curves/acc_val"} <= scalars
+    assert min(t.split("/")[0] for t in scalars) == "curves"  # TensorBoard orders groups by name
