@@ -40,16 +40,19 @@ def draw(data: dict) -> dict:
     return figs
 
 
-def footer(fig, text: str, inches: float = 0.22) -> None:
+def footer(fig, text: str) -> None:
     """A grey line under the figure naming whose it is, so a figure pasted elsewhere still says
-    which run it shows: the figure grows by `inches` at the bottom, the drawing moves up."""
+    which run it shows: the figure grows at the bottom, the drawing moves up. The type grows
+    with the figure, so the line stays legible where TensorBoard shrinks a wide grid to a card."""
     width, height = fig.get_size_inches()
+    size = max(9.0, 1.2 * width)
+    inches = size / 72 * 1.7
     grown = height + inches
     engine = fig.get_layout_engine()
     if engine is not None and hasattr(engine, "set") and "rect" in engine.get():  # constrained layout: a smaller box
         engine.set(rect=(0, inches / grown, 1, 1 - inches / grown))
         fig.set_size_inches(width, grown)
-        fig.text(0.01, 0.04 / grown, text, ha="left", va="bottom", fontsize=9, color="0.3")
+        fig.text(0.01, 0.2 * inches / grown, text, ha="left", va="bottom", fontsize=size, color="0.3")
         return
     for ax in fig.axes:
         box = ax.get_position()
@@ -58,7 +61,7 @@ def footer(fig, text: str, inches: float = 0.22) -> None:
         x, y = artist.get_position()
         artist.set_position((x, (y * height + inches) / grown))
     fig.set_size_inches(width, grown)
-    fig.text(0.01, 0.04 / grown, text, ha="left", va="bottom", fontsize=9, color="0.3")
+    fig.text(0.01, 0.2 * inches / grown, text, ha="left", va="bottom", fontsize=size, color="0.3")
 
 
 def publish(data: dict, out: Path, writer=None) -> list[str]:
