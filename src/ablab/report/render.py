@@ -188,7 +188,7 @@ def markdown(table: Table, title: str, power: Power = Power(),
         parts += ["", "## Not completed", ""]
         for row, run in unfinished:
             why = f": {str(run.error).splitlines()[0]}" if run.error else ""
-            label = " ".join(row.overrides) or BASELINE_LABEL
+            label = run.results.get("name") or " ".join(row.overrides) or BASELINE_LABEL  # as TensorBoard names it
             parts.append(f"- `{run.path.name}` {label} — {run.status}{why}")
     return "\n".join(parts) + "\n"
 
