@@ -87,7 +87,7 @@ def summaries(hparams: dict, swept: Iterable[str], group: str):
 def write_start(writer, hparams: dict, swept: Iterable[str], group: str) -> None:
     """Into a torch SummaryWriter (the TensorBoard logger's `experiment`)."""
     for pb in summaries(hparams, list(swept), group):
-        writer._get_file_writer().add_summary(pb)
+        _add(writer, pb)
 
 
 def write_end(writer, completed: bool) -> None:
@@ -95,6 +95,14 @@ def write_end(writer, completed: bool) -> None:
 
     end = plugin_data_pb2.SessionEndInfo(status=api_pb2.STATUS_SUCCESS if completed else api_pb2.STATUS_FAILURE,
                                          end_time_secs=time.time())
-    writer._get_file_writer().add_summary(
-        _summary(metadata.SESSION_END_INFO_TAG, plugin_data_pb2.HParamsPluginData(session_end_info=end)))
-    writer.flush()
+    if _add(writer, _summary(metadata.SESSION_END_INFO_TAG, plugin_data_pb2.HParamsPluginData(session_end_info=end))):
+        writer.flush()
+
+
+def _add(writer, pb) -> bool:
+    """Into the writer's event file; DDP ranks other than zero have a no-op writer (None)."""
+    file_writer = writer._get_file_writer()
+    if file_writer is None:
+        return False
+    file_writer.add_summary(pb)
+    return True
