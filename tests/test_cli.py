@@ -26,11 +26,15 @@ def test_single_run_writes_the_run_directory_contract(mnist_dir, tmp_path):
     assert (run_dir / ".hydra" / "config.yaml").is_file()
     assert yaml.safe_load((run_dir / ".hydra" / "config.yaml").read_text())["model"]["hidden"] == [512, 256, 128]
     assert {p.name for p in (run_dir / "checkpoints").iterdir()} == {"best.ckpt", "last.ckpt"}
-    events = list((run_dir / "tb").rglob("events.out.tfevents.*"))
+    events = list(run_dir.rglob("events.out.tfevents.*"))
     assert events, "no TensorBoard event files"
     scalars = _tensorboard_scalars(events[0].parent)
-    assert {"train/loss_step", "train/loss_epoch", "val/acc", "val/f1_macro", "test/acc", "hp/test_acc"} <= scalars
-    assert any(tag.startswith("lr-") for tag in scalars)
+    # The learning curves as the first group (curves/), then the final metrics (hp/), lr, test, train, val.
+    assert {"curves/loss_train", "curves/loss_val", "curves/acc_train", "curves/acc_val", "train/loss_step",
+            "val/f1_macro", "test/acc", "hp/test_acc"} <= scalars
+    assert "lr" in scalars and "epoch" not in scalars and not any(t.startswith("lr-") for t in scalars)
+    # A single run's name: its own overrides, not how it was run (data.root, limits, hydra.*).
+    assert events[0].parent.name == "data=mnist model=mlp trainer.max_epochs=2"
 
 
 def _tensorboard_scalars(log_dir) -> set:
@@ -54,8 +58,8 @@ def test_sweep_runs_one_job_per_value(mnist_dir, tmp_path):
     optimizers = [read_results(j)["overrides"] for j in jobs]
     assert [o[0] for o in optimizers] == ["optimizer=sgd", "optimizer=adam", "optimizer=rmsprop"]
     assert all(read_results(j)["status"] == "completed" for j in jobs)
-    run_names = {p.name for j in jobs for p in (j / "tb").iterdir()}
-    assert any(name.startswith("optimizer=sgd") for name in run_names)  # readable TensorBoard run names
+    run_names = sorted({e.parent.relative_to(sweep).as_posix() for e in sweep.rglob("events.out.tfevents.*")})
+    assert run_names == ["0/optimizer=sgd", "1/optimizer=adam", "2/optimizer=rmsprop"]  # what differs, nothing shared
 
 
 @pytest.mark.parametrize("data, fixture, classes, shape", [

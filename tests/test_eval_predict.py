@@ -45,7 +45,7 @@ def test_eval_reproduces_the_runs_test_metrics_and_draws_figures(trained, tmp_pa
     assert SPLIT_KEYS <= test.keys()
     assert test == read_results(trained)["test"]  # same data, same weights: the same numbers, exactly
     assert FIGURES <= {p.name for p in (out / "figures").glob("*.png")}
-    assert list((out / "tb").rglob("events.out.tfevents.*"))
+    assert list((out / "eval").glob("events.out.tfevents.*"))  # TensorBoard run <out>/eval
 
 
 def test_predict_on_image_files_and_on_a_kaggle_csv(trained, test_split, tmp_path):

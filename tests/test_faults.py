@@ -60,7 +60,7 @@ def tensorboard(run_dir: Path) -> tuple[dict, int]:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 
-    (log_dir,) = (run_dir / "tb").iterdir()
+    (log_dir,) = {e.parent for e in run_dir.rglob("events.out.tfevents.*")}
     acc = EventAccumulator(str(log_dir))
     acc.Reload()
     scalars = {t: [(e.step, e.value) for e in acc.Scalars(t)] for t in acc.Tags()["scalars"]}

@@ -21,7 +21,8 @@ def draw_later(*dirs):
 @pytest.mark.slow
 def test_sweep_jobs_save_figure_data_that_ablab_viz_draws_as_a_run_would(mnist_dir, tmp_path):
     single, sweep = tmp_path / "single", tmp_path / "sweep"
-    proc = run_cli(*RUN, f"data.root={mnist_dir}", f"hydra.run.dir={single}")
+    # seed=0 as the sweep's: the same run, so the same name in each figure's footer
+    proc = run_cli(*RUN, "seed=0", f"data.root={mnist_dir}", f"hydra.run.dir={single}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert FIGURES <= {p.stem for p in (single / "figures").glob("*.png")}  # a single run draws at once
 
@@ -35,7 +36,7 @@ def test_sweep_jobs_save_figure_data_that_ablab_viz_draws_as_a_run_would(mnist_d
     assert done.returncode == 0 and "drew the figures of 1 run" in done.stdout, done.stderr[-2000:]
     for name in FIGURES:  # the same run, the same pixels: nothing is lost by drawing later
         assert (figures / f"{name}.png").read_bytes() == (single / "figures" / f"{name}.png").read_bytes(), name
-    run_tb = next((sweep / "0" / "tb").rglob("events.out.tfevents.*")).parent  # the job's own TensorBoard run
+    run_tb = next((sweep / "0").rglob("events.out.tfevents.*")).parent  # the job's own TensorBoard run
     events = EventAccumulator(str(run_tb), size_guidance={"images": 0}).Reload()
     assert {f"figures/{name}" for name in FIGURES} <= set(events.Tags()["images"])
     assert not (figures / "figures.pt").exists()
@@ -62,7 +63,7 @@ def test_sweep_jobs_on_long_tailed_data_save_the_long_tail_charts_for_later_too(
     assert draw_deferred(sweep) == [sweep / "1"]
     for name in charts:
         assert (later / f"{name}.png").read_bytes() == (drawn / f"{name}.png").read_bytes(), name
-    run_tb = next((sweep / "1" / "tb").rglob("events.out.tfevents.*")).parent
+    run_tb = next((sweep / "1").rglob("events.out.tfevents.*")).parent
     events = EventAccumulator(str(run_tb), size_guidance={"images": 0}).Reload()
     assert {f"figures/{name}" for name in charts} <= set(events.Tags()["images"])
     assert not (later / "longtail.pt").exists() and not (later / "figures.pt").exists()

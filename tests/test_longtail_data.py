@@ -166,7 +166,7 @@ def test_cli_long_tail_run_reports_counts_and_shots(mnist_dir, tmp_path):
     for split in ("val", "test"):
         assert set(results[split]["shots"]) == {"medium", "few"}  # no class above 100 images
         assert "f1_macro" in results[split]
-    events = EventAccumulator(str(next((run_dir / "tb").iterdir())), size_guidance={"tensors": 0})
+    events = EventAccumulator(str(next(run_dir.rglob("events.out.tfevents.*")).parent), size_guidance={"tensors": 0})
     events.Reload()
     text = events.Tensors("data/train_class_counts/text_summary")[0].tensor_proto.string_val[0].decode()
     assert "| 0 - zero | 54 | medium |" in text and "| 9 - nine | 5 | few |" in text

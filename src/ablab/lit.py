@@ -25,6 +25,9 @@ from ablab.factors.schedule import Schedule
 from ablab.metrics.evaluation import Evaluation
 
 
+SAME_AS_ACCURACY = ("precision_micro", "recall_micro", "f1_micro")  # for one label per image
+
+
 def split_metrics(num_classes: int) -> MetricCollection:
     k = num_classes
     return MetricCollection({
@@ -138,7 +141,11 @@ class Classifier(pl.LightningModule):
         self.eval_losses[split].reset()
         self.eval_metrics[split].reset()
         scalars = {k: v for k, v in values.items() if v.ndim == 0}
-        self.log_dict({f"{split}/{k}": v for k, v in scalars.items()}, prog_bar=split == "val")
+        # Micro precision, recall and F1 equal accuracy for single-label classification (each
+        # wrong prediction is one false positive and one false negative): results.json keeps
+        # them, TensorBoard shows accuracy once.
+        shown = {k: v for k, v in scalars.items() if k not in SAME_AS_ACCURACY}
+        self.log_dict({f"{split}/{k}": v for k, v in shown.items()}, prog_bar=split == "val")
         self.evaluated[split] = Evaluation(
             scalars={k: float(v) for k, v in scalars.items()},
             per_class_acc=[round(float(a), 6) for a in values["per_class_acc"]],

@@ -67,8 +67,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     table.auto = auto
     figures = write_curves(table, sweep)
     plotted = write_plot(table, sweep / "report.png")
-    text = markdown(table, str(sweep), Power(args.min_effect / 100, args.assumed_std / 100), figures,
-                    "report.png" if plotted else None)
+    text = markdown(table, sweep_title(sweep), Power(args.min_effect / 100, args.assumed_std / 100), figures,
+                    forest="report.png" if plotted else None)
     (sweep / "report.md").write_text(text)
     write_csv(table, sweep / "report.csv")
     print(text)
@@ -101,6 +101,20 @@ def _missing_metric(runs: list[Run], metric: str) -> Optional[str]:
     splits = [p for p in known if p.startswith(("val.", "test."))] + [p for p in known if "." not in p]
     shown = ", ".join(splits[:SHOWN_METRICS]) + (", ..." if len(splits) > SHOWN_METRICS else "")
     return f"no job has --metric {metric} in its results.json; available: {shown}"
+
+
+def sweep_title(sweep: Path) -> str:
+    """The sweep as the command that ran it (from its multirun.yaml), without where it wrote:
+    `train.py -m optimizer=sgd,adam model=mlp` (sweep 12-00-00); else the folder's name."""
+    try:
+        from omegaconf import OmegaConf
+
+        overrides = OmegaConf.load(sweep / "multirun.yaml").hydra.overrides
+        typed = [str(o) for o in [*overrides.hydra, *overrides.task]]
+    except Exception:  # no or an unreadable multirun.yaml: the folder names it
+        return f"`{sweep.resolve().name}`"
+    shown = [o for o in typed if not o.startswith(("hydra.sweep.dir=", "hydra.run.dir=", "hydra.mode="))]
+    return f"`train.py -m {' '.join(shown)}` (sweep {sweep.resolve().name})"
 
 
 def defaults_of(sweep: Path) -> Optional[Callable[[str], Any]]:

@@ -43,8 +43,28 @@ def _cells(row: Row, columns: list[tuple[str, str]]) -> list[str]:
         _fmt(m, row.stat(m)) for m, _ in columns]
 
 
-def markdown_table(table: Table) -> str:
-    columns = table.columns()
+def distinct_columns(table: Table) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The all-metrics columns without those equal to an earlier column in every row (micro
+    precision, recall and F1 equal accuracy for one label per image), and those left out with
+    the column each equals."""
+    kept, same = [], []
+    for metric, title in table.columns():
+        means = [table_row.stat(metric).mean for table_row in table.rows]
+        twin = next((t for m, t in kept if _same(means, [r.stat(m).mean for r in table.rows])), None)
+        if twin is not None:
+            same.append((title, twin))
+        else:
+            kept.append((metric, title))
+    return kept, same
+
+
+def _same(a: list, b: list) -> bool:
+    return any(x is not None for x in a) and all(
+        (x is None and y is None) or (x is not None and y is not None and abs(x - y) <= 1e-9) for x, y in zip(a, b))
+
+
+def markdown_table(table: Table, columns: Optional[list[tuple[str, str]]] = None) -> str:
+    columns = table.columns() if columns is None else columns
     head = ["factor", "configuration", "runs", "status"] + [title for _, title in columns]
     lines = ["| " + " | ".join(head) + " |",
              "|" + "|".join(["---", "---", "---:", "---"] + ["---:"] * len(columns)) + "|"]
@@ -256,7 +276,9 @@ def sentences(table: Table) -> list[str]:
 
 def markdown(table: Table, title: str, power: Power = Power(),
              figures: Optional[dict[str, str]] = None, forest: Optional[str] = None) -> str:
-    """`figures`: factor -> curve PNG file name (in the sweep dir), embedded under "Curves"."""
+    """`figures`: factor -> curve PNG file name (in the sweep dir), embedded under "Curves";
+    `forest`: the forest plot (report.png), embedded after the verdicts. Links are relative
+    to the sweep directory, so the folder can be moved or zipped with its report."""
     runs = [run for row in table.rows for run in row.runs]
     total = Counter(run.status for run in runs)
     facts = [f"{len(runs)} jobs: {_statuses(total)}",
@@ -272,19 +294,26 @@ def markdown(table: Table, title: str, power: Power = Power(),
     if forest:
         parts += ["", "## Differences to the reference", "",
                   "Each row's Δ with its interval (thin: the difference test's; thick: the equivalence "
-                  "test's), a line at 0 and the band ±δ, coloured by verdict.", "", f"![forest plot]({forest})"]
+                  "test's), a line at 0 and the band ±δ, coloured by verdict.", "", f"![forest plot]({forest})", "",
+                  f"*{table.metric}: each configuration's difference to its reference, coloured by verdict.*"]
     if figures:
         parts += ["", "## Curves", "", "Mean over seeds/folds per epoch (from each run's `history`), "
                   "shaded from the lowest to the highest run."]
         for factor, name in figures.items():
-            parts += ["", f"### {factor}", "", f"![{factor}]({name})"]
-    parts += ["", "## All metrics", "", markdown_table(table)]
+            parts += ["", f"### {factor}", "", f"![{factor}]({name})", "",
+                      f"*{factor}: loss and accuracy per epoch (counted from 1), one line per value.*"]
+    columns, same = distinct_columns(table)
+    parts += ["", "## All metrics", "", markdown_table(table, columns)]
+    if same:
+        parts += ["", "Not shown, equal in every row to the column named: " + ", ".join(
+            f"{t} (= {twin})" for t, twin in same) + ". Micro-averaged precision, recall and F1 equal "
+                  "accuracy when each image has one label."]
     unfinished = [(row, run) for row in table.rows for run in row.runs if run.status != "completed"]
     if unfinished:
         parts += ["", "## Not completed", ""]
         for row, run in unfinished:
             why = f": {str(run.error).splitlines()[0]}" if run.error else ""
-            label = row.name or " ".join(row.overrides) or BASELINE_LABEL
+            label = run.results.get("name") or row.name or " ".join(row.overrides) or BASELINE_LABEL  # as TensorBoard
             parts.append(f"- `{run.path.name}` {label} — {run.status}{why}")
     return "\n".join(parts) + "\n"
 

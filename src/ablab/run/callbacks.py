@@ -99,6 +99,32 @@ class Throughput(pl.Callback):
         return sum(n for n, _ in steady) / seconds if seconds else None
 
 
+class LearningRate(pl.Callback):
+    """The learning rate as one `lr` tag whatever the optimizer (`lr/group_<i>` per parameter
+    group when there are several), so a sweep's schedules overlay in one chart. Lightning's
+    LearningRateMonitor names it per optimizer class (lr-Adam, lr-SGD). Logged on the steps
+    that reach the logger (trainer.log_every_n_steps); `log_epoch=true` also logs the epoch
+    number as Lightning does (its `epoch` chart), which the run's logger otherwise leaves out
+    (ablab.run.tensorboard)."""
+
+    def __init__(self, log_epoch: bool = False):
+        self.log_epoch = log_epoch
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        every = trainer.log_every_n_steps
+        if not trainer.loggers or not trainer.optimizers or not every or trainer.global_step % every:
+            return
+        groups = trainer.optimizers[0].param_groups
+        rates = {"lr": groups[0]["lr"]} if len(groups) == 1 else {f"lr/group_{i}": g["lr"] for i, g in enumerate(groups)}
+        for logger in trainer.loggers:
+            logger.log_metrics(rates, step=trainer.global_step)
+
+    def setup(self, trainer, pl_module, stage):
+        for logger in trainer.loggers:
+            if hasattr(logger, "keep_epoch"):
+                logger.keep_epoch = self.log_epoch
+
+
 def progress_bar(trainer_cfg) -> bool:
     """trainer.enable_progress_bar; null (the default) means on when stderr is a terminal."""
     setting = trainer_cfg.get("enable_progress_bar")

@@ -5,7 +5,7 @@ config unless `data=<name>` (a whole data config) or `+data.<key>=...` (changes 
 checkpoint's own, e.g. another root) is given. Everything else about the run (model,
 loss, seed for the splits, mean/std) comes from the checkpoint; the Trainer and the
 figures from conf/eval.yaml. Output goes to the eval's own Hydra run directory:
-eval.json (same per-split keys as results.json), figures/*.png and tb/.
+eval.json (same per-split keys as results.json), figures/*.png and eval/ (its TensorBoard run).
 """
 import copy
 import time
@@ -42,7 +42,7 @@ def evaluate(cfg: DictConfig) -> float:
     module = Classifier(model=checkpoint.network(ckpt), loss=loss, optimizer=None, schedule=None,
                         num_classes=len(ckpt.classes), preprocess=ckpt.preprocess)  # fed as in training
     callbacks = callbacks_for(cfg, datamodule)  # figures and shot-group accuracy, as in training
-    logger = TensorBoardLogger(save_dir=str(run_dir), name="tb", version="eval", default_hp_metric=False)
+    logger = TensorBoardLogger(save_dir=str(run_dir), name="", version="eval", default_hp_metric=False)
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger, enable_checkpointing=False,
                           enable_progress_bar=progress_bar(cfg.trainer))
     trainer.test(module, datamodule=datamodule, verbose=False)

@@ -15,7 +15,8 @@ The history entry is made in `on_train_epoch_end`: Lightning validates inside th
 epoch, so the epoch's validation metrics are known by then, and this (non-monitoring)
 callback hook runs before ModelCheckpoint saves last.ckpt. The history is also this
 callback's checkpoint state, so a run resumed from last.ckpt carries on with exactly the
-epochs that checkpoint had seen, none twice. Epochs count from 0, as `best_epoch` does.
+epochs that checkpoint had seen, none twice. Epochs count from 1 (the first epoch is epoch 1),
+as `best_epoch`, the run's summary, the curves and the reports do.
 """
 from __future__ import annotations
 
@@ -81,8 +82,8 @@ class ResultsWriter(RunState):
         train = pl_module.train_epoch_means() if hasattr(pl_module, "train_epoch_means") else {}
         if not trainer.is_global_zero:
             return
-        epoch = trainer.current_epoch
-        val = self._val if self._val_epoch == epoch else dict.fromkeys(VAL_KEYS)  # no validation this epoch
+        epoch = trainer.current_epoch + 1  # people count epochs from 1; Lightning from 0
+        val = self._val if self._val_epoch == trainer.current_epoch else dict.fromkeys(VAL_KEYS)  # no validation this epoch
         lr = trainer.optimizers[0].param_groups[0]["lr"] if trainer.optimizers else None
         self.history.append({"epoch": epoch, "train_loss": _number(train.get("train/loss_epoch")),
                              "train_acc": _number(train.get("train/acc")), **val, "lr": _number(lr)})

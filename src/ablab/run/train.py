@@ -18,12 +18,12 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.loggers import TensorBoardLogger
+from pytorch_lightning.callbacks import ProgressBar
 
 from ablab.errors import UserError
 from ablab.factors import build
 from ablab.lit import Classifier
-from ablab.run import devices, distributed, sigint
+from ablab.run import devices, distributed, hparams, names, sigint, sweep_output
 from ablab.run.callbacks import Diverged, Throughput, callbacks_for, progress_bar
 from ablab.run.checkpoint_io import AtomicCheckpointIO
 from ablab.run.cuda_probe import plain_cuda_check_on_cpu
@@ -33,11 +33,11 @@ from ablab.run.resume.earlier import NOTHING, Earlier, earlier_run
 from ablab.run.resume.start import Start, choose
 from ablab.run.resume.state import EpochSeed, RunClock
 from ablab.run.summary import summary
+from ablab.run.tensorboard import RunLogger
 from ablab.schema import validate
 
 # Final metrics shown beside each run's factors in TensorBoard's HParams dashboard, as hp/<split>_<name>.
-HPARAM_METRICS = [(split, name) for split in ("val", "test") for name in ("acc", "f1_macro", "precision_macro",
-                                                                         "recall_macro", "loss")]
+HPARAM_METRICS = hparams.METRICS
 
 
 def _own_dir():
@@ -67,7 +67,8 @@ def train(cfg: DictConfig) -> float:
     job = Job.of_this_process()
     if job.earlier.completed:  # a sweep run again into its own dir: keep what this job wrote
         return job.earlier.metric
-    results = ResultsWriter(job.run_dir / "results.json", overrides=job.overrides, seed=cfg.seed)
+    name = names.job_name(job.hydra)  # what differs from the sweep's other jobs, as people read it
+    results = ResultsWriter(job.run_dir / "results.json", name=name, overrides=job.overrides, seed=cfg.seed)
     clock = RunClock(started=time.perf_counter())  # wall_s: the run's own time, not a process's imports
     with recorded(results, job, clock):  # results.json says how the run ended, however it ends
         validate(cfg)  # again: a sweep's job may sweep the bad value (cli.CheckConfig saw the rest)
@@ -85,7 +86,7 @@ def train(cfg: DictConfig) -> float:
         # EpochSeed: a resumed run redraws what the uninterrupted one drew.
         callbacks = callbacks_for(cfg, datamodule, EpochSeed(cfg.seed), clock)
         callbacks.append(results)  # the per-epoch history as it goes, the final metrics after test
-        logger = _logger(cfg, job, start, params)
+        logger = _logger(cfg, job, start, params, name)
         trainer = _trainer(cfg, job, start, callbacks, logger, datamodule)
         _fit(trainer, module, datamodule, start.checkpoint)
         best_epoch = _validate_and_test_best(trainer, module, datamodule)
@@ -95,6 +96,7 @@ def train(cfg: DictConfig) -> float:
                     train_images_per_s=throughput.images_per_s if throughput else None)
         final = results.record
         logger.log_metrics({f"hp/{s}_{n}": final[s][n] for s, n in HPARAM_METRICS}, step=trainer.global_step)
+        hparams.write_end(logger.experiment, completed=True)
         logger.finalize("success")
         return final["val"]["acc"]
     return float("nan")  # diverged: recorded as such, and a sweep goes on with its next job
@@ -127,7 +129,9 @@ def recorded(results: ResultsWriter, job: Job, clock: RunClock):
         distributed.release(job.hydra)
         if distributed.is_rank_zero():  # one results.json per run, however many DDP processes
             results.write()
-            if results.record["status"] == "completed":  # the other endings have said why in one line already
+            if sweep_output.in_sweep(job.hydra):  # one line per job: [i/n] name · val acc · time
+                sweep_output.print_job_line(results.record, int(job.hydra.job.num))
+            elif results.record["status"] == "completed":  # the other endings have said why in one line already
                 print(summary(results.record, job.run_dir), flush=True)
 
 
@@ -158,19 +162,24 @@ def _resume(start: Start, module: Classifier, job: Job, results: ResultsWriter, 
     return start
 
 
-def _logger(cfg: DictConfig, job: Job, start: Start, params: int) -> TensorBoardLogger:
+def _logger(cfg: DictConfig, job: Job, start: Start, params: int, name: str) -> RunLogger:
     # purge_step: TensorBoard hides an earlier part's points from the resumed step on (they are replayed).
-    logger = TensorBoardLogger(save_dir=str(job.run_dir), name="tb", version=_run_name(job.overrides),
-                               default_hp_metric=False, purge_step=start.step)
+    dataset = job.hydra.runtime.choices.get("data", "")
+    logger = RunLogger(job.run_dir, name, label=f"{name} · {dataset}", purge_step=start.step)
     if start.checkpoint is None:  # once per run: a resumed part's hparams would be a second session
-        logger.log_hyperparams(_hparams(cfg, job.hydra, params), {f"hp/{s}_{n}": float("nan") for s, n in HPARAM_METRICS})
+        swept = names.varied_keys(job.hydra)
+        values = hparams.values(cfg, dict(job.hydra.runtime.choices), params, swept)
+        hparams.write_start(logger.experiment, values, swept, group=f"{name} · {job.run_dir.parent.name}/{job.run_dir.name}")
     return logger
 
 
 def _trainer(cfg: DictConfig, job: Job, start: Start, callbacks, logger, datamodule) -> pl.Trainer:
     distributed.prepare(job.hydra, cfg.trainer, start.checkpoint)  # DDP ranks of a sweep's job run that job
-    return instantiate(cfg.trainer, callbacks=callbacks, logger=logger,
-                       enable_progress_bar=progress_bar(cfg.trainer), plugins=[AtomicCheckpointIO()],
+    quiet = sweep_output.quiet_job(job.hydra, cfg)  # a sweep's later jobs: no model table, devices or bar
+    callbacks = [c for c in callbacks if not (quiet and isinstance(c, ProgressBar))]
+    return instantiate(cfg.trainer, callbacks=callbacks, logger=logger, plugins=[AtomicCheckpointIO()],
+                       enable_progress_bar=progress_bar(cfg.trainer) and not quiet,
+                       enable_model_summary=cfg.trainer.get("enable_model_summary", True) and not quiet,
                        log_every_n_steps=_logging_interval(cfg.trainer, len(datamodule.train_dataloader())))
 
 
@@ -182,10 +191,10 @@ def _fit(trainer: pl.Trainer, module: Classifier, datamodule, checkpoint) -> Non
 
 
 def _validate_and_test_best(trainer: pl.Trainer, module: Classifier, datamodule) -> int | None:
-    """Validation and test metrics of the best checkpoint; its epoch (0-based)."""
+    """Validation and test metrics of the best checkpoint; its epoch (counted from 1)."""
     best = trainer.checkpoint_callback.best_model_path or None
     best_epoch = _best_epoch(best)
-    if best_epoch is not None and best_epoch == trainer.current_epoch - 1 and "val" in module.evaluated:
+    if best_epoch is not None and best_epoch == trainer.current_epoch and "val" in module.evaluated:
         # The last epoch was the best and was validated in this process: its weights are in
         # memory and its validation metrics are known, so neither is loaded or measured again.
         best = None
@@ -193,26 +202,6 @@ def _validate_and_test_best(trainer: pl.Trainer, module: Classifier, datamodule)
         trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False)
     trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)
     return best_epoch
-
-
-def _run_name(overrides: list[str]) -> str:
-    """A TensorBoard run name a person can read: the job's own overrides."""
-    name = ",".join(o for o in overrides if not o.startswith(("hydra.", "data.root"))) or "baseline"
-    return name.replace("/", "_")[:150]
-
-
-def _hparams(cfg, hydra_cfg, params: int) -> dict:
-    choices = {k: v for k, v in hydra_cfg.runtime.choices.items() if not k.startswith("hydra")}
-    return {
-        **{k: str(v) for k, v in choices.items()},
-        "dropout": float(cfg.dropout),
-        "lr": float(cfg.optimizer.lr),
-        "weight_decay": float(cfg.optimizer.get("weight_decay") or 0.0),
-        "batch_size": int(cfg.data.batch_size),
-        "max_epochs": int(cfg.trainer.max_epochs),
-        "seed": int(cfg.seed),
-        "params": params,
-    }
 
 
 def _logging_interval(trainer_cfg, batches_per_epoch: int) -> int:
@@ -238,4 +227,4 @@ def _say_how_to_resume(job: Job) -> None:
 def _best_epoch(best_path: str | None) -> int | None:
     if not best_path:
         return None
-    return torch.load(best_path, map_location="cpu", weights_only=False, mmap=True)["epoch"]
+    return torch.load(best_path, map_location="cpu", weights_only=False, mmap=True)["epoch"] + 1  # Lightning counts from 0

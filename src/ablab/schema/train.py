@@ -17,6 +17,7 @@ SCHEMA = Schema(
         "dropout": number(ge=0, lt=1),
         "seed": integer(ge=0),
         "compile": boolean(),
+        "verbose": boolean(),
     },
     checks=(_checkpoint_exists,),
 )

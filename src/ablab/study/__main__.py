@@ -33,6 +33,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--seeds", choices=("auto",), default=None,
                         help="auto: OFAT and greedy stages start each configuration with 3 seeds and add seeds "
                              "only where a verdict is still undecided (the sweeper's seed=auto), up to 10")
+    parser.add_argument("--verbose", action="store_true",
+                        help="Lightning's model table, devices and progress bar for every job (default: each stage's first)")
     parser.add_argument("overrides", nargs="*", help="train.py overrides applied to every job, e.g. data.root=/data")
     args = parser.parse_intermixed_args(argv)  # options and overrides in any order
     variables = dict(o[len("vars."):].split("=", 1) for o in args.overrides if o.startswith("vars.") and "=" in o)
@@ -54,6 +56,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from ablab.study import report, runner
 
     out = args.out or Path("multirun") / f"{study.name}-{study.scale}" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    from ablab.run import sweep_output
+
+    sweep_output.begin_study(sum(len(p.jobs) for p in plans))  # each job's line: [i/n] and the time left
     try:
         lock = _claimed(out, composed)
     except UserError as exc:
@@ -61,7 +66,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return USER_ERROR
     try:
         try:
-            code = runner.run(study, list(args.overrides), out)
+            code = runner.run(study, list(args.overrides) + (["verbose=true"] if args.verbose else []), out)
         except KeyboardInterrupt:
             code = INTERRUPTED
         except UserError as exc:

@@ -19,6 +19,7 @@ import yaml
 from ablab.errors import INTERRUPTED, USER_ERROR, UserError
 from ablab.report.collect import Run, collect
 from ablab.report.table import key_of
+from ablab.run import sweep_output
 from ablab.study import plan
 from ablab.study.spec import Stage, Study
 
@@ -114,6 +115,7 @@ def best_checkpoint(study: Study, stage: Stage, stage_dir: Path) -> Path:
 def run_stage(study: Study, stage: Stage, carried: list[str], extra: list[str], out: Path) -> int:
     args = plan.command(study, stage, carried, extra) + [f"hydra.sweep.dir={out / stage.name}"]
     print(f"ablab-study: stage {stage.name}: train.py -m {' '.join(args)}", flush=True)
+    sweep_output.study_stage(stage.name)  # its jobs' lines start with the stage's name
     return in_process("train", ["-m", *args])
 
 

@@ -35,6 +35,10 @@ class SweepStart(Callback):
 
     def on_multirun_start(self, config, **kwargs) -> None:
         _started.update(dir=Path(str(config.hydra.sweep.dir)), at=time.time())
+        from ablab.run import sweep_output
+        from ablab.sweeps.progress import count_jobs
+
+        sweep_output.begin_sweep(count_jobs(config))  # each job's line says [i/n]
 
 
 def sweep_dir() -> Optional[Path]:

@@ -141,4 +141,5 @@ class Figures(Callback):
                        train_images=dm.train_images, confusion_matrix=cm, per_class_acc=acc, test_samples=samples,
                        mistakes=self._mistakes, model=getattr(pl_module, "model", pl_module),
                        history=history, n_samples=self.n_samples,
-                       n_kernels=self.n_kernels, step=trainer.global_step)
+                       n_kernels=self.n_kernels, step=trainer.global_step,
+                       label=getattr(trainer.logger, "label", "") or "")

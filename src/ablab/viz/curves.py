@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 
 def _series(history: Sequence[dict], key: str) -> tuple[list[int], list[float]]:
-    """Epochs (counted from 0, as results.json's history and best_epoch count them) and values,
+    """Epochs (counted from 1, as results.json's history and best_epoch count them) and values,
     skipping epochs without a value."""
     pairs = [(e["epoch"], e[key]) for e in history if e.get(key) is not None]
     return [p[0] for p in pairs], [p[1] for p in pairs]

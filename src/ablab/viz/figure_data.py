@@ -25,7 +25,8 @@ def first_layer_weights(layer: nn.Module) -> tuple[str, torch.Tensor]:
 
 
 def collect(*, classes, input_shape, train_labels, train_images, confusion_matrix, per_class_acc,
-            test_samples, mistakes, model: nn.Module, history, n_samples: int, n_kernels: int, step: int) -> dict:
+            test_samples, mistakes, model: nn.Module, history, n_samples: int, n_kernels: int, step: int,
+            label: str = "") -> dict:
     """Everything the figures show. `train_images(indices)` reads training images (uint8, CPU);
     `test_samples` is the grid's (images in [0, 1], predicted, true) or None; `mistakes` is
     (images, confidence, predicted, true) or None."""
@@ -36,6 +37,7 @@ def collect(*, classes, input_shape, train_labels, train_images, confusion_matri
         "train_images": train_images(picked), "train_labels": train_labels[picked.to(train_labels.device)].cpu(),
         "confusion_matrix": torch.as_tensor(confusion_matrix).cpu(), "per_class_acc": list(per_class_acc),
         "test_samples": None, "mistakes": None, "first_layer": None, "history": [dict(e) for e in history],
+        "label": label,  # whose figures: the run's display name and dataset, in each figure's footer
     }
     if test_samples is not None:
         data["test_samples"] = dict(zip(("images", "pred", "true"), test_samples))
