@@ -6,7 +6,7 @@ baseline, which has none of the factors, is named by the values it stands for:
 `baseline (optimizer=adam) seed=1`. A single run is named by its own overrides.
 
 The same name is the TensorBoard run (<job dir>/<name>/events...), results.json's `name`,
-the figures' footer and a sweep's progress line (ablab.sweeps.progress).
+the figures' footer and a sweep's progress line (ablab.run.sweep_output).
 """
 from __future__ import annotations
 

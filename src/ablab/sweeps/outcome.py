@@ -36,7 +36,7 @@ class SweepStart(Callback):
     def on_multirun_start(self, config, **kwargs) -> None:
         _started.update(dir=Path(str(config.hydra.sweep.dir)), at=time.time())
         from ablab.run import sweep_output
-        from ablab.sweeps.progress import count_jobs
+        from ablab.sweeps.precheck import count_jobs
 
         sweep_output.begin_sweep(count_jobs(config))  # each job's line says [i/n]
 

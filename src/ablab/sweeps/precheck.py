@@ -148,3 +148,18 @@ def _dataset_key(cfg: DictConfig) -> Optional[str]:
     data = OmegaConf.to_container(cfg.data, resolve=False) if cfg.get("data") is not None else {}
     skipped = ("batch_size", "eval_batch_size", "fold", "num_workers")
     return repr(sorted((k, repr(v)) for k, v in data.items() if k not in skipped))
+
+
+def count_jobs(config: DictConfig) -> Optional[int]:
+    """How many jobs the sweep will launch, for the `[i/n]` of each job's line
+    (ablab.run.sweep_output): the planned jobs, Optuna's n_trials; None when rounds decide
+    (seed=auto) or the plan cannot be read."""
+    sweeper = config.hydra.sweeper
+    if "optuna" in str(sweeper.get("_target_", "")).lower():
+        return sweeper.get("n_trials")
+    if config.get("seed") == "auto":
+        return None
+    try:
+        return len(planned_jobs(config))
+    except Exception:  # a sweep this cannot plan (a sweeper of another kind): no total shown
+        return None
