@@ -68,6 +68,7 @@ def test_sweep_runs_one_job_per_value(mnist_dir, tmp_path):
     ("cifar10", "cifar_dir", 10, [3, 32, 32]),
     ("folder", "folder_dir", 3, [3, 20, 20]),
 ])
+@pytest.mark.slow
 def test_every_dataset_trains_through_the_cli(data, fixture, classes, shape, request, tmp_path):
     root = request.getfixturevalue(fixture)
     run_dir = tmp_path / "run"
@@ -107,6 +108,7 @@ def test_a_gpu_asked_for_on_a_machine_without_one_is_one_line(tmp_path):
         "use trainer.accelerator=auto or cpu"]
 
 
+@pytest.mark.slow
 def test_a_folder_with_one_class_or_too_few_images_is_refused_before_training(tmp_path):
     from tests import fakes
 
@@ -120,6 +122,7 @@ def test_a_folder_with_one_class_or_too_few_images_is_refused_before_training(tm
     assert not (tmp_path / "run2" / "checkpoints").exists()  # nothing trained
 
 
+@pytest.mark.slow
 def test_an_error_no_check_knows_is_one_line_pointing_at_the_log(tmp_path, mnist_dir):
     """A bug's traceback goes to train.log, the terminal gets one line and exit code 1."""
     proc = run_cli("data=mnist", f"data.root={mnist_dir}", "+trainer.no_such_trainer_argument=1",
@@ -167,6 +170,7 @@ def test_corrupt_data_file_is_named(tmp_path):
     assert json.loads((tmp_path / "run" / "results.json").read_text())["status"] == "failed"
 
 
+@pytest.mark.slow
 def test_non_finite_loss_stops_and_records_diverged(mnist_dir, tmp_path):
     run_dir = tmp_path / "run"
     proc = run_cli("data=mnist", f"data.root={mnist_dir}", "model=mlp", "norm=none", "optimizer=sgd", "optimizer.lr=1e12",

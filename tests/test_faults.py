@@ -102,6 +102,7 @@ def test_a_killed_run_resumed_ends_as_the_uninterrupted_run(mnist_dir, tmp_path)
     assert sessions_a == sessions_b == 1  # hparams logged by the first part only
 
 
+@pytest.mark.slow
 def test_wall_s_is_the_runs_time_when_the_best_epoch_is_not_the_last(mnist_dir, tmp_path):
     """The final validate and test load best.ckpt, whose RunClock state is the time at the best
     epoch: restoring it added that time again (a 220 s run recorded 385 s)."""
@@ -132,6 +133,7 @@ def finished_sweep(tmp_path_factory, mnist_dir):
     return sweep / "0", args
 
 
+@pytest.mark.slow
 def test_a_truncated_last_ckpt_falls_back_and_the_job_completes(finished_sweep, tmp_path):
     job, args = finished_sweep
     last, best = job / "checkpoints" / "last.ckpt", job / "checkpoints" / "best.ckpt"
@@ -151,6 +153,7 @@ def test_a_truncated_last_ckpt_falls_back_and_the_job_completes(finished_sweep, 
     assert said == f"ablab: {job}: {note}"
 
 
+@pytest.mark.slow
 def test_checkpoints_that_do_not_load_are_named_and_passed_over(finished_sweep, tmp_path):
     job, _ = finished_sweep
     good = tmp_path / "good.ckpt"
@@ -209,6 +212,7 @@ def tmpfs(tmp_path):
         subprocess.run(["umount", "-l", str(point)], check=False)
 
 
+@pytest.mark.slow
 def test_a_full_disk_ends_the_run_with_one_line_and_a_valid_results_json(tmpfs, tmp_path):
     data = fakes.mnist_root(tmpfs("data", "1m"))  # the raw files fit, their decoded cache does not
     run_dir = tmpfs("run", "4m") / "run"  # config and events fit, a 6.9 MB MLP checkpoint does not
@@ -291,6 +295,7 @@ def test_a_bad_value_in_a_sweep_list_is_refused_before_the_first_job(sweep, mess
     assert not out.exists()  # no job directory, no multirun.yaml
 
 
+@pytest.mark.slow
 def test_missing_data_fails_a_sweep_and_a_study_once_before_any_job(tmp_path):
     empty = tmp_path / "no-data"
     empty.mkdir()
@@ -309,6 +314,7 @@ def test_missing_data_fails_a_sweep_and_a_study_once_before_any_job(tmp_path):
     assert not study.exists()
 
 
+@pytest.mark.slow
 def test_unwritable_outputs_are_one_line_and_exit_code_2(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
@@ -328,6 +334,7 @@ def test_unwritable_outputs_are_one_line_and_exit_code_2(tmp_path):
     assert lines[0].startswith(f"ablab: error: cannot create the study directory {blocker}/study"), lines
 
 
+@pytest.mark.slow
 def test_a_failed_job_is_said_once_without_hydras_line(mnist_dir, tmp_path):
     sweep = tmp_path / "sweep"
     proc = run_cli("-m", "data=mnist", f"data.root={mnist_dir}", "model=mlp", *TINY,

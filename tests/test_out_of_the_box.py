@@ -52,6 +52,7 @@ def test_the_embedded_sample_splits_three_ways_stratified_and_disjoint():
     assert not (val & test) and not (val & train) and not (test & train)  # test is not validation
 
 
+@pytest.mark.slow
 def test_python_train_runs_offline_from_any_directory(tmp_path):
     """No data.root, no network, a directory that is not the repository."""
     proc = _run_in(tmp_path, sys.executable, str(REPO / "train.py"), *TINY)
@@ -101,6 +102,7 @@ def test_a_misspelt_key_or_group_gets_the_closest_valid_name(tmp_path):
         assert len(proc.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_ctrl_c_says_interrupted_prints_the_resume_command_and_exits_130(tmp_path):
     run_dir = tmp_path / "run"
     command = [sys.executable, "train.py", "model=mlp", "trainer.max_epochs=1000", "trainer.limit_train_batches=2",
@@ -146,6 +148,7 @@ def test_readme_python_api_example_runs():
     assert 0.0 <= scope["test_acc"] <= 1.0
 
 
+@pytest.mark.slow
 def test_pip_install_into_a_fresh_venv_runs_from_another_directory(tmp_path):
     """A non-editable install carries conf/ and the MNIST sample; `ablab-train` runs anywhere."""
     env_dir = tmp_path / "venv"

@@ -67,6 +67,7 @@ def test_null_sweeps_fixed_seeds(correction):
         assert rate > 0.2
 
 
+@pytest.mark.slow
 def test_null_sweeps_seed_auto_repeated_looks():
     """seed=auto looks after every round; the Bonferroni split over the looks keeps the rate at α."""
     rng = np.random.default_rng(26)

@@ -39,6 +39,7 @@ def failed_sweep(tmp_path_factory, mnist_dir):
     return sweep, later, args, proc
 
 
+@pytest.mark.slow
 def test_a_failed_job_fails_alone_and_the_sweep_says_so(failed_sweep):
     sweep, later, _, proc = failed_sweep
     jobs = job_dirs(sweep)
@@ -52,6 +53,7 @@ def test_a_failed_job_fails_alone_and_the_sweep_says_so(failed_sweep):
     assert "Traceback" not in proc.stderr  # a user error stays one line, in a sweep too
 
 
+@pytest.mark.slow
 def test_a_resumed_sweep_skips_completed_jobs_and_reruns_the_rest(failed_sweep):
     """Rerun with joblib (2 workers): job 0 is kept as it was, job 1 (failed, its file now
     there) runs again, job 2 (marked interrupted) goes on from its last.ckpt."""
@@ -76,6 +78,7 @@ def test_a_resumed_sweep_skips_completed_jobs_and_reruns_the_rest(failed_sweep):
     assert proc.stdout.strip().splitlines()[-1] == f"ablab: 3 of 3 jobs completed in {sweep}"
 
 
+@pytest.mark.slow
 def test_submitit_local_runs_each_job_in_its_own_process(mnist_dir, tmp_path):
     sweep = tmp_path / "sweep"
     proc = run_cli("-m", "hydra/launcher=submitit_local", "seed=1,2", "data=mnist", f"data.root={mnist_dir}", *MLP,
