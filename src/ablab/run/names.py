@@ -99,7 +99,7 @@ def job_name(hydra_cfg) -> str:
     varied = [k for k in swept_keys(sweep.hydra.overrides.task, _params(sweep)) if not _bookkeeping(k)]
     if not varied:  # a multirun of one configuration (e.g. -m seed=0): named as a single run would be
         return display_name(overrides)
-    return display_name(overrides, varied, _baseline_lookup(sweep))
+    return display_name(overrides, varied, defaults_in(sweep))
 
 
 def sweep_config(sweep_dir: Path):
@@ -129,18 +129,22 @@ def _params(sweep) -> dict:
     return {str(k): str(v) for k, v in OmegaConf.to_container(params).items()} if params else {}
 
 
-def _baseline_lookup(sweep) -> Callable[[str], Any]:
+def defaults_in(config, unknown: Any = None) -> Callable[[str], Any]:
+    """Default of a key in a composed multirun config (sweep overrides are not applied there):
+    the group choice from hydra.runtime.choices, else the plain value; `unknown` where there is
+    none to read (a node, an interpolation that only resolves inside a job). The OFAT sweeper
+    (ablab.sweeps.ofat.baseline_lookup) and the baseline's display name both read it."""
     from omegaconf import OmegaConf
 
-    choices = OmegaConf.to_container(sweep.hydra.runtime.choices) if "hydra" in sweep else {}
+    choices = OmegaConf.to_container(config.hydra.runtime.choices) if "hydra" in config else {}
 
     def default_of(key: str) -> Any:
         if key in choices:
             return choices[key]
         try:
-            value = OmegaConf.select(sweep, key, default=None, throw_on_missing=False)
+            value = OmegaConf.select(config, key, default=unknown, throw_on_missing=False)
         except Exception:  # an interpolation that only resolves inside a job
-            return None
-        return value if isinstance(value, (str, int, float, bool)) else None
+            return unknown
+        return value if value is None or isinstance(value, (str, int, float, bool)) else unknown
 
     return default_of

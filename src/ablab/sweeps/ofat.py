@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Optional
 
 from hydra.core.override_parser.types import Override, Transformer
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 UNKNOWN = object()  # the baseline has no knowable value for a key (e.g. `+new=1,2`)
 
@@ -68,20 +68,10 @@ def same_value(text: str, default: Any) -> bool:
 
 
 def baseline_lookup(config: DictConfig) -> Callable[[str], Any]:
-    """Default of a key in the composed multirun config (sweep overrides are not applied
-    there): the group choice from hydra.runtime.choices, else the plain value."""
-    choices = OmegaConf.to_container(config.hydra.runtime.choices) if "hydra" in config else {}
+    """Default of a key in the composed multirun config, UNKNOWN where there is none."""
+    from ablab.run.names import defaults_in
 
-    def default_of(key: str) -> Any:
-        if key in choices:
-            return choices[key]
-        try:
-            value = OmegaConf.select(config, key, default=UNKNOWN, throw_on_missing=False)
-        except Exception:  # an interpolation that only resolves inside a job
-            return UNKNOWN
-        return value if value is None or isinstance(value, (str, int, float, bool)) else UNKNOWN
-
-    return default_of
+    return defaults_in(config, UNKNOWN)
 
 
 def split_overrides(
