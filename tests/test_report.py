@@ -125,3 +125,24 @@ def test_module_entry_point(sweep):
     proc = subprocess.run([sys.executable, "-m", "ablab.report", str(sweep / "nope")],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and proc.stderr.startswith("ablab: error: no such sweep directory")
+
+
+def test_report_md_is_titled_by_its_command_links_relatively_and_drops_equal_columns(sweep):
+    """A report a person can paste: the sweep's command as its title (no absolute path inside),
+    figures linked relative to the sweep directory, and the micro metrics (equal to accuracy for
+    one label per image) left out of the all-metrics table and named once."""
+    (sweep / "multirun.yaml").write_text(
+        "hydra:\n  overrides:\n    hydra:\n    - hydra.sweep.dir=" + str(sweep) + "\n"
+        "    task:\n    - trainer.max_epochs=3\n    - optimizer=adam,rmsprop\n    - seed=0,1,2\n"
+        "  runtime:\n    choices:\n      optimizer: sgd\n")
+    assert main([str(sweep)]) == 0
+    md = (sweep / "report.md").read_text()
+    assert md.splitlines()[0] == ("# Sweep report: `train.py -m trainer.max_epochs=3 optimizer=adam,rmsprop seed=0,1,2` "
+                                  "(sweep 12-00-00)")
+    assert str(sweep) not in md and str(sweep.parent) not in md
+    assert "![forest plot](report.png)" in md
+    table = md.split("## All metrics")[1].split("\n\n")[1]
+    head = table.splitlines()[0]
+    assert "test acc" in head and "µ" not in head  # micro columns: µ
+    dropped = md.split("Not shown, equal in every row to the column named: ")[1].splitlines()[0]
+    assert "prec µ (= test acc)" in dropped and "F1 µ (= test acc)" in dropped

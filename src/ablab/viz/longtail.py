@@ -25,7 +25,7 @@ from pytorch_lightning import Callback
 
 from ablab.metrics.longtail import shot_group, split_shots
 from ablab.viz.deferral import DEFERRED_LONGTAIL, drawn_later, save_for_later
-from ablab.viz.png import add_png, save_png, tensorboard_writer
+from ablab.viz.png import add_png, footer, save_png, tensorboard_writer
 
 if TYPE_CHECKING:  # matplotlib is imported where a figure is drawn, after training
     from matplotlib.figure import Figure
@@ -105,8 +105,9 @@ class LongTailReport(Callback):
         writer.add_text("data/per_class_accuracy", counts_table(dm.classes, dm.train_counts, many, few, acc),
                         trainer.global_step)
         if drawn_later(self.draw):
-            data = {"classes": [str(c) for c in dm.classes], "train_counts": list(dm.train_counts), "many": many,
-                    "few": few, "test_acc": list(acc["test"]), "step": trainer.global_step}
+            data = {"label": _label(trainer), "classes": [str(c) for c in dm.classes],
+                    "train_counts": list(dm.train_counts), "many": many, "few": few, "test_acc": list(acc["test"]),
+                    "step": trainer.global_step}
             save_for_later(data, Path(trainer.default_root_dir) / "figures" / DEFERRED_LONGTAIL, trainer, writer)
             return
         figure = counts_figure(dm.classes, dm.train_counts, many, few, acc["test"])
@@ -126,6 +127,8 @@ class LongTailReport(Callback):
 
     @staticmethod
     def _figure(trainer, writer, name: str, figure: "Figure") -> None:
+        if _label(trainer):
+            footer(figure, _label(trainer))
         png = save_png(figure, Path(trainer.default_root_dir) / "figures" / f"{name}.png")
         add_png(writer, f"figures/{name}", png, trainer.global_step)
         writer.flush()
@@ -137,8 +140,15 @@ def publish_longtail(data: dict, out: Path, writer=None) -> None:
     parts = (data["classes"], data["train_counts"], data["many"], data["few"])
     for name, figure, step in (("train_class_counts", counts_figure(*parts), 0),
                                ("longtail_accuracy", counts_figure(*parts, data["test_acc"]), data["step"])):
+        if data.get("label"):
+            footer(figure, data["label"])
         png = save_png(figure, out / f"{name}.png")
         if writer is not None:
             add_png(writer, f"figures/{name}", png, step)
     if writer is not None:
         writer.flush()
+
+
+def _label(trainer) -> str:
+    """The run's display name and dataset, as the run's logger has them (ablab.run.tensorboard)."""
+    return getattr(trainer.logger, "label", "") or ""

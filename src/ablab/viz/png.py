@@ -1,5 +1,6 @@
-"""Render a matplotlib Figure once into a PNG file, hand TensorBoard the same PNG bytes, and
-find the TensorBoard writer those images (and histograms, tables) go to."""
+"""Render a matplotlib Figure once into a PNG file (with a footer naming its run), hand
+TensorBoard the same PNG bytes, and find the TensorBoard writer those images (and histograms,
+tables) go to."""
 from __future__ import annotations
 
 import io
@@ -46,3 +47,27 @@ def tensorboard_writer(trainer: Trainer):
     other than zero (their logger's writer is a no-op, so nothing is worth computing for it)."""
     tb = next((lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None)
     return tb.experiment if tb is not None and trainer.is_global_zero else None
+
+
+def footer(fig, text: str) -> None:
+    """A grey line under the figure naming whose it is, so a figure pasted elsewhere still says
+    which run it shows: the figure grows at the bottom, the drawing moves up. The type grows
+    with the figure, so the line stays legible where TensorBoard shrinks a wide grid to a card."""
+    width, height = fig.get_size_inches()
+    size = max(9.0, 1.2 * width)
+    inches = size / 72 * 1.7
+    grown = height + inches
+    engine = fig.get_layout_engine()
+    if engine is not None and hasattr(engine, "set") and "rect" in engine.get():  # constrained layout: a smaller box
+        engine.set(rect=(0, inches / grown, 1, 1 - inches / grown))
+        fig.set_size_inches(width, grown)
+        fig.text(0.01, 0.2 * inches / grown, text, ha="left", va="bottom", fontsize=size, color="0.3")
+        return
+    for ax in fig.axes:
+        box = ax.get_position()
+        ax.set_position([box.x0, (box.y0 * height + inches) / grown, box.width, box.height * height / grown])
+    for artist in fig.texts:  # suptitles and figure-level text keep their place above the drawing
+        x, y = artist.get_position()
+        artist.set_position((x, (y * height + inches) / grown))
+    fig.set_size_inches(width, grown)
+    fig.text(0.01, 0.2 * inches / grown, text, ha="left", va="bottom", fontsize=size, color="0.3")
