@@ -71,7 +71,7 @@ def train(cfg: DictConfig) -> float:
     results = ResultsWriter(job.run_dir / "results.json", name=name, overrides=job.overrides, seed=cfg.seed)
     clock = RunClock(started=time.perf_counter())  # wall_s: the run's own time, not a process's imports
     with recorded(results, job, clock):  # results.json says how the run ended, however it ends
-        validate(cfg)  # again: a sweep's job may sweep the bad value (cli.CheckConfig saw the rest)
+        validate(cfg)  # again, cheaply: a value Optuna samples from a range is first seen here
         devices.require("trainer.accelerator", cfg.trainer.accelerator)
         # ckpt_path=<bad file> fails here, before data loads; a sweep's damaged last.ckpt is passed over.
         start = choose(cfg.get("ckpt_path"), job.earlier.checkpoints, job.overrides)
@@ -80,8 +80,8 @@ def train(cfg: DictConfig) -> float:
         datamodule.setup("fit")  # load now: missing or corrupt data fails before any training
         module = _classifier(cfg, datamodule, job.overrides)
         params = sum(p.numel() for p in module.model.parameters())
-        results.note(train_class_counts=dict(zip(datamodule.classes, datamodule.train_counts)), params=params)
-        results.note(val_size=len(datamodule.splits["val"].y))  # n_val: the report's corrected test over folds
+        results.note(train_class_counts=dict(zip(datamodule.classes, datamodule.train_counts)), params=params,
+                     val_size=len(datamodule.splits["val"].y))  # val_size: n_val of the report's test over folds
         start = _resume(start, module, job, results, clock)
         # EpochSeed: a resumed run redraws what the uninterrupted one drew.
         callbacks = callbacks_for(cfg, datamodule, EpochSeed(cfg.seed), clock)

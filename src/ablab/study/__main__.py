@@ -53,17 +53,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _print_plan(plans)
         return 0
 
+    from ablab.run import sweep_output
     from ablab.study import report, runner
 
     out = args.out or Path("multirun") / f"{study.name}-{study.scale}" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-    from ablab.run import sweep_output
-
-    sweep_output.begin_study(sum(len(p.jobs) for p in plans))  # each job's line: [i/n] and the time left
     try:
         lock = _claimed(out, composed)
     except UserError as exc:
         say(str(exc))
         return USER_ERROR
+    sweep_output.begin_study(sum(len(p.jobs) for p in plans))  # each job's line: [i/n] and the time left
     try:
         try:
             code = runner.run(study, list(args.overrides) + (["verbose=true"] if args.verbose else []), out)
@@ -80,6 +79,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"ablab-study: {study.name} ({study.scale}) done; report: {written}")
         return code
     finally:
+        sweep_output.end_study()
         lock.release()
 
 
