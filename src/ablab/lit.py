@@ -44,6 +44,25 @@ def split_metrics(num_classes: int) -> MetricCollection:
     })
 
 
+def finish_split(losses: MeanMetric, metrics: MetricCollection) -> tuple[dict, Evaluation]:
+    """One split's evaluation from its metric objects (which it resets): the scalars TensorBoard
+    shows, and the whole `Evaluation`."""
+    values = {"loss": losses.compute(), **metrics.compute()}
+    losses.reset()
+    metrics.reset()
+    scalars = {k: v for k, v in values.items() if v.ndim == 0}
+    # Micro precision, recall and F1 equal accuracy for single-label classification (each
+    # wrong prediction is one false positive and one false negative): results.json keeps
+    # them, TensorBoard shows accuracy once.
+    shown = {k: v for k, v in scalars.items() if k not in SAME_AS_ACCURACY}
+    evaluation = Evaluation(
+        scalars={k: float(v) for k, v in scalars.items()},
+        per_class_acc=[round(float(a), 6) for a in values["per_class_acc"]],
+        confusion_matrix=values["confusion_matrix"].cpu(),
+    )
+    return shown, evaluation
+
+
 class Classifier(pl.LightningModule):
     def __init__(
         self,
@@ -137,20 +156,8 @@ class Classifier(pl.LightningModule):
         return self._eval_step(batch, "test")  # logits, for the figures callback
 
     def _finish(self, split: str):
-        values = {"loss": self.eval_losses[split].compute(), **self.eval_metrics[split].compute()}
-        self.eval_losses[split].reset()
-        self.eval_metrics[split].reset()
-        scalars = {k: v for k, v in values.items() if v.ndim == 0}
-        # Micro precision, recall and F1 equal accuracy for single-label classification (each
-        # wrong prediction is one false positive and one false negative): results.json keeps
-        # them, TensorBoard shows accuracy once.
-        shown = {k: v for k, v in scalars.items() if k not in SAME_AS_ACCURACY}
+        shown, self.evaluated[split] = finish_split(self.eval_losses[split], self.eval_metrics[split])
         self.log_dict({f"{split}/{k}": v for k, v in shown.items()}, prog_bar=split == "val")
-        self.evaluated[split] = Evaluation(
-            scalars={k: float(v) for k, v in scalars.items()},
-            per_class_acc=[round(float(a), 6) for a in values["per_class_acc"]],
-            confusion_matrix=values["confusion_matrix"].cpu(),
-        )
 
     def on_validation_epoch_end(self):
         self._finish("val")

@@ -9,6 +9,7 @@ from hydra.utils import instantiate
 from pytorch_lightning import callbacks
 from pytorch_lightning.callbacks import ProgressBar
 
+from ablab.run.resume.state import RunState
 from ablab.viz.longtail import LongTailReport
 
 
@@ -67,11 +68,13 @@ class DivergenceGuard(pl.Callback):
                            f"step {trainer.global_step}")
 
 
-class Throughput(pl.Callback):
+class Throughput(RunState):
     """Training images per second, from each epoch's first batch to its last (validation excluded).
 
     The first epoch is left out of the figure when there are several: it pays one-off
-    costs (allocator warm-up, lazy init) that a steady state does not.
+    costs (allocator warm-up, lazy init) that a steady state does not. The epochs measured are
+    the run's state, so a resumed run (and a fused group's member, ablab.fused) reports every
+    part's epochs.
     """
 
     def __init__(self):
@@ -91,6 +94,12 @@ class Throughput(pl.Callback):
     def on_train_epoch_end(self, trainer, pl_module):
         if self._start is not None and self._end is not None and self._end > self._start:
             self.epochs.append((self._images, self._end - self._start))
+
+    def state_dict(self) -> dict:
+        return {"epochs": [list(e) for e in self.epochs]}
+
+    def restore(self, state_dict: dict) -> None:
+        self.epochs = [tuple(e) for e in state_dict.get("epochs", [])]
 
     @property
     def images_per_s(self) -> float | None:

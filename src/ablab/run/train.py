@@ -23,7 +23,7 @@ from pytorch_lightning.callbacks import ProgressBar
 from ablab.errors import UserError
 from ablab.factors import build
 from ablab.lit import Classifier
-from ablab.run import devices, distributed, hparams, names, sigint, sweep_output
+from ablab.run import devices, distributed, hparams, membership, names, sigint, sweep_output
 from ablab.run.callbacks import Diverged, Throughput, callbacks_for, progress_bar
 from ablab.run.checkpoint_io import AtomicCheckpointIO
 from ablab.run.cuda_probe import plain_cuda_check_on_cpu
@@ -83,6 +83,8 @@ def train(cfg: DictConfig) -> float:
         results.note(train_class_counts=dict(zip(datamodule.classes, datamodule.train_counts)), params=params,
                      val_size=len(datamodule.splits["val"].y))  # val_size: n_val of the report's test over folds
         start = _resume(start, module, job, results, clock)
+        if membership.group() is not None:  # trained in a fused group: finished here, not resumed
+            results.note(resume=None, fused=membership.group())
         # EpochSeed: a resumed run redraws what the uninterrupted one drew.
         callbacks = callbacks_for(cfg, datamodule, EpochSeed(cfg.seed), clock)
         callbacks.append(results)  # the per-epoch history as it goes, the final metrics after test
@@ -165,7 +167,8 @@ def _resume(start: Start, module: Classifier, job: Job, results: ResultsWriter, 
 def _logger(cfg: DictConfig, job: Job, start: Start, params: int, name: str) -> RunLogger:
     # purge_step: TensorBoard hides an earlier part's points from the resumed step on (they are replayed).
     dataset = job.hydra.runtime.choices.get("data", "")
-    logger = RunLogger(job.run_dir, name, label=f"{name} · {dataset}", purge_step=start.step)
+    fused = membership.group() is not None  # the group wrote this run's points, none are replayed
+    logger = RunLogger(job.run_dir, name, label=f"{name} · {dataset}", purge_step=None if fused else start.step)
     if start.checkpoint is None:  # once per run: a resumed part's hparams would be a second session
         swept = names.varied_keys(job.hydra)
         values = hparams.values(cfg, dict(job.hydra.runtime.choices), params, swept)

@@ -43,7 +43,13 @@ class EpochSeed(pl.Callback):
         self.seed = int(seed)
 
     def on_train_epoch_start(self, trainer, pl_module):
-        torch.manual_seed((self.seed + 2) * 100_003 + trainer.current_epoch)  # distinct from the data's streams
+        torch.manual_seed(self.stream(self.seed, trainer.current_epoch))
+
+    @staticmethod
+    def stream(seed: int, epoch: int) -> int:
+        """The seed of epoch `epoch`'s dropout draws (distinct from the data's streams); a fused
+        member draws from its own generator seeded with it (ablab.fused.net)."""
+        return (int(seed) + 2) * 100_003 + epoch
 
 
 class RunClock(RunState):

@@ -1,0 +1,80 @@
+"""Which jobs of a sweep may train together, read from their configs before anything is built.
+
+Two jobs may share a group when their configs are equal after the values a fused group keeps
+per member are taken out: the seed, the fold, the optimizer's numbers (lr, weight decay,
+momentum, betas, alpha, eps, ...), the schedule's numbers, the dropout rate, the penalty's
+strength and the loss's numbers (label smoothing, focal gamma). Everything else (model, data,
+batch size, epochs, optimizer class, schedule kind, loss kind, activation, norm, init,
+augmentation, sampler, trainer, callbacks) must be equal. What can only be known once a member
+is built (the network's layers, the optimizer's code path, the data's split sizes) is checked
+by the launcher afterwards (ablab.fused.launch).
+"""
+from __future__ import annotations
+
+import json
+
+from omegaconf import DictConfig, OmegaConf
+
+FUSED_MODELS = ("ablab.models.mlp.MLP",)  # ablab.fused.net: the architectures with a fused form
+KNOWN_CALLBACKS = {  # what Members can call for each member; anything else runs one by one
+    "ablab.run.callbacks.ModelCheckpoint", "pytorch_lightning.callbacks.ModelCheckpoint",
+    "ablab.run.callbacks.LearningRate", "ablab.run.callbacks.DivergenceGuard", "ablab.run.callbacks.Throughput",
+    "pytorch_lightning.callbacks.TQDMProgressBar", "pytorch_lightning.callbacks.RichProgressBar",
+}
+
+
+def _numbers_out(node) -> object:
+    """A config node without its numeric leaves (booleans stay: they change the code path)."""
+    if isinstance(node, dict):
+        return {k: _numbers_out(v) for k, v in node.items()
+                if not (isinstance(v, (int, float)) and not isinstance(v, bool))}
+    return node
+
+
+def key(cfg: DictConfig) -> str:
+    """Equal for jobs that may share a group (JSON of the config without the stackable values)."""
+    plain = OmegaConf.to_container(cfg, resolve=False)
+    for name in ("seed", "dropout"):
+        plain.pop(name, None)
+    plain.get("data", {}).pop("fold", None)
+    plain["optimizer"] = _numbers_out(plain.get("optimizer") or {})
+    scheduler = dict(plain.get("scheduler") or {})
+    scheduler["lr_scheduler"] = _numbers_out(scheduler.get("lr_scheduler") or {})
+    plain["scheduler"] = scheduler
+    plain.get("regularizer", {}).pop("strength", None)
+    plain["loss"] = _numbers_out(plain.get("loss") or {})
+    return json.dumps(plain, sort_keys=True, default=str)
+
+
+def reason_alone(cfg: DictConfig, on_gpu: bool, cpu_max_width: int) -> str | None:
+    """Why this job runs one by one whatever the others are, or None when it may be fused."""
+    target = cfg.model.get("_target_")
+    if target not in FUSED_MODELS:
+        return f"model {cfg.model.get('name') or target} has no fused form (fusion covers the MLP)"
+    if not on_gpu and max(cfg.model.get("hidden") or [0]) > cpu_max_width:
+        # Measured (bench/fused.py): on a CPU, wide layers are arithmetic-bound already and
+        # fusing them does not pay; a GPU fuses any MLP.
+        return (f"an MLP wider than {cpu_max_width} units does not train faster fused on a CPU "
+                f"(hydra.launcher.cpu_max_width)")
+    if cfg.get("ckpt_path"):
+        return "ckpt_path is set"
+    if cfg.get("compile"):
+        return "compile=true"
+    trainer = cfg.trainer
+    if trainer.get("gradient_clip_val"):
+        return "gradient clipping (trainer.gradient_clip_val) is over all of a run's weights"
+    if (trainer.get("accumulate_grad_batches") or 1) != 1:
+        return "trainer.accumulate_grad_batches is set"
+    if str(trainer.get("precision", "32")).split("-")[0] not in ("32",):
+        return f"trainer.precision={trainer.get('precision')}"
+    devices = trainer.get("devices", 1)
+    if devices not in (1, "1", "auto", None) or "ddp" in str(trainer.get("strategy", "auto")):
+        return "a run on several devices"
+    for name, callback in (cfg.get("callbacks") or {}).items():
+        if callback and callback.get("_target_") and callback.get("_target_") not in KNOWN_CALLBACKS:
+            return f"callback {name} ({callback.get('_target_')})"
+    if cfg.get("viz") and cfg.viz.get("_target_") and not str(cfg.viz.get("_target_")).startswith("ablab.viz."):
+        return f"viz {cfg.viz.get('_target_')}"
+    if cfg.data.get("longtail"):
+        return "long-tailed data (its report is not fanned out yet)"
+    return None

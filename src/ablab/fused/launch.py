@@ -1,0 +1,217 @@
+"""Run a batch of sweep jobs: fusable ones as fused groups, the rest one by one.
+
+For each batch the sweeper hands over (all of a basic sweep, an OFAT step, a greedy step):
+1. compose every job's config, as Hydra's basic launcher does;
+2. group the jobs by `grouping.key`, leaving out those `grouping.reason_alone` names;
+3. build each group's members as their separate runs would (`build_member`), and split a
+   group further where only a built member can tell (its network, its optimizer's code path,
+   its split sizes, the epoch it resumes from); cap each group at `max_members` and by memory;
+4. train each group as one fused model (`train_group`);
+5. finish every job through Hydra's own `run_job` and the ordinary run (run/train.py), which
+   resumes each member from the checkpoint the group wrote at its last epoch, evaluates its
+   best epoch and writes its results.json, so a member's directory is a separate run's.
+Jobs run one by one when they cannot be fused, and the launcher says why in one line.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import os
+import sys
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.utils import JobReturn, _save_config, run_job
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+
+from ablab.fused import grouping
+from ablab.run import membership
+
+
+@dataclass
+class Job:
+    idx: int
+    overrides: list[str]
+    config: DictConfig  # with hydra, as run_job gets it
+
+
+def compose(launcher, job_overrides, initial_job_idx: int) -> list[Job]:
+    jobs = []
+    for i, overrides in enumerate(job_overrides):
+        idx = initial_job_idx + i
+        config = launcher.hydra_context.config_loader.load_sweep_config(launcher.config, list(overrides))
+        with open_dict(config):
+            config.hydra.job.id = idx
+            config.hydra.job.num = idx
+        jobs.append(Job(idx, list(overrides), config))
+    return jobs
+
+
+def task_config(config: DictConfig) -> DictConfig:
+    cfg = copy.deepcopy(config)
+    with read_write(cfg), open_dict(cfg):
+        del cfg["hydra"]
+    return cfg
+
+
+def enter_job_dir(config: DictConfig) -> Path:
+    """What run_job does before calling the task: the job's output dir, set in its config and in
+    HydraConfig (the callbacks' `${hydra:runtime.output_dir}`), created, with its .hydra files."""
+    HydraConfig.instance().set_config(config)
+    output_dir = os.path.join(str(OmegaConf.select(config, "hydra.sweep.dir")),
+                              str(OmegaConf.select(config, "hydra.sweep.subdir")))
+    with read_write(config.hydra.runtime), open_dict(config.hydra.runtime):
+        config.hydra.runtime.output_dir = os.path.abspath(output_dir)
+    HydraConfig.instance().set_config(config)
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    if config.hydra.output_subdir is not None:
+        hydra_dir = Path(config.hydra.runtime.output_dir) / str(config.hydra.output_subdir)
+        _save_config(task_config(config), "config.yaml", hydra_dir)
+        _save_config(copy.deepcopy(HydraConfig.instance().cfg), "hydra.yaml", hydra_dir)
+        _save_config(config.hydra.overrides.task, "overrides.yaml", hydra_dir)
+    return Path(config.hydra.runtime.output_dir)
+
+
+def say(line: str) -> None:
+    print(f"ablab: fused launcher: {line}", file=sys.stderr, flush=True)
+
+
+def jobs_named(jobs: list[Job]) -> str:
+    nums = [j.idx for j in jobs]
+    return f"job {nums[0]}" if len(nums) == 1 else f"jobs {', '.join(map(str, nums))}"
+
+
+def launch(launcher, job_overrides, initial_job_idx: int) -> list[JobReturn]:
+    jobs = compose(launcher, job_overrides, initial_job_idx)
+    on_gpu = _on_gpu(task_config(jobs[0].config))
+    by_key: dict[str, list[Job]] = defaultdict(list)
+    alone: dict[str, list[Job]] = defaultdict(list)
+    for job in jobs:
+        cfg = task_config(job.config)
+        why = grouping.reason_alone(cfg, on_gpu, launcher.cpu_max_width)
+        if why:
+            alone[why].append(job)
+        else:
+            by_key[grouping.key(cfg)].append(job)
+    for why, these in alone.items():
+        say(f"{jobs_named(these)} one by one: {why}")
+    returns: dict[int, JobReturn] = {}
+    units = [[j] for these in alone.values() for j in these] + list(by_key.values())
+    for unit in sorted(units, key=lambda u: u[0].idx):  # in job order, each group where its first job is
+        if len(unit) == 1:
+            returns[unit[0].idx] = one(launcher, unit[0])
+        else:
+            returns.update(fused(launcher, unit))
+    return [returns[j.idx] for j in jobs]
+
+
+def one(launcher, job: Job) -> JobReturn:
+    """A job as Hydra's basic launcher runs it."""
+    ret = run_job(hydra_context=launcher.hydra_context, task_function=launcher.task_function, config=job.config,
+                  job_dir_key="hydra.sweep.dir", job_subdir_key="hydra.sweep.subdir")
+    from hydra.core.utils import configure_log
+
+    configure_log(launcher.config.hydra.hydra_logging, launcher.config.hydra.verbose)
+    return ret
+
+
+def fused(launcher, jobs: list[Job]) -> dict[int, JobReturn]:
+    """Build the members of jobs that share a key, split them where a built member tells them
+    apart, train each group, and finish every job."""
+    from ablab.fused.build import build_member, split_key, unsupported_member
+
+    returns: dict[int, JobReturn] = {}
+    built, singles = [], []
+    for job in jobs:
+        member = build_member(job, len(jobs))
+        if member is None:  # completed in an earlier run of this sweep: run_job returns its metric
+            singles.append((job, None))
+            continue
+        why = unsupported_member(member)
+        if why:
+            say(f"{jobs_named([job])} one by one: {why}")
+            singles.append((job, why))
+        else:
+            built.append((job, member))
+    groups: dict[tuple, list] = defaultdict(list)
+    for job, member in built:
+        groups[split_key(member)].append((job, member))
+    for group in groups.values():
+        for part in _capped(group, launcher.max_members):
+            if len(part) == 1:
+                returns[part[0][0].idx] = one(launcher, part[0][0])
+            else:
+                returns.update(train_and_finish(launcher, part))
+    for job, _ in singles:
+        returns[job.idx] = one(launcher, job)
+    return returns
+
+
+def _capped(group: list, max_members: int) -> list[list]:
+    """Groups of at most max_members, and as many as fit in half the free memory."""
+    from ablab.fused.build import bytes_per_member, free_bytes
+
+    member = group[0][1]
+    fit = max(1, int(0.5 * free_bytes(member) // max(1, bytes_per_member(member))))
+    size = max(1, min(max_members, fit))
+    n = math.ceil(len(group) / size)
+    size = math.ceil(len(group) / n)  # even parts: 2 x 8, not 16 + 1
+    return [group[i:i + size] for i in range(0, len(group), size)]
+
+
+def train_and_finish(launcher, part: list) -> dict[int, JobReturn]:
+    from ablab.fused.build import renumber, train_group
+
+    jobs, members = [j for j, _ in part], renumber([m for _, m in part])
+    say(f"{jobs_named(jobs)} as one fused group of {len(jobs)}")
+    try:
+        train_group(members)
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # never lose the jobs: their checkpoints resume one by one
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            import traceback
+
+            traceback.print_exc()
+        say(f"the group of {jobs_named(jobs)} failed ({type(exc).__name__}: {exc}); running them one by one")
+        return {job.idx: one(launcher, job) for job in jobs}
+    group = {"members": len(jobs), "jobs": [j.idx for j in jobs]}
+    returns = {}
+    for job, member in zip(jobs, members):
+        if member.diverged is not None:
+            returns[job.idx] = _finish_diverged(launcher, job, member)
+        else:
+            with membership.finishing(group):
+                returns[job.idx] = one(launcher, job)
+    return returns
+
+
+def _finish_diverged(launcher, job: Job, member) -> JobReturn:
+    """Its results.json as its separate run's: diverged, with the epochs it finished."""
+    from ablab.run import sweep_output
+
+    def record(cfg):
+        member.results.end("diverged", member.diverged)
+        member.results.note(wall_s=round(member.clock.elapsed_s, 3))
+        member.results.write()
+        sweep_output.print_job_line(member.results.record, job.idx)
+        return float("nan")
+
+    ret = run_job(hydra_context=launcher.hydra_context, task_function=record, config=job.config,
+                  job_dir_key="hydra.sweep.dir", job_subdir_key="hydra.sweep.subdir")
+    return ret
+
+
+def _on_gpu(cfg) -> bool:
+    accelerator = str(cfg.trainer.get("accelerator", "auto"))
+    return accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+
+
+def merged_checkpoint_path(sweep_dir: Path) -> Path:
+    fd, path = tempfile.mkstemp(prefix=".fused-resume-", suffix=".ckpt", dir=sweep_dir)
+    os.close(fd)
+    return Path(path)

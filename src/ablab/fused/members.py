@@ -1,0 +1,318 @@
+"""Each member of a fused group writes its own run directory, with its own run's callbacks.
+
+A member is everything its separate run would build before `trainer.fit` (run/train.py): the
+seeded data module and `Classifier`, the config's callbacks with its `ResultsWriter`, clock
+and throughput, its TensorBoard logger and its optimizer and schedule. `Members` is the one
+callback of the fused trainer: it calls every member's callbacks at each hook with a view of
+the trainer and module as that member's run would show them (its metrics, its optimizer, its
+logger, its data, its weights), so the history, last.ckpt and best.ckpt, the learning-rate
+and loss charts and the histograms are written by the same code as for a separate run.
+
+A member's checkpoint is a separate run's checkpoint: its own network's weights, its
+optimizer state in torch's format, its schedulers' and callbacks' states, and the fused
+trainer's loop progress (a member takes exactly the steps its separate run takes), so
+eval.py, predict.py and resuming (as one job or in a fused group again) load it as any other.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import Checkpoint, ProgressBar
+from pytorch_lightning.loggers import Logger
+from pytorch_lightning.utilities.rank_zero import rank_zero_only
+
+from ablab.lit import Classifier
+from ablab.run.callbacks import Diverged
+from ablab.run.resume.state import EpochSeed, RunClock
+from ablab.run.results_writer import ResultsWriter
+from ablab.run.tensorboard import RunLogger
+
+
+class SharedClock(RunClock):
+    """A member's wall time: its share of the group's (the group's time over its members), plus
+    its earlier parts; it stops when the member diverges. Saved under RunClock's key."""
+
+    def __init__(self, members: int):
+        super().__init__()
+        self.members = members
+        self.stopped_at: float | None = None
+
+    @property
+    def state_key(self) -> str:
+        return "RunClock"
+
+    @property
+    def elapsed_s(self) -> float:
+        now = self.stopped_at if self.stopped_at is not None else time.perf_counter()
+        return self.earlier_s + (now - self.started) / self.members
+
+    def stop(self) -> None:
+        self.stopped_at = time.perf_counter()
+
+
+@dataclass
+class Member:
+    k: int  # its place in the stack
+    job_num: int
+    hydra_config: object  # the job's whole config (with hydra), as run_job gets it
+    cfg: object  # the task's config
+    run_dir: Path
+    name: str
+    datamodule: object
+    classifier: Classifier
+    callbacks: list  # its run's callbacks, checkpoints last (Lightning's order)
+    results: ResultsWriter
+    clock: SharedClock
+    logger: RunLogger | None  # made when its group trains (a job run one by one makes its own)
+    shadow: torch.optim.Optimizer  # its own optimizer: the fused step reads its hyperparameters
+    run: object = None  # run/train.py's Job: its directory and what an earlier run left there
+    start: object = None  # the checkpoint it resumes from (run/resume/start.py)
+    params: int = 0
+    scheduler_configs: list[dict] = field(default_factory=list)
+    diverged: str | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.diverged is None
+
+
+def ordered(callbacks: list) -> list:
+    """As Lightning orders a trainer's callbacks: checkpoints last; no progress bar (the group has one)."""
+    kept = [c for c in callbacks if not isinstance(c, (ProgressBar, EpochSeed))]
+    return [c for c in kept if not isinstance(c, Checkpoint)] + [c for c in kept if isinstance(c, Checkpoint)]
+
+
+class TrainerView:
+    """The fused trainer as member k's callbacks see it: their run's metrics, optimizer, logger,
+    data and checkpoint writer; everything else (epoch, step, loops, strategy) is the group's."""
+
+    def __init__(self, trainer: pl.Trainer, member: Member, members: "Members"):
+        self.__dict__.update(_trainer=trainer, _member=member, _members=members)
+
+    def __getattr__(self, name):
+        return getattr(self._trainer, name)
+
+    @property
+    def callback_metrics(self) -> dict:
+        prefix = f"m{self._member.k}/"
+        return {key[len(prefix):]: v for key, v in self._trainer.callback_metrics.items() if key.startswith(prefix)}
+
+    @property
+    def optimizers(self) -> list:
+        return [self._member.shadow]
+
+    @property
+    def lr_scheduler_configs(self) -> list:
+        return self._member.scheduler_configs
+
+    @property
+    def loggers(self) -> list:
+        return [self._member.logger]
+
+    @property
+    def logger(self):
+        return self._member.logger
+
+    @property
+    def datamodule(self):
+        return self._member.datamodule
+
+    @property
+    def callbacks(self) -> list:
+        return self._member.callbacks
+
+    @property
+    def lightning_module(self):
+        return ModuleView(self._trainer.lightning_module, self._member)
+
+    def save_checkpoint(self, filepath, weights_only: bool = False, storage_options=None) -> None:
+        self._members.save(self._trainer, self._member, filepath, weights_only)
+
+
+class ModuleView:
+    """The fused module as member k's callbacks see it: its own Classifier, weights current."""
+
+    def __init__(self, fused, member: Member):
+        self.__dict__.update(_fused=fused, _member=member)
+
+    def __getattr__(self, name):
+        return getattr(self._member.classifier, name)
+
+    def train_epoch_means(self) -> dict:
+        return self._fused.train_epoch_means(self._member.k)
+
+    @property
+    def device(self):
+        return self._fused.device
+
+
+class Members(pl.Callback):
+    """Calls every member's callbacks with its views (see the module docstring)."""
+
+    def __init__(self, members: list[Member]):
+        self.members = members
+
+    @property
+    def state_key(self) -> str:
+        return "FusedMembers"
+
+    def _views(self, trainer, pl_module):
+        for m in self.members:
+            if m.alive:
+                yield m, TrainerView(trainer, m, self), ModuleView(pl_module, m)
+
+    def _each(self, trainer, pl_module, hook: str, *args, member_args=None) -> None:
+        for m, t, p in list(self._views(trainer, pl_module)):
+            extra = member_args(m) if member_args else args
+            try:
+                for callback in m.callbacks:
+                    getattr(callback, hook)(t, p, *extra)
+            except Diverged as exc:
+                self.diverge(trainer, pl_module, m, str(exc))
+
+    def diverge(self, trainer, pl_module, member: Member, why: str) -> None:
+        """The member stops here, as its separate run stops: its directory keeps what it wrote."""
+        member.diverged = why
+        member.clock.stop()
+        pl_module.alive[member.k] = False
+        if trainer.optimizers:
+            trainer.optimizers[0].freeze(member.k)
+        member.logger.finalize("failed")
+        print(f"ablab: run diverged: {member.run_dir.name}: {why}", file=sys.stderr)
+        if not any(m.alive for m in self.members):
+            trainer.should_stop = True
+
+    # ---- the hooks a run's callbacks use ----
+    def setup(self, trainer, pl_module, stage):
+        if stage == "fit":
+            pl_module.shadows = [m.shadow for m in self.members]
+            for m in self.members:
+                m.classifier.to(pl_module.device)
+                m.datamodule.trainer = trainer  # its loaders place and order batches by the group's epoch
+                config = m.classifier.schedule.lightning_config(m.shadow, trainer)
+                m.scheduler_configs = [config] if config else []
+        self._each(trainer, pl_module, "setup", stage)
+
+    def on_fit_start(self, trainer, pl_module):
+        self._each(trainer, pl_module, "on_fit_start")
+
+    def on_train_start(self, trainer, pl_module):
+        self._each(trainer, pl_module, "on_train_start")
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        self._each(trainer, pl_module, "on_train_epoch_start")
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self._each(trainer, pl_module, "on_train_batch_start", member_args=lambda m: (batch[m.k], batch_idx))
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self._step_schedulers(trainer)
+        losses = pl_module.last_losses
+        self._each(trainer, pl_module, "on_train_batch_end",
+                   member_args=lambda m: ({"loss": losses[m.k]}, batch[m.k], batch_idx))
+
+    def _step_schedulers(self, trainer) -> None:
+        # Where Lightning steps a run's schedulers: after every optimizer step ("step"), and after
+        # the epoch's last one ("epoch"), before any on_train_batch_end hook.
+        last = trainer.fit_loop.epoch_loop._num_ready_batches_reached()
+        for m in self.members:
+            for config in m.scheduler_configs if m.alive else ():
+                if config["interval"] == "step" or last:
+                    config["scheduler"].step()
+
+    def on_validation_epoch_end(self, trainer, pl_module):
+        self._each(trainer, pl_module, "on_validation_epoch_end")
+
+    def on_validation_end(self, trainer, pl_module):
+        self._each(trainer, pl_module, "on_validation_end")
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        for m in self.members:  # the weights its histograms and checkpoints read
+            if m.alive:
+                pl_module.net.copy_to(m.k, m.classifier.model)
+        pl_module.log_epoch_means()
+        self._each(trainer, pl_module, "on_train_epoch_end")
+
+    def on_train_end(self, trainer, pl_module):
+        self._each(trainer, pl_module, "on_train_end")
+
+    def on_fit_end(self, trainer, pl_module):
+        self._each(trainer, pl_module, "on_fit_end")
+
+    # ---- each member's checkpoint ----
+    def save(self, trainer, member: Member, filepath, weights_only: bool) -> None:
+        checkpoint = {
+            "epoch": trainer.current_epoch,
+            "global_step": trainer.global_step,
+            "pytorch-lightning_version": pl.__version__,
+            "state_dict": member.classifier.state_dict(),
+            "loops": trainer._checkpoint_connector._get_loops_state_dict(),
+        }
+        if not weights_only:
+            checkpoint["callbacks"] = member_states(member)
+            checkpoint["optimizer_states"] = [trainer.optimizers[0].member_state_dict(member.k)]
+            checkpoint["lr_schedulers"] = [c["scheduler"].state_dict() for c in member.scheduler_configs]
+        member.classifier.on_save_checkpoint(checkpoint)
+        trainer.strategy.checkpoint_io.save_checkpoint(checkpoint, filepath)
+
+    # ---- the group's own state: its members' (a resumed group) ----
+    def state_dict(self) -> dict:
+        return {"members": [{"callbacks": member_states(m),
+                             "lr_schedulers": [c["scheduler"].state_dict() for c in m.scheduler_configs]}
+                            for m in self.members]}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        for m, saved in zip(self.members, state_dict["members"]):
+            restore_member(m, saved["callbacks"], saved["lr_schedulers"])
+
+
+def member_states(member: Member) -> dict:
+    """Its callbacks' states by state key, as Lightning puts them in a checkpoint."""
+    return {c.state_key: state for c in member.callbacks if (state := c.state_dict())}
+
+
+def restore_member(member: Member, callbacks: dict, schedulers: list) -> None:
+    for c in member.callbacks:
+        if c.state_key in callbacks:
+            c.load_state_dict(callbacks[c.state_key])
+    for config, state in zip(member.scheduler_configs, schedulers):
+        config["scheduler"].load_state_dict(state)
+
+
+class MemberLoggers(Logger):
+    """The group's logger: what the module logs as m<k>/<tag> goes to member k's TensorBoard run,
+    at the step Lightning gives it (the same step as in its separate run)."""
+
+    def __init__(self, members: list[Member]):
+        super().__init__()
+        self.members = members
+
+    @property
+    def name(self) -> str:
+        return "fused"
+
+    @property
+    def version(self) -> int:
+        return 0
+
+    @rank_zero_only
+    def log_metrics(self, metrics: dict, step=None) -> None:
+        shared = {k: v for k, v in metrics.items() if not k.startswith("m")}  # Lightning's `epoch`
+        for m in self.members:
+            prefix = f"m{m.k}/"
+            own = {k[len(prefix):]: v for k, v in metrics.items() if k.startswith(prefix)}
+            if own and m.alive:
+                m.logger.log_metrics({**shared, **own}, step)
+
+    def log_hyperparams(self, params, *args, **kwargs) -> None:
+        pass  # each member wrote its own when it was built (run/hparams)
+
+    def save(self) -> None:
+        for m in self.members:
+            if m.alive:
+                m.logger.save()

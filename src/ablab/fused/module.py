@@ -1,0 +1,130 @@
+"""The LightningModule and data of a fused group: K members trained as one model.
+
+Each member is a whole `Classifier`, built exactly as its separate run builds it (seeded,
+initialised, with its own loss, penalty, preprocessing and metric objects). The fused module
+trains their stacked network (`FusedNet`) on the K members' own batches: per step, the data
+loss of each member comes from its own loss object on its own logits, and the sum over the
+members is what backward sees, so each member's gradient is exactly its own (no parameter is
+shared). The optimizer step is one `FusedOptimizer` step with each member's hyperparameters.
+
+Everything a member's run directory receives (history, checkpoints, TensorBoard, results.json)
+is written by the member's own callbacks, called by `ablab.fused.members.Members`; this module
+only keeps the per-member numbers they ask for, and logs each member's metrics as
+`m<k>/<tag>` for the fan-out logger.
+"""
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+
+from ablab.data.batch import Batch
+from ablab.fused.net import FusedNet
+from ablab.fused.optim import FusedOptimizer
+from ablab.lit import Classifier, finish_split
+from ablab.run.resume.state import EpochSeed
+
+
+class FusedClassifier(pl.LightningModule):
+    def __init__(self, members: list[Classifier], seeds: list[int]):
+        super().__init__()
+        self.k = len(members)
+        self.members = members  # a plain list: their own parameters are not trained (the stacked ones are)
+        self.net = FusedNet([m.model for m in members])
+        # The members' losses and metric objects move to the device with this module.
+        self.member_parts = torch.nn.ModuleList(
+            [torch.nn.ModuleList([m.loss, m.eval_metrics, m.eval_losses]) for m in members])
+        self.seeds = list(seeds)
+        self.alive = [True] * self.k  # False: the member diverged and takes no further part
+        self.shadows: list[torch.optim.Optimizer] = []  # set by Members: each member's own optimizer
+        self.last_losses: torch.Tensor | None = None  # this step's loss of each member (with its penalty)
+        self._epoch_sums()
+
+    def _epoch_sums(self) -> None:
+        device = self.device
+        self._loss_sum = torch.zeros(self.k, device=device)
+        self._penalty_sum = torch.zeros(self.k, device=device)
+        self._correct = torch.zeros(self.k, dtype=torch.long, device=device)
+        self._seen = 0
+
+    # ---- batches ----
+    def on_after_batch_transfer(self, batches: list[Batch], dataloader_idx: int) -> list[Batch]:
+        training, epoch = self.trainer.training, self.current_epoch
+        return [m.preprocess(b, training=training, epoch=epoch) for m, b in zip(self.members, batches)]
+
+    def forward(self, batches: list[Batch]) -> torch.Tensor:
+        return self.net(torch.stack([b.x for b in batches]))
+
+    # ---- training ----
+    def on_train_epoch_start(self):
+        for m in self.members:
+            if hasattr(m.loss, "set_epoch"):
+                m.loss.set_epoch(self.current_epoch)
+        # As each member's EpochSeed seeds torch's global generator for its separate run.
+        self.net.reseed([EpochSeed.stream(s, self.current_epoch) for s in self.seeds])
+        self._epoch_sums()
+
+    def training_step(self, batches: list[Batch], batch_idx):
+        logits = self(batches)
+        ys = [b.y for b in batches]
+        losses = torch.stack([m.loss(logits[k], ys[k]) for k, m in enumerate(self.members)])
+        n = len(ys[0])
+        self._loss_sum += losses.detach() * n
+        self._correct += (logits.detach().argmax(2) == torch.stack(ys)).sum(1)
+        self._seen += n
+        every = self.trainer.log_every_n_steps
+        if every and (self.global_step + 1) % every == 0:
+            for k in self._alive():
+                self.log(f"m{k}/train/loss_step", losses[k], on_step=True, on_epoch=False, batch_size=n)
+        penalties = self._penalties()
+        if penalties is not None:
+            self._penalty_sum += penalties.detach() * n
+            losses = losses + penalties
+        self.last_losses = losses.detach()
+        alive = self._alive()
+        return losses[alive].sum() if len(alive) < self.k else losses.sum()
+
+    def _alive(self) -> list[int]:
+        return [k for k in range(self.k) if self.alive[k]]
+
+    def _penalties(self) -> torch.Tensor | None:
+        """Each member's weight penalty (strength × the norm of its weight matrices), or None."""
+        if self.members[0].penalty is None:
+            return None
+        first = self.members[0].penalty
+        matrices = [p for p in self.net.parameters() if p.ndim > 2]  # a member's ndim > 1
+        norms = sum(torch.vmap(first.norm)(w) for w in matrices)
+        strengths = torch.tensor([m.penalty.strength for m in self.members], device=norms.device)
+        return strengths * norms
+
+    def train_epoch_means(self, k: int) -> dict:
+        if not self._seen:
+            return {}
+        return {"train/loss_epoch": self._loss_sum[k] / self._seen, "train/acc": self._correct[k] / self._seen}
+
+    def log_epoch_means(self) -> None:
+        """Each member's epoch means, as its run logs them at the epoch's end (called by Members,
+        before the members' callbacks, which is where their checkpoints look for them)."""
+        for k in self._alive():
+            means = self.train_epoch_means(k)
+            if means:
+                self.log(f"m{k}/train/loss_epoch", means["train/loss_epoch"])
+                self.log(f"m{k}/train/acc", means["train/acc"])
+            if self.members[k].penalty is not None and self._seen:
+                self.log(f"m{k}/train/penalty", self._penalty_sum[k] / self._seen)
+
+    # ---- validation ----
+    def validation_step(self, batches: list[Batch], batch_idx):
+        logits = self(batches)
+        for k, (m, b) in enumerate(zip(self.members, batches)):
+            m.eval_losses["val"].update(m.loss(logits[k], b.y), weight=len(b.y))
+            m.eval_metrics["val"].update(logits[k], b.y)
+
+    def on_validation_epoch_end(self):
+        for k, m in enumerate(self.members):
+            shown, m.evaluated["val"] = finish_split(m.eval_losses["val"], m.eval_metrics["val"])
+            if self.alive[k]:
+                self.log_dict({f"m{k}/val/{name}": v for name, v in shown.items()})
+
+    # ---- the fused step ----
+    def configure_optimizers(self):
+        return FusedOptimizer(list(self.net.parameters()), self.shadows)

@@ -1,0 +1,152 @@
+"""K networks of one architecture as one: every weight stacked along a new leading dimension.
+
+Member k's input is x[k] (its own batch: members with different seeds or folds see different
+images), and its output is logits[k], computed from its own slice of every stacked weight:
+a Linear is one batched matmul (baddbmm) over [K, B, in], a BatchNorm1d is one batch norm over
+K·H channels (per-member statistics, as the separate runs keep them), a LayerNorm normalises
+each member's rows and applies its own scale, an activation is elementwise. Dropout draws each
+member's mask from that member's own generator, in the order its separate run draws from
+torch's global one (`bernoulli_` then divide, as `F.dropout` does on a CPU), so the masks are
+the same masks.
+
+Which architectures: those `chain(net)` can read as a straight chain of these layers, which
+is the MLP. A convolutional model would need grouped convolutions with K·C channels; on a CPU
+the issue's own measurement (the EMNIST CNN under vmap, 0.6x) says it would not pay, so those
+models run one by one (the launcher says so) rather than through a slower fused path.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ablab.models.mlp import MLP
+
+# Elementwise activations without parameters: applied to [K, B, H] as to [B, H].
+ELEMENTWISE = (nn.ReLU, nn.Tanh, nn.GELU, nn.SiLU, nn.ELU, nn.SELU, nn.Sigmoid, nn.LeakyReLU, nn.Softplus,
+               nn.Mish, nn.Hardswish, nn.Identity)
+
+
+def chain(net: nn.Module) -> list[nn.Module] | None:
+    """The network's layers in the order its forward applies them, or None when it is not a chain."""
+    if type(net) is MLP:
+        return [*net.features, net.classifier]
+    return None
+
+
+def unsupported(net: nn.Module) -> str | None:
+    """Why this network has no fused form, or None."""
+    layers = chain(net)
+    if layers is None:
+        return f"model {type(net).__name__} has no fused form (fusion covers the MLP)"
+    for layer in layers:
+        if isinstance(layer, nn.BatchNorm1d) and not (layer.affine and layer.track_running_stats):
+            return "a BatchNorm1d without affine weights or running statistics"
+        if isinstance(layer, nn.LayerNorm) and (len(layer.normalized_shape) != 1 or not layer.elementwise_affine):
+            return "a LayerNorm over more than one dimension or without affine weights"
+        if not isinstance(layer, (nn.Flatten, nn.Linear, nn.BatchNorm1d, nn.LayerNorm, nn.Dropout, *ELEMENTWISE)):
+            return f"layer {type(layer).__name__} has no fused form"
+    return None
+
+
+class FusedNet(nn.Module):
+    """The K members' networks as one module; `parameters()` are the stacked tensors, in the
+    order of each member's own `parameters()` (so optimizer states map one to one)."""
+
+    def __init__(self, nets: list[nn.Module]):
+        super().__init__()
+        self.k = len(nets)
+        chains = [chain(n) for n in nets]
+        self.kinds: list[nn.Module] = list(chains[0])  # member 0's layer objects, for their settings
+        self.layers = nn.ModuleList()
+        for i, layer in enumerate(self.kinds):
+            holder = nn.Module()  # the stacked weights and buffers of layer i
+            for name, p in layer.named_parameters(recurse=False):
+                holder.register_parameter(name, nn.Parameter(torch.stack([c[i].get_parameter(name).detach()
+                                                                          for c in chains])))
+            for name, b in layer.named_buffers(recurse=False):
+                if name == "num_batches_tracked":  # one count: every member takes the same steps
+                    holder.register_buffer(name, b.detach().clone())
+                else:
+                    holder.register_buffer(name, torch.stack([c[i].get_buffer(name).detach() for c in chains]))
+            self.layers.append(holder)
+        # Dropout rates may differ between members; each member's mask comes from its own generator.
+        self.dropout = [[c[i].p if isinstance(c[i], nn.Dropout) else 0.0 for c in chains] for i in range(len(self.kinds))]
+        self.generators: list[torch.Generator] | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for i, (kind, held) in enumerate(zip(self.kinds, self.layers)):
+            if isinstance(kind, nn.Flatten):
+                x = x.flatten(kind.start_dim + 1, kind.end_dim if kind.end_dim < 0 else kind.end_dim + 1)
+            elif isinstance(kind, nn.Linear):
+                x = torch.baddbmm(held.bias.unsqueeze(1), x, held.weight.transpose(1, 2)) if kind.bias is not None \
+                    else torch.bmm(x, held.weight.transpose(1, 2))
+            elif isinstance(kind, nn.BatchNorm1d):
+                x = self._batch_norm(kind, held, x)
+            elif isinstance(kind, nn.LayerNorm):
+                x = F.layer_norm(x, kind.normalized_shape, None, None, kind.eps)
+                x = torch.addcmul(held.bias.unsqueeze(1), x, held.weight.unsqueeze(1))
+            elif isinstance(kind, nn.Dropout):
+                x = self._dropout(i, x)
+            else:
+                x = kind(x)
+        return x
+
+    def _batch_norm(self, kind: nn.BatchNorm1d, held: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        k, b, h = x.shape
+        factor = kind.momentum
+        if self.training:  # as nn.BatchNorm1d: count the batch, cumulative average when momentum is None
+            held.num_batches_tracked.add_(1)
+            if factor is None:
+                factor = 1.0 / float(held.num_batches_tracked)
+        flat = x.transpose(0, 1).reshape(b, k * h)  # member k's channels are k*h .. k*h+h-1
+        out = F.batch_norm(flat, held.running_mean.view(-1), held.running_var.view(-1), held.weight.view(-1),
+                           held.bias.view(-1), self.training, factor or 0.0, kind.eps)
+        return out.view(b, k, h).transpose(0, 1)
+
+    def _dropout(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        rates = self.dropout[i]
+        if not self.training or not any(rates):
+            return x
+        masks = []
+        for p, generator in zip(rates, self.generators):
+            if p == 0:  # F.dropout with p=0 draws nothing: the member's stream stays where its run's is
+                masks.append(torch.ones_like(x[0]))
+            else:
+                masks.append(torch.empty_like(x[0]).bernoulli_(1 - p, generator=generator).div_(1 - p))
+        return x * torch.stack(masks)
+
+    def reseed(self, seeds: list[int]) -> None:
+        """Each member's dropout stream as its run's EpochSeed sets torch's global generator."""
+        device = next(self.parameters()).device
+        self.generators = [torch.Generator(device=device).manual_seed(s) for s in seeds]
+
+    # ---- each member's own network, for checkpoints and figures ----
+    def member_state(self, k: int) -> dict[str, torch.Tensor]:
+        """Member k's weights and buffers by layer index and name."""
+        state = {}
+        for i, held in enumerate(self.layers):
+            for name, t in list(held.named_parameters(recurse=False)) + list(held.named_buffers(recurse=False)):
+                state[(i, name)] = t.detach() if name == "num_batches_tracked" else t.detach()[k]
+        return state
+
+    def copy_to(self, k: int, net: nn.Module) -> None:
+        """Write member k's current weights into its own network (`chain(net)` order)."""
+        with torch.no_grad():
+            for (i, name), value in self.member_state(k).items():
+                layer = chain(net)[i]
+                target = layer.get_parameter(name) if name in dict(layer.named_parameters(recurse=False)) \
+                    else layer.get_buffer(name)
+                target.copy_(value)
+
+    def copy_from(self, k: int, net: nn.Module) -> None:
+        """Member k's slice from its own network (a resumed member's checkpoint)."""
+        with torch.no_grad():
+            for i, (layer, held) in enumerate(zip(chain(net), self.layers)):
+                for name, p in held.named_parameters(recurse=False):
+                    p[k].copy_(layer.get_parameter(name))
+                for name, b in held.named_buffers(recurse=False):
+                    if name == "num_batches_tracked":
+                        b.copy_(layer.get_buffer(name))
+                    else:
+                        b[k].copy_(layer.get_buffer(name))

@@ -1,0 +1,26 @@
+"""Whether the run being finished is a member of a fused group (ablab.fused), and of which.
+
+The fused launcher trains a group's members together, then finishes each one through the
+ordinary run (run/train.py), which resumes from the checkpoint the group wrote for it at its
+last epoch, validates and tests its best epoch and writes results.json. That run reads this
+to record the truth: trained in a group of K (`fused` in results.json), not resumed, and its
+TensorBoard points kept (a resume would hide the group's last points as replayed).
+"""
+from contextlib import contextmanager
+
+_current: dict | None = None
+
+
+@contextmanager
+def finishing(group: dict):
+    global _current
+    _current = group
+    try:
+        yield
+    finally:
+        _current = None
+
+
+def group() -> dict | None:
+    """{"members": K, "jobs": [job numbers]} while a fused member is finished, else None."""
+    return _current

@@ -1,0 +1,1 @@
+"""ablab's Hydra launchers, found by Hydra's scan of the `hydra_plugins` namespace."""
