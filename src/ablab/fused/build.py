@@ -21,8 +21,6 @@ from ablab.fused.launch import Job, enter_job_dir, merged_checkpoint_path, task_
 from ablab.fused.members import Member, MemberLoggers, Members, SharedClock, ordered
 from ablab.fused.module import FusedClassifier
 from ablab.fused.net import unsupported as net_unsupported
-from ablab.fused.optim import FusedOptimizer, signature
-from ablab.fused.optim import unsupported as optimizer_unsupported
 from ablab.run import names, sweep_output
 from ablab.run.callbacks import callbacks_for, progress_bar
 from ablab.run.checkpoint_io import AtomicCheckpointIO
@@ -58,16 +56,15 @@ def build_member(job: Job, group_size: int) -> Member | None:
         print(f"ablab: {run_dir}: {start.note}", file=sys.stderr)
     clock = SharedClock(group_size)
     callbacks = ordered(callbacks_for(cfg, datamodule, EpochSeed(cfg.seed), clock) + [results])
-    shadow = instantiate(cfg.optimizer)(classifier.parameters())  # never stepped: its hyperparameters are read
     member = Member(k=0, job_num=job.idx, hydra_config=job.config, cfg=cfg, run_dir=run_dir, name=name,
                     datamodule=datamodule, classifier=classifier, callbacks=callbacks, results=results,
-                    clock=clock, logger=None, shadow=shadow, run=run, start=start, params=params)
+                    clock=clock, logger=None, run=run, start=start, params=params)
     return member
 
 
 def unsupported_member(member: Member) -> str | None:
     """Why this built member cannot be fused, or None."""
-    why = net_unsupported(member.classifier.model) or optimizer_unsupported(member.shadow)
+    why = net_unsupported(member.classifier.model)
     if why:
         return why
     if member.classifier.schedule.monitor:
@@ -78,8 +75,8 @@ def unsupported_member(member: Member) -> str | None:
 def split_key(member: Member) -> tuple:
     """What a built member must share with the others of its group."""
     dm = member.datamodule
-    return (signature(member.shadow), len(dm.splits["train"].y), len(dm.splits["val"].y),
-            member.start.epoch if member.start.checkpoint else None)
+    return (len(dm.train_dataloader()), len(dm.splits["train"].y), len(dm.splits["val"].y),
+            member.start.epoch if member.start.checkpoint else None, type(member.classifier.penalty))
 
 
 def renumber(members: list[Member]) -> list[Member]:
@@ -143,12 +140,10 @@ def train_group(members: list[Member]) -> None:
 
 def _merged(module: FusedClassifier, members: list[Member], raws: list[dict]):
     """One Lightning checkpoint of the group, stacked from its members' own (an earlier run's)."""
-    optimizer = FusedOptimizer(list(module.net.parameters()), [m.shadow for m in members])
-    optimizer.load_member_state_dicts([raw["optimizer_states"][0] for raw in raws])
     checkpoint = {
         "epoch": raws[0]["epoch"], "global_step": raws[0]["global_step"],
         "pytorch-lightning_version": pl.__version__, "loops": raws[0]["loops"],
-        "state_dict": module.state_dict(), "optimizer_states": [optimizer.state_dict()], "lr_schedulers": [],
+        "state_dict": module.state_dict(), "optimizer_states": [{"members": [raw["optimizer_states"][0] for raw in raws], "frozen": [False] * len(raws)}], "lr_schedulers": [],
         "callbacks": {"FusedMembers": {"members": [{"callbacks": raw.get("callbacks", {}),
                                                     "lr_schedulers": raw.get("lr_schedulers", [])} for raw in raws]}},
     }

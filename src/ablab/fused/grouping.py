@@ -1,11 +1,11 @@
 """Which jobs of a sweep may train together, read from their configs before anything is built.
 
-Two jobs may share a group when their configs are equal after the values a fused group keeps
-per member are taken out: the seed, the fold, the optimizer's numbers (lr, weight decay,
-momentum, betas, alpha, eps, ...), the schedule's numbers, the dropout rate, the penalty's
-strength and the loss's numbers (label smoothing, focal gamma). Everything else (model, data,
-batch size, epochs, optimizer class, schedule kind, loss kind, activation, norm, init,
-augmentation, sampler, trainer, callbacks) must be equal. What can only be known once a member
+Two jobs may share a group when their configs are equal after what a fused group keeps per
+member is taken out: the seed, the fold, the dropout rate, the penalty's strength, and the whole
+optimizer, schedule, loss, initialisation, augmentation and sampler (each member has its own
+of these objects; the issue asked for their numbers only, and the objects cost nothing more).
+Everything else (model, activation, norm, data, batch size, epochs, penalty kind, trainer,
+callbacks, figures) must be equal. What can only be known once a member
 is built (the network's layers, the optimizer's code path, the data's split sizes) is checked
 by the launcher afterwards (ablab.fused.launch).
 """
@@ -23,26 +23,18 @@ KNOWN_CALLBACKS = {  # what Members can call for each member; anything else runs
 }
 
 
-def _numbers_out(node) -> object:
-    """A config node without its numeric leaves (booleans stay: they change the code path)."""
-    if isinstance(node, dict):
-        return {k: _numbers_out(v) for k, v in node.items()
-                if not (isinstance(v, (int, float)) and not isinstance(v, bool))}
-    return node
+# Each member keeps its own of these whole: its seed, its dropout rate, its own optimizer and schedule
+# (fused.optim), loss object, initial weights, augmentation stream and sampler (its own loader).
+PER_MEMBER = ("seed", "dropout", "optimizer", "scheduler", "loss", "init", "augment", "sampler")
 
 
 def key(cfg: DictConfig) -> str:
     """Equal for jobs that may share a group (JSON of the config without the stackable values)."""
     plain = OmegaConf.to_container(cfg, resolve=False)
-    for name in ("seed", "dropout"):
+    for name in PER_MEMBER:
         plain.pop(name, None)
     plain.get("data", {}).pop("fold", None)
-    plain["optimizer"] = _numbers_out(plain.get("optimizer") or {})
-    scheduler = dict(plain.get("scheduler") or {})
-    scheduler["lr_scheduler"] = _numbers_out(scheduler.get("lr_scheduler") or {})
-    plain["scheduler"] = scheduler
     plain.get("regularizer", {}).pop("strength", None)
-    plain["loss"] = _numbers_out(plain.get("loss") or {})
     return json.dumps(plain, sort_keys=True, default=str)
 
 

@@ -19,6 +19,7 @@ import math
 import os
 import sys
 import tempfile
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,7 +186,9 @@ def train_and_finish(launcher, part: list) -> dict[int, JobReturn]:
         if member.diverged is not None:
             returns[job.idx] = _finish_diverged(launcher, job, member)
         else:
-            with membership.finishing(group):
+            with membership.finishing(group, member.classifier.evaluated.get("val")), warnings.catch_warnings():
+                # Its checkpoints are there because its group wrote them.
+                warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
                 returns[job.idx] = one(launcher, job)
     return returns
 

@@ -69,7 +69,7 @@ class Member:
     results: ResultsWriter
     clock: SharedClock
     logger: RunLogger | None  # made when its group trains (a job run one by one makes its own)
-    shadow: torch.optim.Optimizer  # its own optimizer: the fused step reads its hyperparameters
+    optimizer: torch.optim.Optimizer | None = None  # its own, over its slice of the stacks (fused.optim)
     run: object = None  # run/train.py's Job: its directory and what an earlier run left there
     start: object = None  # the checkpoint it resumes from (run/resume/start.py)
     params: int = 0
@@ -104,7 +104,7 @@ class TrainerView:
 
     @property
     def optimizers(self) -> list:
-        return [self._member.shadow]
+        return [self._member.optimizer]
 
     @property
     def lr_scheduler_configs(self) -> list:
@@ -156,24 +156,41 @@ class Members(pl.Callback):
 
     def __init__(self, members: list[Member]):
         self.members = members
+        self._saved: list[dict] | None = None  # a resumed group's member states, until their schedules exist
+        self._hook_callers: dict[tuple, list] = {}
+        self._views: dict[int, tuple] = {}
 
     @property
     def state_key(self) -> str:
         return "FusedMembers"
 
-    def _views(self, trainer, pl_module):
-        for m in self.members:
-            if m.alive:
-                yield m, TrainerView(trainer, m, self), ModuleView(pl_module, m)
-
     def _each(self, trainer, pl_module, hook: str, *args, member_args=None) -> None:
-        for m, t, p in list(self._views(trainer, pl_module)):
+        for m in self.members:
+            if not m.alive:
+                continue
+            callbacks = self._callers(m, hook)
+            if not callbacks:
+                continue
+            t, p = self._views_of(trainer, pl_module, m)
             extra = member_args(m) if member_args else args
             try:
-                for callback in m.callbacks:
+                for callback in callbacks:
                     getattr(callback, hook)(t, p, *extra)
             except Diverged as exc:
                 self.diverge(trainer, pl_module, m, str(exc))
+
+    def _callers(self, member: Member, hook: str) -> list:
+        """The member's callbacks that do something at `hook` (a step's hooks run K times per step)."""
+        key = (member.k, hook)
+        if key not in self._hook_callers:
+            base = getattr(pl.Callback, hook)
+            self._hook_callers[key] = [c for c in member.callbacks if getattr(type(c), hook, base) is not base]
+        return self._hook_callers[key]
+
+    def _views_of(self, trainer, pl_module, member: Member) -> tuple:
+        if self._views.get(member.k, (None,))[0] is not trainer:
+            self._views[member.k] = (trainer, TrainerView(trainer, member, self), ModuleView(pl_module, member))
+        return self._views[member.k][1:]
 
     def diverge(self, trainer, pl_module, member: Member, why: str) -> None:
         """The member stops here, as its separate run stops: its directory keeps what it wrote."""
@@ -190,13 +207,21 @@ class Members(pl.Callback):
     # ---- the hooks a run's callbacks use ----
     def setup(self, trainer, pl_module, stage):
         if stage == "fit":
-            pl_module.shadows = [m.shadow for m in self.members]
+            pl_module.optimizers_ready = self.optimizers_ready
             for m in self.members:
                 m.classifier.to(pl_module.device)
                 m.datamodule.trainer = trainer  # its loaders place and order batches by the group's epoch
-                config = m.classifier.schedule.lightning_config(m.shadow, trainer)
-                m.scheduler_configs = [config] if config else []
         self._each(trainer, pl_module, "setup", stage)
+
+    def optimizers_ready(self, optimizers, trainer) -> None:
+        """Each member's optimizer and schedule, as its run's configure_optimizers makes them."""
+        for m, optimizer in zip(self.members, optimizers.members):
+            m.optimizer = optimizer
+            config = m.classifier.schedule.lightning_config(optimizer, trainer)
+            m.scheduler_configs = [config] if config else []
+            if self._saved is not None:
+                for config, state in zip(m.scheduler_configs, self._saved[m.k]["lr_schedulers"]):
+                    config["scheduler"].load_state_dict(state)
 
     def on_fit_start(self, trainer, pl_module):
         self._each(trainer, pl_module, "on_fit_start")
@@ -255,7 +280,7 @@ class Members(pl.Callback):
         }
         if not weights_only:
             checkpoint["callbacks"] = member_states(member)
-            checkpoint["optimizer_states"] = [trainer.optimizers[0].member_state_dict(member.k)]
+            checkpoint["optimizer_states"] = [member.optimizer.state_dict()]
             checkpoint["lr_schedulers"] = [c["scheduler"].state_dict() for c in member.scheduler_configs]
         member.classifier.on_save_checkpoint(checkpoint)
         trainer.strategy.checkpoint_io.save_checkpoint(checkpoint, filepath)
@@ -267,21 +292,17 @@ class Members(pl.Callback):
                             for m in self.members]}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        for m, saved in zip(self.members, state_dict["members"]):
-            restore_member(m, saved["callbacks"], saved["lr_schedulers"])
+        # Lightning restores callbacks before configure_optimizers: the schedules take theirs when made.
+        self._saved = state_dict["members"]
+        for m, saved in zip(self.members, self._saved):
+            for c in m.callbacks:
+                if c.state_key in saved["callbacks"]:
+                    c.load_state_dict(saved["callbacks"][c.state_key])
 
 
 def member_states(member: Member) -> dict:
     """Its callbacks' states by state key, as Lightning puts them in a checkpoint."""
     return {c.state_key: state for c in member.callbacks if (state := c.state_dict())}
-
-
-def restore_member(member: Member, callbacks: dict, schedulers: list) -> None:
-    for c in member.callbacks:
-        if c.state_key in callbacks:
-            c.load_state_dict(callbacks[c.state_key])
-    for config, state in zip(member.scheduler_configs, schedulers):
-        config["scheduler"].load_state_dict(state)
 
 
 class MemberLoggers(Logger):

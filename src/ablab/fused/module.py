@@ -5,7 +5,7 @@ initialised, with its own loss, penalty, preprocessing and metric objects). The 
 trains their stacked network (`FusedNet`) on the K members' own batches: per step, the data
 loss of each member comes from its own loss object on its own logits, and the sum over the
 members is what backward sees, so each member's gradient is exactly its own (no parameter is
-shared). The optimizer step is one `FusedOptimizer` step with each member's hyperparameters.
+shared). Each member's own optimizer then steps its slice of the stacks (`MemberOptimizers`).
 
 Everything a member's run directory receives (history, checkpoints, TensorBoard, results.json)
 is written by the member's own callbacks, called by `ablab.fused.members.Members`; this module
@@ -19,7 +19,7 @@ import torch
 
 from ablab.data.batch import Batch
 from ablab.fused.net import FusedNet
-from ablab.fused.optim import FusedOptimizer
+from ablab.fused.optim import MemberOptimizers
 from ablab.lit import Classifier, finish_split
 from ablab.run.resume.state import EpochSeed
 
@@ -35,7 +35,7 @@ class FusedClassifier(pl.LightningModule):
             [torch.nn.ModuleList([m.loss, m.eval_metrics, m.eval_losses]) for m in members])
         self.seeds = list(seeds)
         self.alive = [True] * self.k  # False: the member diverged and takes no further part
-        self.shadows: list[torch.optim.Optimizer] = []  # set by Members: each member's own optimizer
+        self.optimizers_ready = None  # set by Members: makes each member's schedule once its optimizer exists
         self.last_losses: torch.Tensor | None = None  # this step's loss of each member (with its penalty)
         self._epoch_sums()
 
@@ -127,4 +127,7 @@ class FusedClassifier(pl.LightningModule):
 
     # ---- the fused step ----
     def configure_optimizers(self):
-        return FusedOptimizer(list(self.net.parameters()), self.shadows)
+        # Here, after Lightning has moved the stacks to the device: the members' optimizers hold views of them.
+        optimizer = MemberOptimizers(list(self.net.parameters()), [m.optimizer_factory for m in self.members])
+        self.optimizers_ready(optimizer, self.trainer)
+        return optimizer

@@ -9,18 +9,25 @@ TensorBoard points kept (a resume would hide the group's last points as replayed
 from contextlib import contextmanager
 
 _current: dict | None = None
+_last_val = None
 
 
 @contextmanager
-def finishing(group: dict):
-    global _current
-    _current = group
+def finishing(group: dict, last_val=None):
+    """`last_val`: the member's validation at its last epoch (an Evaluation), measured by the group."""
+    global _current, _last_val
+    _current, _last_val = group, last_val
     try:
         yield
     finally:
-        _current = None
+        _current, _last_val = None, None
 
 
 def group() -> dict | None:
     """{"members": K, "jobs": [job numbers]} while a fused member is finished, else None."""
     return _current
+
+
+def last_val():
+    """The member's last validation, so a best last epoch is not validated twice (run/train.py)."""
+    return _last_val

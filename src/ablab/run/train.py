@@ -91,6 +91,8 @@ def train(cfg: DictConfig) -> float:
         logger = _logger(cfg, job, start, params, name)
         trainer = _trainer(cfg, job, start, callbacks, logger, datamodule)
         _fit(trainer, module, datamodule, start.checkpoint)
+        if membership.last_val() is not None:  # a fused member: its group validated its last epoch
+            module.evaluated["val"] = membership.last_val()
         best_epoch = _validate_and_test_best(trainer, module, datamodule)
         # None when the config drops it (callbacks.throughput=null).
         throughput = next((c for c in callbacks if isinstance(c, Throughput)), None)
