@@ -10,10 +10,14 @@ import pytorch_lightning as pl
 class KillAt(pl.Callback):
     """SIGKILL this process in the middle of epoch `epoch` (after `batch` batches): no handler,
     no finally, as when the machine or the OOM killer ends a job. `slow_s` sleeps in epoch 0,
-    before its checkpoint, so the time of the killed part is plain to see."""
+    before its checkpoint, so the time of the killed part is plain to see. With `once`, a path:
+    only when it does not exist (it is made just before the kill), so the same command, run
+    again, goes on."""
 
-    def __init__(self, epoch: int = 1, batch: int = 1, slow_s: float = 0.0):
-        self.epoch, self.batch, self.slow_s = epoch, batch, slow_s
+    fusable = True  # in a fused group it kills the group's process, as the test wants
+
+    def __init__(self, epoch: int = 1, batch: int = 1, slow_s: float = 0.0, once: str = ""):
+        self.epoch, self.batch, self.slow_s, self.once = epoch, batch, slow_s, once
 
     def on_train_epoch_end(self, trainer, pl_module):
         if trainer.current_epoch == 0 and self.slow_s:
@@ -21,6 +25,10 @@ class KillAt(pl.Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         if trainer.current_epoch == self.epoch and batch_idx + 1 == self.batch:
+            if self.once:
+                if Path(self.once).exists():
+                    return
+                Path(self.once).touch()
             os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -122,20 +122,23 @@ def train_group(members: list[Member]) -> None:
                         ckpt_path=str(merged) if merged else None)
         if trainer.interrupted:
             raise KeyboardInterrupt
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):  # Lightning ends fit on Ctrl-C with sys.exit(1)
         for m in members:  # each directory as an interrupted run leaves it
             if m.alive:
+                m.logger.finalize("interrupted")
                 m.results.end("interrupted", "interrupted by the user")
                 m.results.note(wall_s=round(m.clock.elapsed_s, 3))
                 m.results.write()
                 sweep_output.print_job_line(m.results.record, m.job_num)
         raise
-    finally:
-        if merged is not None:
-            merged.unlink(missing_ok=True)
+    except Exception:
         for m in members:
             if m.alive:
-                m.logger.finalize("success")
+                m.logger.finalize("failed")
+        raise
+    finally:  # each member's logger stays open: its run's finish writes its last points (fused.launch)
+        if merged is not None:
+            merged.unlink(missing_ok=True)
 
 
 def _merged(module: FusedClassifier, members: list[Member], raws: list[dict]):

@@ -16,7 +16,9 @@ import json
 from omegaconf import DictConfig, OmegaConf
 
 FUSED_MODELS = ("ablab.models.mlp.MLP",)  # ablab.fused.net: the architectures with a fused form
-KNOWN_CALLBACKS = {  # what Members can call for each member; anything else runs one by one
+# What Members calls for each member. Another callback runs its jobs one by one unless its class says
+# `fusable = True`: it acts on its own run only, through the hooks ablab.fused.members forwards.
+KNOWN_CALLBACKS = {
     "ablab.run.callbacks.ModelCheckpoint", "pytorch_lightning.callbacks.ModelCheckpoint",
     "ablab.run.callbacks.LearningRate", "ablab.run.callbacks.DivergenceGuard", "ablab.run.callbacks.Throughput",
     "pytorch_lightning.callbacks.TQDMProgressBar", "pytorch_lightning.callbacks.RichProgressBar",
@@ -36,6 +38,15 @@ def key(cfg: DictConfig) -> str:
     plain.get("data", {}).pop("fold", None)
     plain.get("regularizer", {}).pop("strength", None)
     return json.dumps(plain, sort_keys=True, default=str)
+
+
+def _class(target: str):
+    from hydra.utils import get_class
+
+    try:
+        return get_class(target)
+    except Exception:
+        return None  # the run itself will say what is wrong with it
 
 
 def reason_alone(cfg: DictConfig, on_gpu: bool, cpu_max_width: int) -> str | None:
@@ -63,8 +74,9 @@ def reason_alone(cfg: DictConfig, on_gpu: bool, cpu_max_width: int) -> str | Non
     if devices not in (1, "1", "auto", None) or "ddp" in str(trainer.get("strategy", "auto")):
         return "a run on several devices"
     for name, callback in (cfg.get("callbacks") or {}).items():
-        if callback and callback.get("_target_") and callback.get("_target_") not in KNOWN_CALLBACKS:
-            return f"callback {name} ({callback.get('_target_')})"
+        target = callback.get("_target_") if callback else None
+        if target and target not in KNOWN_CALLBACKS and not getattr(_class(target), "fusable", False):
+            return f"callback {name} ({target}) acts on the whole run (a callback may declare `fusable = True`)"
     if cfg.get("viz") and cfg.viz.get("_target_") and not str(cfg.viz.get("_target_")).startswith("ablab.viz."):
         return f"viz {cfg.viz.get('_target_')}"
     if cfg.data.get("longtail"):

@@ -171,8 +171,6 @@ def train_and_finish(launcher, part: list) -> dict[int, JobReturn]:
     say(f"{jobs_named(jobs)} as one fused group of {len(jobs)}")
     try:
         train_group(members)
-    except KeyboardInterrupt:
-        raise
     except Exception as exc:  # never lose the jobs: their checkpoints resume one by one
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             import traceback
@@ -186,7 +184,8 @@ def train_and_finish(launcher, part: list) -> dict[int, JobReturn]:
         if member.diverged is not None:
             returns[job.idx] = _finish_diverged(launcher, job, member)
         else:
-            with membership.finishing(group, member.classifier.evaluated.get("val")), warnings.catch_warnings():
+            with membership.finishing(group, member.classifier.evaluated.get("val"), member.logger), \
+                    warnings.catch_warnings():
                 # Its checkpoints are there because its group wrote them.
                 warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
                 returns[job.idx] = one(launcher, job)

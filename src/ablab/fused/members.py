@@ -337,3 +337,8 @@ class MemberLoggers(Logger):
         for m in self.members:
             if m.alive:
                 m.logger.save()
+
+    def finalize(self, status: str) -> None:
+        # Flush only: each member's run writes its final points through the same logger and closes
+        # it (fused.launch); the launcher closes them when the group ends otherwise.
+        self.save()

@@ -10,17 +10,24 @@ from contextlib import contextmanager
 
 _current: dict | None = None
 _last_val = None
+_logger = None
 
 
 @contextmanager
-def finishing(group: dict, last_val=None):
-    """`last_val`: the member's validation at its last epoch (an Evaluation), measured by the group."""
-    global _current, _last_val
-    _current, _last_val = group, last_val
+def finishing(group: dict, last_val=None, logger=None):
+    """`last_val`: the member's validation at its last epoch (an Evaluation), measured by the group;
+    `logger`: its TensorBoard logger, still open, so the run's points stay in one event file."""
+    global _current, _last_val, _logger
+    _current, _last_val, _logger = group, last_val, logger
     try:
         yield
     finally:
-        _current, _last_val = None, None
+        _current, _last_val, _logger = None, None, None
+
+
+def logger():
+    """The member's TensorBoard logger, which its group wrote the training points with."""
+    return _logger
 
 
 def group() -> dict | None:

@@ -28,6 +28,23 @@ class RunLogger(TensorBoardLogger):
         self.label = label or name  # figures' footer: the display name and the dataset
         self.keep_epoch = False  # set by ablab.run.callbacks.LearningRate(log_epoch=true)
 
+    def finalize(self, status: str) -> None:
+        # Lightning finalizes the logger when fit ends and again when test ends; closing the writer
+        # there made each run write three event files in the same second, and TensorBoard reads a
+        # directory's files in name order, where a process's 10th writer sorts before its 9th: the
+        # run's test and hp/ points were then dropped as "out of order". A successful part only
+        # flushes; the run closes its logger once, at its end (`close`); a failure closes it here.
+        if status == "success":
+            self.save()
+            if self._experiment is not None:
+                self._experiment.flush()
+        else:
+            super().finalize(status)
+
+    def close(self) -> None:
+        """The end of the run: everything written, the event file closed."""
+        super().finalize("success")
+
     def log_metrics(self, metrics, step=None):
         if not self.keep_epoch:
             metrics = {k: v for k, v in metrics.items() if k != "epoch"}

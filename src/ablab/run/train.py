@@ -101,7 +101,7 @@ def train(cfg: DictConfig) -> float:
         final = results.record
         logger.log_metrics({f"hp/{s}_{n}": final[s][n] for s, n in HPARAM_METRICS}, step=trainer.global_step)
         hparams.write_end(logger.experiment, completed=True)
-        logger.finalize("success")
+        logger.close()
         return final["val"]["acc"]
     return float("nan")  # diverged: recorded as such, and a sweep goes on with its next job
 
@@ -169,8 +169,9 @@ def _resume(start: Start, module: Classifier, job: Job, results: ResultsWriter, 
 def _logger(cfg: DictConfig, job: Job, start: Start, params: int, name: str) -> RunLogger:
     # purge_step: TensorBoard hides an earlier part's points from the resumed step on (they are replayed).
     dataset = job.hydra.runtime.choices.get("data", "")
-    fused = membership.group() is not None  # the group wrote this run's points, none are replayed
-    logger = RunLogger(job.run_dir, name, label=f"{name} · {dataset}", purge_step=None if fused else start.step)
+    if membership.logger() is not None:  # a fused member: the one its group wrote its points with
+        return membership.logger()
+    logger = RunLogger(job.run_dir, name, label=f"{name} · {dataset}", purge_step=start.step)
     if start.checkpoint is None:  # once per run: a resumed part's hparams would be a second session
         swept = names.varied_keys(job.hydra)
         values = hparams.values(cfg, dict(job.hydra.runtime.choices), params, swept)
