@@ -15,7 +15,7 @@ LAYERS = [
     {"viz"},
     {"lit"},
     {"run"},
-    {"sweeps", "report"},
+    {"sweeps", "report", "fused"},
     {"study", "cli"},
 ]
 FRONT_DOOR = {"ablab", "ablab._moved", "ablab._lazy"}

@@ -17,7 +17,7 @@ from pytorch_lightning.callbacks import TQDMProgressBar
 
 from ablab.factors import build
 from ablab.fused.data import FusedData
-from ablab.fused.launch import Job, enter_job_dir, merged_checkpoint_path, task_config
+from ablab.fused.jobs import Job, enter_job_dir, merged_checkpoint_path, task_config
 from ablab.fused.members import Member, MemberLoggers, Members, SharedClock, ordered
 from ablab.fused.module import FusedClassifier
 from ablab.fused.net import unsupported as net_unsupported

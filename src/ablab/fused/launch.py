@@ -14,67 +14,18 @@ Jobs run one by one when they cannot be fused, and the launcher says why in one 
 """
 from __future__ import annotations
 
-import copy
 import math
 import os
 import sys
-import tempfile
 import warnings
 from collections import defaultdict
-from dataclasses import dataclass
-from pathlib import Path
 
 import torch
-from hydra.core.hydra_config import HydraConfig
-from hydra.core.utils import JobReturn, _save_config, run_job
-from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from hydra.core.utils import JobReturn, run_job
 
 from ablab.fused import grouping
+from ablab.fused.jobs import Job, compose, task_config
 from ablab.run import membership
-
-
-@dataclass
-class Job:
-    idx: int
-    overrides: list[str]
-    config: DictConfig  # with hydra, as run_job gets it
-
-
-def compose(launcher, job_overrides, initial_job_idx: int) -> list[Job]:
-    jobs = []
-    for i, overrides in enumerate(job_overrides):
-        idx = initial_job_idx + i
-        config = launcher.hydra_context.config_loader.load_sweep_config(launcher.config, list(overrides))
-        with open_dict(config):
-            config.hydra.job.id = idx
-            config.hydra.job.num = idx
-        jobs.append(Job(idx, list(overrides), config))
-    return jobs
-
-
-def task_config(config: DictConfig) -> DictConfig:
-    cfg = copy.deepcopy(config)
-    with read_write(cfg), open_dict(cfg):
-        del cfg["hydra"]
-    return cfg
-
-
-def enter_job_dir(config: DictConfig) -> Path:
-    """What run_job does before calling the task: the job's output dir, set in its config and in
-    HydraConfig (the callbacks' `${hydra:runtime.output_dir}`), created, with its .hydra files."""
-    HydraConfig.instance().set_config(config)
-    output_dir = os.path.join(str(OmegaConf.select(config, "hydra.sweep.dir")),
-                              str(OmegaConf.select(config, "hydra.sweep.subdir")))
-    with read_write(config.hydra.runtime), open_dict(config.hydra.runtime):
-        config.hydra.runtime.output_dir = os.path.abspath(output_dir)
-    HydraConfig.instance().set_config(config)
-    Path(output_dir).mkdir(parents=True, exist_ok=True)
-    if config.hydra.output_subdir is not None:
-        hydra_dir = Path(config.hydra.runtime.output_dir) / str(config.hydra.output_subdir)
-        _save_config(task_config(config), "config.yaml", hydra_dir)
-        _save_config(copy.deepcopy(HydraConfig.instance().cfg), "hydra.yaml", hydra_dir)
-        _save_config(config.hydra.overrides.task, "overrides.yaml", hydra_dir)
-    return Path(config.hydra.runtime.output_dir)
 
 
 def say(line: str) -> None:
@@ -211,9 +162,3 @@ def _finish_diverged(launcher, job: Job, member) -> JobReturn:
 def _on_gpu(cfg) -> bool:
     accelerator = str(cfg.trainer.get("accelerator", "auto"))
     return accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
-
-
-def merged_checkpoint_path(sweep_dir: Path) -> Path:
-    fd, path = tempfile.mkstemp(prefix=".fused-resume-", suffix=".ckpt", dir=sweep_dir)
-    os.close(fd)
-    return Path(path)
