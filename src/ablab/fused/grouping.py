@@ -49,16 +49,14 @@ def _class(target: str):
         return None  # the run itself will say what is wrong with it
 
 
-def reason_alone(cfg: DictConfig, on_gpu: bool, cpu_max_width: int) -> str | None:
+def reason_alone(cfg: DictConfig) -> str | None:
     """Why this job runs one by one whatever the others are, or None when it may be fused."""
     target = cfg.model.get("_target_")
     if target not in FUSED_MODELS:
+        # Where fusing pays, measured (bench/fused.py, docs/fused.md): an MLP of any width tried was
+        # as fast or faster fused on a 2-core CPU; convolutional and recurrent models have no fused
+        # form here (grouped convolutions would be one; a CNN under vmap was 0.6x on this CPU).
         return f"model {cfg.model.get('name') or target} has no fused form (fusion covers the MLP)"
-    if not on_gpu and max(cfg.model.get("hidden") or [0]) > cpu_max_width:
-        # Measured (bench/fused.py): on a CPU, wide layers are arithmetic-bound already and
-        # fusing them does not pay; a GPU fuses any MLP.
-        return (f"an MLP wider than {cpu_max_width} units does not train faster fused on a CPU "
-                f"(hydra.launcher.cpu_max_width)")
     if cfg.get("ckpt_path"):
         return "ckpt_path is set"
     if cfg.get("compile"):

@@ -20,7 +20,6 @@ import sys
 import warnings
 from collections import defaultdict
 
-import torch
 from hydra.core.utils import JobReturn, run_job
 
 from ablab.fused import grouping
@@ -39,12 +38,11 @@ def jobs_named(jobs: list[Job]) -> str:
 
 def launch(launcher, job_overrides, initial_job_idx: int) -> list[JobReturn]:
     jobs = compose(launcher, job_overrides, initial_job_idx)
-    on_gpu = _on_gpu(task_config(jobs[0].config))
     by_key: dict[str, list[Job]] = defaultdict(list)
     alone: dict[str, list[Job]] = defaultdict(list)
     for job in jobs:
         cfg = task_config(job.config)
-        why = grouping.reason_alone(cfg, on_gpu, launcher.cpu_max_width)
+        why = grouping.reason_alone(cfg)
         if why:
             alone[why].append(job)
         else:
@@ -159,6 +157,3 @@ def _finish_diverged(launcher, job: Job, member) -> JobReturn:
     return ret
 
 
-def _on_gpu(cfg) -> bool:
-    accelerator = str(cfg.trainer.get("accelerator", "auto"))
-    return accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())

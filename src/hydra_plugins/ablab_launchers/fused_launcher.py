@@ -22,16 +22,14 @@ from omegaconf import DictConfig
 class FusedLauncherConf:
     _target_: str = "hydra_plugins.ablab_launchers.fused_launcher.FusedLauncher"
     max_members: int = 16  # jobs per fused group at most (groups are also capped by memory)
-    # On a CPU, an MLP wider than this trains no faster fused (bench/fused.py); a GPU fuses any MLP.
-    cpu_max_width: int = 256
 
 
 ConfigStore.instance().store(group="hydra/launcher", name="fused", node=FusedLauncherConf, provider="ablab")
 
 
 class FusedLauncher(Launcher):
-    def __init__(self, max_members: int = 16, cpu_max_width: int = 256) -> None:
-        self.max_members, self.cpu_max_width = int(max_members), int(cpu_max_width)
+    def __init__(self, max_members: int = 16) -> None:
+        self.max_members = int(max_members)
         self.config: Optional[DictConfig] = None
         self.task_function: Optional[TaskFunction] = None
         self.hydra_context: Optional[HydraContext] = None
