@@ -17,7 +17,7 @@ from pytorch_lightning.callbacks import TQDMProgressBar
 
 from ablab.factors import build
 from ablab.fused.data import FusedData
-from ablab.fused.jobs import Job, enter_job_dir, merged_checkpoint_path, task_config
+from ablab.fused.jobs import Job, enter_job_dir, merged_checkpoint_path
 from ablab.fused.members import Member, MemberLoggers, Members, SharedClock, ordered
 from ablab.fused.module import FusedClassifier
 from ablab.fused.net import unsupported as net_unsupported
@@ -35,8 +35,8 @@ from ablab.schema import validate
 
 def build_member(job: Job, group_size: int) -> Member | None:
     """Member of a group, or None when an earlier run of the sweep completed the job."""
-    run_dir = enter_job_dir(job.config)
-    cfg = task_config(job.config)
+    run_dir = enter_job_dir(job)
+    cfg = job.cfg
     run = RunJob.of_this_process()
     if run.earlier.completed:
         return None
@@ -62,14 +62,25 @@ def build_member(job: Job, group_size: int) -> Member | None:
     return member
 
 
-def unsupported_member(member: Member) -> str | None:
-    """Why this built member cannot be fused, or None."""
+def unsupported_member(member: Member, cpu_max_params: int) -> str | None:
+    """Why this built member cannot be fused (or would not train faster fused), or None."""
     why = net_unsupported(member.classifier.model)
     if why:
         return why
+    if not on_gpu(member.cfg) and member.params > cpu_max_params:
+        # Measured (bench/fused.py, docs/fused.md): on a 2-core CPU the 784-784-784-10 MLP (1.2M
+        # weights) trained at 0.9x fused, the default 784-512-256-128-10 (0.57M) at 1.0-1.2x, the
+        # 784-128-64-10 at 1.6-1.9x: wide layers keep the cores busy already.
+        return (f"an MLP of {member.params / 1e6:.1f}M weights trains no faster fused on a CPU "
+                f"(hydra.launcher.cpu_max_params={cpu_max_params})")
     if member.classifier.schedule.monitor:
         return "a schedule that watches a metric (ReduceLROnPlateau)"
     return None
+
+
+def on_gpu(cfg) -> bool:
+    accelerator = str(cfg.trainer.get("accelerator", "auto"))
+    return accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
 
 
 def split_key(member: Member) -> tuple:

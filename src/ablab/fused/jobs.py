@@ -23,6 +23,7 @@ class Job:
     idx: int
     overrides: list[str]
     config: DictConfig  # with hydra, as run_job gets it
+    cfg: DictConfig  # without: what the task gets
 
 
 def compose(launcher, job_overrides, initial_job_idx: int) -> list[Job]:
@@ -33,7 +34,7 @@ def compose(launcher, job_overrides, initial_job_idx: int) -> list[Job]:
         with open_dict(config):
             config.hydra.job.id = idx
             config.hydra.job.num = idx
-        jobs.append(Job(idx, list(overrides), config))
+        jobs.append(Job(idx, list(overrides), config, task_config(config)))
     return jobs
 
 
@@ -44,9 +45,10 @@ def task_config(config: DictConfig) -> DictConfig:
     return cfg
 
 
-def enter_job_dir(config: DictConfig) -> Path:
+def enter_job_dir(job: Job) -> Path:
     """What run_job does before calling the task: the job's output dir, set in its config and in
     HydraConfig (the callbacks' `${hydra:runtime.output_dir}`), created, with its .hydra files."""
+    config = job.config
     HydraConfig.instance().set_config(config)
     output_dir = os.path.join(str(OmegaConf.select(config, "hydra.sweep.dir")),
                               str(OmegaConf.select(config, "hydra.sweep.subdir")))
@@ -56,7 +58,7 @@ def enter_job_dir(config: DictConfig) -> Path:
     Path(output_dir).mkdir(parents=True, exist_ok=True)
     if config.hydra.output_subdir is not None:
         hydra_dir = Path(config.hydra.runtime.output_dir) / str(config.hydra.output_subdir)
-        _save_config(task_config(config), "config.yaml", hydra_dir)
+        _save_config(job.cfg, "config.yaml", hydra_dir)
         _save_config(copy.deepcopy(HydraConfig.instance().cfg), "hydra.yaml", hydra_dir)
         _save_config(config.hydra.overrides.task, "overrides.yaml", hydra_dir)
     return Path(config.hydra.runtime.output_dir)

@@ -23,7 +23,7 @@ from collections import defaultdict
 from hydra.core.utils import JobReturn, run_job
 
 from ablab.fused import grouping
-from ablab.fused.jobs import Job, compose, task_config
+from ablab.fused.jobs import Job, compose
 from ablab.run import membership
 
 
@@ -41,12 +41,11 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list[JobReturn]:
     by_key: dict[str, list[Job]] = defaultdict(list)
     alone: dict[str, list[Job]] = defaultdict(list)
     for job in jobs:
-        cfg = task_config(job.config)
-        why = grouping.reason_alone(cfg)
+        why = grouping.reason_alone(job.cfg)
         if why:
             alone[why].append(job)
         else:
-            by_key[grouping.key(cfg)].append(job)
+            by_key[grouping.key(job.cfg)].append(job)
     for why, these in alone.items():
         say(f"{jobs_named(these)} one by one: {why}")
     returns: dict[int, JobReturn] = {}
@@ -76,17 +75,18 @@ def fused(launcher, jobs: list[Job]) -> dict[int, JobReturn]:
 
     returns: dict[int, JobReturn] = {}
     built, singles = [], []
-    for job in jobs:
+    for i, job in enumerate(jobs):
         member = build_member(job, len(jobs))
         if member is None:  # completed in an earlier run of this sweep: run_job returns its metric
-            singles.append((job, None))
+            singles.append(job)
             continue
-        why = unsupported_member(member)
-        if why:
-            say(f"{jobs_named([job])} one by one: {why}")
-            singles.append((job, why))
-        else:
-            built.append((job, member))
+        if not built:  # the jobs share model and data: what rules out the first rules out all
+            why = unsupported_member(member, launcher.cpu_max_params)
+            if why:
+                say(f"{jobs_named(jobs)} one by one: {why}")
+                singles += jobs[i:]
+                break
+        built.append((job, member))
     groups: dict[tuple, list] = defaultdict(list)
     for job, member in built:
         groups[split_key(member)].append((job, member))
@@ -96,7 +96,7 @@ def fused(launcher, jobs: list[Job]) -> dict[int, JobReturn]:
                 returns[part[0][0].idx] = one(launcher, part[0][0])
             else:
                 returns.update(train_and_finish(launcher, part))
-    for job, _ in singles:
+    for job in singles:
         returns[job.idx] = one(launcher, job)
     return returns
 

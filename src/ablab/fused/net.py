@@ -5,9 +5,9 @@ images), and its output is logits[k], computed from its own slice of every stack
 a Linear is one batched matmul (baddbmm) over [K, B, in], a BatchNorm1d is one batch norm over
 K·H channels (per-member statistics, as the separate runs keep them), a LayerNorm normalises
 each member's rows and applies its own scale, an activation is elementwise. Dropout draws each
-member's mask from that member's own generator, in the order its separate run draws from
-torch's global one (`bernoulli_` then divide, as `F.dropout` does on a CPU), so the masks are
-the same masks.
+member's mask with `F.dropout` itself from that member's own random stream (the device's
+default generator set to the member's state for the draw), in the order its separate run
+draws, so the masks are the same masks on a CPU and on a GPU.
 
 Which architectures: those `chain(net)` can read as a straight chain of these layers, which
 is the MLP. A convolutional model would need grouped convolutions with K·C channels; on a CPU
@@ -72,7 +72,7 @@ class FusedNet(nn.Module):
             self.layers.append(holder)
         # Dropout rates may differ between members; each member's mask comes from its own generator.
         self.dropout = [[c[i].p if isinstance(c[i], nn.Dropout) else 0.0 for c in chains] for i in range(len(self.kinds))]
-        self.generators: list[torch.Generator] | None = None
+        self.streams: list[torch.Tensor] = []  # each member's generator state (reseed)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for i, (kind, held) in enumerate(zip(self.kinds, self.layers)):
@@ -108,18 +108,28 @@ class FusedNet(nn.Module):
         rates = self.dropout[i]
         if not self.training or not any(rates):
             return x
-        masks = []
-        for p, generator in zip(rates, self.generators):
-            if p == 0:  # F.dropout with p=0 draws nothing: the member's stream stays where its run's is
-                masks.append(torch.ones_like(x[0]))
-            else:
-                masks.append(torch.empty_like(x[0]).bernoulli_(1 - p, generator=generator).div_(1 - p))
-        return x * torch.stack(masks)
+        # F.dropout itself, on each member's slice, from each member's own random stream: torch's
+        # default generator of the device is set to the member's state and read back after, so
+        # the masks are the ones its separate run draws, on a CPU and on a GPU alike.
+        generator = _default_generator(x.device)
+        outer = generator.get_state()
+        out = []
+        try:
+            for k, p in enumerate(rates):
+                if p == 0:  # F.dropout with p=0 draws nothing
+                    out.append(x[k])
+                    continue
+                generator.set_state(self.streams[k])
+                out.append(F.dropout(x[k], p, True))
+                self.streams[k] = generator.get_state()
+        finally:
+            generator.set_state(outer)
+        return torch.stack(out)
 
     def reseed(self, seeds: list[int]) -> None:
-        """Each member's dropout stream as its run's EpochSeed sets torch's global generator."""
+        """Each member's dropout stream as its run's EpochSeed seeds torch's global generator."""
         device = next(self.parameters()).device
-        self.generators = [torch.Generator(device=device).manual_seed(s) for s in seeds]
+        self.streams = [torch.Generator(device=device).manual_seed(s).get_state() for s in seeds]
 
     # ---- each member's own network, for checkpoints and figures ----
     def member_state(self, k: int) -> dict[str, torch.Tensor]:
@@ -150,3 +160,9 @@ class FusedNet(nn.Module):
                         b.copy_(layer.get_buffer(name))
                     else:
                         b[k].copy_(layer.get_buffer(name))
+
+
+def _default_generator(device: torch.device) -> torch.Generator:
+    if device.type == "cuda":
+        return torch.cuda.default_generators[device.index if device.index is not None else torch.cuda.current_device()]
+    return torch.default_generator

@@ -22,14 +22,17 @@ from omegaconf import DictConfig
 class FusedLauncherConf:
     _target_: str = "hydra_plugins.ablab_launchers.fused_launcher.FusedLauncher"
     max_members: int = 16  # jobs per fused group at most (groups are also capped by memory)
+    # On a CPU, an MLP with more weights than this runs one by one: measured, it trains no faster
+    # fused (bench/fused.py; docs/fused.md). A GPU fuses any MLP.
+    cpu_max_params: int = 600_000
 
 
 ConfigStore.instance().store(group="hydra/launcher", name="fused", node=FusedLauncherConf, provider="ablab")
 
 
 class FusedLauncher(Launcher):
-    def __init__(self, max_members: int = 16) -> None:
-        self.max_members = int(max_members)
+    def __init__(self, max_members: int = 16, cpu_max_params: int = 600_000) -> None:
+        self.max_members, self.cpu_max_params = int(max_members), int(cpu_max_params)
         self.config: Optional[DictConfig] = None
         self.task_function: Optional[TaskFunction] = None
         self.hydra_context: Optional[HydraContext] = None
