@@ -12,8 +12,8 @@
    set of synthetic 28x28 images (60,000 train, written once into a temp folder in the IDX
    format, so torchvision's own loader reads it). A model the launcher does not fuse runs one
    by one: its two figures are the same kind of run, and the table says so.
-2. sweep: the wall time, start-up included, of an 8-job small-MLP sweep (seed=0..7, 1 epoch of
-   the 60,000 images) with and without the fused launcher.
+2. sweep: the wall time, start-up included, of an 8-job small-MLP sweep (seed=0..7, 1 and 3
+   epochs of the 60,000 images: --epochs) with and without the fused launcher.
 3. studies: the wall time of `ablab-study mnist_mlp_grid` and `mnist_mlp_factors` (quick
    scale) with and without `hydra/launcher=fused`.
 
@@ -100,14 +100,14 @@ def throughput(data: Path, work: Path, members: list[int], models: list[str], ba
             print(f"| {model} | {k} | {f:,.0f} | {s:,.0f} | {f / s:.2f}x | {how} |", flush=True)
 
 
-def eight_job_sweep(data: Path, work: Path, repeats: int) -> None:
-    print(f"\n## 8-job small-MLP sweep, 1 epoch of 60,000 images, start-up included ({load()})")
+def eight_job_sweep(data: Path, work: Path, repeats: int, epochs: int) -> None:
+    print(f"\n## 8-job small-MLP sweep, {epochs} epoch(s) of 60,000 images, start-up included ({load()})")
     common = ["data=fashion_mnist", f"data.root={data}", "data.download=false", *MODELS["mlp_small"],
-              "seed=0,1,2,3,4,5,6,7", "trainer.max_epochs=1", "viz=none"]
+              "seed=0,1,2,3,4,5,6,7", f"trainer.max_epochs={epochs}", "viz=none"]
     times = {"fused": [], "basic": []}
     for r in range(repeats):
         for launcher in times:
-            times[launcher].append(sweep(work / f"sweep-{launcher}-{r}", launcher, *common))
+            times[launcher].append(round(sweep(work / f"sweep-{epochs}-{launcher}-{r}", launcher, *common), 1))
     f, b = statistics.median(times["fused"]), statistics.median(times["basic"])
     print(f"fused {f:.1f} s, one by one {b:.1f} s: {b / f:.2f}x  (repeats: fused {times['fused']}, "
           f"one by one {times['basic']})".replace("[", "").replace("]", ""))
@@ -135,6 +135,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--batches", type=int, default=100, help="training batches per epoch")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, nargs="+", default=[1, 3], help="of the 8-job sweep")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ablab-bench-fused-") as tmp:
         work = Path(tmp)
@@ -142,7 +143,8 @@ def main() -> None:
         if args.part in ("all", "throughput"):
             throughput(data, work, args.members, args.models, args.batches, args.repeats)
         if args.part in ("all", "sweep"):
-            eight_job_sweep(data, work, args.repeats)
+            for epochs in args.epochs:
+                eight_job_sweep(data, work, args.repeats, epochs)
         if args.part in ("all", "studies"):
             studies(work)
 

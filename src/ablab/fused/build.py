@@ -71,7 +71,7 @@ def unsupported_member(member: Member, cpu_max_params: int) -> str | None:
         # Measured (bench/fused.py, docs/fused.md): on a 2-core CPU the 784-784-784-10 MLP (1.2M
         # weights) trained at 0.9x fused, the default 784-512-256-128-10 (0.57M) at 1.0-1.2x, the
         # 784-128-64-10 at 1.6-1.9x: wide layers keep the cores busy already.
-        return (f"an MLP of {member.params / 1e6:.1f}M weights trains no faster fused on a CPU "
+        return (f"an MLP of {member.params:,} weights trains no faster fused on a CPU "
                 f"(hydra.launcher.cpu_max_params={cpu_max_params})")
     if member.classifier.schedule.monitor:
         return "a schedule that watches a metric (ReduceLROnPlateau)"

@@ -3,9 +3,10 @@
 For each batch the sweeper hands over (all of a basic sweep, an OFAT step, a greedy step):
 1. compose every job's config, as Hydra's basic launcher does;
 2. group the jobs by `grouping.key`, leaving out those `grouping.reason_alone` names;
-3. build each group's members as their separate runs would (`build_member`), and split a
-   group further where only a built member can tell (its network, its optimizer's code path,
-   its split sizes, the epoch it resumes from); cap each group at `max_members` and by memory;
+3. build each group's members as their separate runs would (`build_member`); what only a built
+   member can tell (a layer without a fused form, its size on a CPU) rules out the whole group,
+   and the members are split further by their split sizes, batches per epoch, penalty kind and
+   the epoch they resume from; cap each group at `max_members` and by memory;
 4. train each group as one fused model (`train_group`);
 5. finish every job through Hydra's own `run_job` and the ordinary run (run/train.py), which
    resumes each member from the checkpoint the group wrote at its last epoch, evaluates its
@@ -76,8 +77,11 @@ def fused(launcher, jobs: list[Job]) -> dict[int, JobReturn]:
     returns: dict[int, JobReturn] = {}
     built, singles = [], []
     for i, job in enumerate(jobs):
-        member = build_member(job, len(jobs))
-        if member is None:  # completed in an earlier run of this sweep: run_job returns its metric
+        try:
+            member = build_member(job, len(jobs))
+        except Exception:  # its own run says what is wrong with it, and records it, as one job
+            member = None
+        if member is None:  # or completed in an earlier run of this sweep: run_job returns its metric
             singles.append(job)
             continue
         if not built:  # the jobs share model and data: what rules out the first rules out all

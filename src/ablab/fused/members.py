@@ -147,6 +147,10 @@ class ModuleView:
         return self._fused.train_epoch_means(self._member.k)
 
     @property
+    def trainer(self):
+        return TrainerView(self._fused.trainer, self._member, None)
+
+    @property
     def device(self):
         return self._fused.device
 
