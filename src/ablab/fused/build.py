@@ -1,8 +1,8 @@
 """A fused group's members, built as their separate runs build themselves, and its training.
 
-`build_member` follows run/train.py step for step up to `trainer.fit` (seed, data, network,
-optimizer, callbacks), so member k starts from the weights, batches and dropout stream its
-separate run starts from. `train_group` stacks the members (resuming from their own
+`build_member` follows run/train.py step for step up to `trainer.fit` (seed, data, network and
+callbacks; its optimizer once the group's trainer exists), so member k starts from the weights,
+batches and dropout stream its separate run starts from. `train_group` stacks the members (resuming from their own
 checkpoints when an earlier run of the sweep left them) and fits them as one Lightning run.
 """
 from __future__ import annotations
