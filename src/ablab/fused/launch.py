@@ -21,7 +21,7 @@ import sys
 import warnings
 from collections import defaultdict
 
-from hydra.core.utils import JobReturn, run_job
+from hydra.core.utils import JobReturn, configure_log, run_job
 
 from ablab.fused import grouping
 from ablab.fused.jobs import Job, compose
@@ -63,8 +63,6 @@ def one(launcher, job: Job) -> JobReturn:
     """A job as Hydra's basic launcher runs it."""
     ret = run_job(hydra_context=launcher.hydra_context, task_function=launcher.task_function, config=job.config,
                   job_dir_key="hydra.sweep.dir", job_subdir_key="hydra.sweep.subdir")
-    from hydra.core.utils import configure_log
-
     configure_log(launcher.config.hydra.hydra_logging, launcher.config.hydra.verbose)
     return ret
 
@@ -156,8 +154,7 @@ def _finish_diverged(launcher, job: Job, member) -> JobReturn:
         sweep_output.print_job_line(member.results.record, job.idx)
         return float("nan")
 
-    ret = run_job(hydra_context=launcher.hydra_context, task_function=record, config=job.config,
-                  job_dir_key="hydra.sweep.dir", job_subdir_key="hydra.sweep.subdir")
-    return ret
+    return run_job(hydra_context=launcher.hydra_context, task_function=record, config=job.config,
+                   job_dir_key="hydra.sweep.dir", job_subdir_key="hydra.sweep.subdir")
 
 

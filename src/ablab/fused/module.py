@@ -37,6 +37,7 @@ class FusedClassifier(pl.LightningModule):
         self.alive = [True] * self.k  # False: the member diverged and takes no further part
         self.optimizers_ready = None  # set by Members: makes each member's schedule once its optimizer exists
         self.last_losses: torch.Tensor | None = None  # this step's loss of each member (with its penalty)
+        self._strengths: torch.Tensor | None = None  # each member's penalty strength, on the device
         self._epoch_sums()
 
     def _epoch_sums(self) -> None:
@@ -93,8 +94,9 @@ class FusedClassifier(pl.LightningModule):
         first = self.members[0].penalty
         matrices = [p for p in self.net.parameters() if p.ndim > 2]  # a member's ndim > 1
         norms = sum(torch.vmap(first.norm)(w) for w in matrices)
-        strengths = torch.tensor([m.penalty.strength for m in self.members], device=norms.device)
-        return strengths * norms
+        if self._strengths is None or self._strengths.device != norms.device:  # made once, not a copy per step
+            self._strengths = torch.tensor([m.penalty.strength for m in self.members], device=norms.device)
+        return self._strengths * norms
 
     def train_epoch_means(self, k: int) -> dict:
         if not self._seen:
