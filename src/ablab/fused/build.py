@@ -13,6 +13,7 @@ import sys
 import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
+from omegaconf import OmegaConf
 from pytorch_lightning.callbacks import TQDMProgressBar
 
 from ablab.factors import build
@@ -90,7 +91,16 @@ def split_key(member: Member) -> tuple:
             member.start.epoch if member.start.checkpoint else None, type(member.classifier.penalty))
 
 
+def optimizer_settings(cfg) -> str:
+    """What decides a member's optimizer and schedule: members with equal settings share one
+    torch optimizer over their range of the stacks (fused.optim)."""
+    return OmegaConf.to_yaml(cfg.optimizer, resolve=True) + OmegaConf.to_yaml(cfg.scheduler, resolve=True)
+
+
 def renumber(members: list[Member]) -> list[Member]:
+    """Places in the stack, members with equal optimizer settings next to each other (their jobs
+    keep their numbers and directories)."""
+    members = sorted(members, key=lambda m: optimizer_settings(m.cfg))  # stable: job order within equal settings
     for k, m in enumerate(members):
         m.k = k
         m.clock.members = len(members)
@@ -119,7 +129,8 @@ def train_group(members: list[Member]) -> None:
     raws = [torch.load(m.start.checkpoint, map_location="cpu", weights_only=True) for m in members] if resumed else []
     for m, raw in zip(members, raws):
         m.classifier.load_state_dict(raw["state_dict"])
-    module = FusedClassifier([m.classifier for m in members], [m.cfg.seed for m in members])
+    module = FusedClassifier([m.classifier for m in members], [m.cfg.seed for m in members],
+                             share=[optimizer_settings(m.cfg) for m in members])
     shown = progress_bar(cfg.trainer)
     callbacks = [Members(members)] + ([TQDMProgressBar(refresh_rate=10)] if shown else [])
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=MemberLoggers(members),

@@ -4,7 +4,23 @@ Members may differ in seed and fold, so each keeps its own loaders (its own orde
 augmentation stream); a step takes one batch from each. The launcher groups only members
 whose splits have equal sizes, so every member takes the same number of equal-sized batches.
 """
+from typing import NamedTuple
+
 import pytorch_lightning as pl
+import torch
+
+from ablab.data.batch import Batch
+
+
+class Stacked(NamedTuple):
+    """The members' batches of a step as one, preprocessed: x [K, B, ...], y [K, B]."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def of(self, k: int) -> Batch:
+        """Member k's batch, as its run's callbacks get it."""
+        return Batch(self.x[k], self.y[k])
 
 
 class Zipped:

@@ -118,7 +118,8 @@ def _capped(group: list, max_members: int) -> list[list]:
 def train_and_finish(launcher, part: list) -> dict[int, JobReturn]:
     from ablab.fused.build import renumber, train_group
 
-    jobs, members = [j for j, _ in part], renumber([m for _, m in part])
+    members = renumber([m for _, m in part])
+    jobs = [next(j for j, m in part if m is member) for member in members]
     say(f"{jobs_named(jobs)} as one fused group of {len(jobs)}")
     try:
         train_group(members)

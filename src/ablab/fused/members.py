@@ -218,14 +218,18 @@ class Members(pl.Callback):
         self._each(trainer, pl_module, "setup", stage)
 
     def optimizers_ready(self, optimizers, trainer) -> None:
-        """Each member's optimizer and schedule, as its run's configure_optimizers makes them."""
+        """Each member's optimizer and schedule, as its run's configure_optimizers makes them: one
+        schedule per shared optimizer (its members' settings are equal, so are their schedules)."""
+        schedules = {}
         for m, optimizer in zip(self.members, optimizers.members):
             m.optimizer = optimizer
-            config = m.classifier.schedule.lightning_config(optimizer, trainer)
-            m.scheduler_configs = [config] if config else []
-            if self._saved is not None:
-                for config, state in zip(m.scheduler_configs, self._saved[m.k]["lr_schedulers"]):
-                    config["scheduler"].load_state_dict(state)
+            shared = optimizer.optimizer
+            if id(shared) not in schedules:
+                config = m.classifier.schedule.lightning_config(shared, trainer)
+                if config and self._saved is not None:
+                    config["scheduler"].load_state_dict(self._saved[m.k]["lr_schedulers"][0])
+                schedules[id(shared)] = [config] if config else []
+            m.scheduler_configs = schedules[id(shared)]
 
     def on_fit_start(self, trainer, pl_module):
         self._each(trainer, pl_module, "on_fit_start")
@@ -237,21 +241,24 @@ class Members(pl.Callback):
         self._each(trainer, pl_module, "on_train_epoch_start")
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        self._each(trainer, pl_module, "on_train_batch_start", member_args=lambda m: (batch[m.k], batch_idx))
+        self._each(trainer, pl_module, "on_train_batch_start", member_args=lambda m: (batch.of(m.k), batch_idx))
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         self._step_schedulers(trainer)
         losses = pl_module.last_losses
         self._each(trainer, pl_module, "on_train_batch_end",
-                   member_args=lambda m: ({"loss": losses[m.k]}, batch[m.k], batch_idx))
+                   member_args=lambda m: ({"loss": losses[m.k]}, batch.of(m.k), batch_idx))
 
     def _step_schedulers(self, trainer) -> None:
         # Where Lightning steps a run's schedulers: after every optimizer step ("step"), and after
-        # the epoch's last one ("epoch"), before any on_train_batch_end hook.
+        # the epoch's last one ("epoch"), before any on_train_batch_end hook. Members that share an
+        # optimizer share its schedule: it steps once.
         last = trainer.fit_loop.epoch_loop._num_ready_batches_reached()
+        stepped = set()
         for m in self.members:
             for config in m.scheduler_configs if m.alive else ():
-                if config["interval"] == "step" or last:
+                if id(config) not in stepped and (config["interval"] == "step" or last):
+                    stepped.add(id(config))
                     config["scheduler"].step()
 
     def on_validation_epoch_end(self, trainer, pl_module):

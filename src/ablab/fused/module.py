@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import pytorch_lightning as pl
 import torch
+import torch.nn.functional as F
 
 from ablab.data.batch import Batch
+from ablab.fused.data import Stacked
 from ablab.fused.net import FusedNet
 from ablab.fused.optim import MemberOptimizers
 from ablab.lit import Classifier, finish_split
@@ -25,7 +27,7 @@ from ablab.run.resume.state import EpochSeed
 
 
 class FusedClassifier(pl.LightningModule):
-    def __init__(self, members: list[Classifier], seeds: list[int]):
+    def __init__(self, members: list[Classifier], seeds: list[int], share: list | None = None):
         super().__init__()
         self.k = len(members)
         self.members = members  # a plain list: their own parameters are not trained (the stacked ones are)
@@ -34,10 +36,12 @@ class FusedClassifier(pl.LightningModule):
         self.member_parts = torch.nn.ModuleList(
             [torch.nn.ModuleList([m.loss, m.eval_metrics, m.eval_losses]) for m in members])
         self.seeds = list(seeds)
+        self.share = share  # members with equal keys share one optimizer (fused.optim)
         self.alive = [True] * self.k  # False: the member diverged and takes no further part
         self.optimizers_ready = None  # set by Members: makes each member's schedule once its optimizer exists
         self.last_losses: torch.Tensor | None = None  # this step's loss of each member (with its penalty)
         self._strengths: torch.Tensor | None = None  # each member's penalty strength, on the device
+        self._one_cross_entropy: bool | None = None  # every member's loss is the same plain cross-entropy
         self._epoch_sums()
 
     def _epoch_sums(self) -> None:
@@ -48,12 +52,25 @@ class FusedClassifier(pl.LightningModule):
         self._seen = 0
 
     # ---- batches ----
-    def on_after_batch_transfer(self, batches: list[Batch], dataloader_idx: int) -> list[Batch]:
+    def on_after_batch_transfer(self, batches: list[Batch], dataloader_idx: int) -> Stacked:
+        """Each member's batch preprocessed as its run does it, stacked: x [K, B, ...], y [K, B]."""
         training, epoch = self.trainer.training, self.current_epoch
-        return [m.preprocess(b, training=training, epoch=epoch) for m, b in zip(self.members, batches)]
+        ys = torch.stack([b.y for b in batches])
+        if self._preprocess_once(batches, training):  # one elementwise pass, the same numbers as K
+            first = self.members[0].preprocess
+            return Stacked(first(Batch(torch.stack([b.x for b in batches]), ys)).x, ys)
+        done = [m.preprocess(b, training=training, epoch=epoch) for m, b in zip(self.members, batches)]
+        return Stacked(torch.stack([b.x for b in done]), ys)
 
-    def forward(self, batches: list[Batch]) -> torch.Tensor:
-        return self.net(torch.stack([b.x for b in batches]))
+    def _preprocess_once(self, batches: list[Batch], training: bool) -> bool:
+        """Whether every member's batch takes the same affine map from uint8 (no augmentation)."""
+        first = self.members[0].preprocess
+        return all(b.x.dtype == torch.uint8 and b.is_copy is None for b in batches) and all(
+            (m.preprocess.mean, m.preprocess.std) == (first.mean, first.std)
+            and not (training and m.preprocess.augment is not None) for m in self.members)
+
+    def forward(self, batch: Stacked) -> torch.Tensor:
+        return self.net(batch.x)
 
     # ---- training ----
     def on_train_epoch_start(self):
@@ -64,13 +81,12 @@ class FusedClassifier(pl.LightningModule):
         self.net.reseed([EpochSeed.stream(s, self.current_epoch) for s in self.seeds])
         self._epoch_sums()
 
-    def training_step(self, batches: list[Batch], batch_idx):
-        logits = self(batches)
-        ys = [b.y for b in batches]
-        losses = torch.stack([m.loss(logits[k], ys[k]) for k, m in enumerate(self.members)])
-        n = len(ys[0])
+    def training_step(self, batch: Stacked, batch_idx):
+        logits, ys = self(batch), batch.y
+        losses = self._losses(logits, ys)
+        n = ys.shape[1]
         self._loss_sum += losses.detach() * n
-        self._correct += (logits.detach().argmax(2) == torch.stack(ys)).sum(1)
+        self._correct += (logits.detach().argmax(2) == ys).sum(1)
         self._seen += n
         every = self.trainer.log_every_n_steps
         if every and (self.global_step + 1) % every == 0:
@@ -83,6 +99,23 @@ class FusedClassifier(pl.LightningModule):
         self.last_losses = losses.detach()
         alive = self._alive()
         return losses[alive].sum() if len(alive) < self.k else losses.sum()
+
+    def _losses(self, logits: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+        """Each member's loss from its own loss object; plain cross-entropy, when every member's is
+        the same, as one call over all members' rows (each member's mean over its own batch)."""
+        if self._one_cross_entropy is None:
+            first = self.members[0].loss
+            self._one_cross_entropy = type(first) is torch.nn.CrossEntropyLoss and first.weight is None \
+                and first.reduction == "mean" and all(
+                    type(m.loss) is torch.nn.CrossEntropyLoss and m.loss.weight is None and m.loss.reduction == "mean"
+                    and (m.loss.label_smoothing, m.loss.ignore_index) == (first.label_smoothing, first.ignore_index)
+                    for m in self.members) and first.ignore_index < 0  # labels are class indices: none ignored
+        if self._one_cross_entropy:
+            first = self.members[0].loss
+            rows = F.cross_entropy(logits.flatten(0, 1), ys.flatten(), reduction="none",
+                                   label_smoothing=first.label_smoothing)
+            return rows.view(ys.shape).mean(1)
+        return torch.stack([m.loss(logits[k], ys[k]) for k, m in enumerate(self.members)])
 
     def _alive(self) -> list[int]:
         return [k for k in range(self.k) if self.alive[k]]
@@ -115,11 +148,11 @@ class FusedClassifier(pl.LightningModule):
                 self.log(f"m{k}/train/penalty", self._penalty_sum[k] / self._seen)
 
     # ---- validation ----
-    def validation_step(self, batches: list[Batch], batch_idx):
-        logits = self(batches)
-        for k, (m, b) in enumerate(zip(self.members, batches)):
-            m.eval_losses["val"].update(m.loss(logits[k], b.y), weight=len(b.y))
-            m.eval_metrics["val"].update(logits[k], b.y)
+    def validation_step(self, batch: Stacked, batch_idx):
+        logits, ys = self(batch), batch.y
+        for k, m in enumerate(self.members):
+            m.eval_losses["val"].update(m.loss(logits[k], ys[k]), weight=len(ys[k]))
+            m.eval_metrics["val"].update(logits[k], ys[k])
 
     def on_validation_epoch_end(self):
         for k, m in enumerate(self.members):
@@ -130,6 +163,7 @@ class FusedClassifier(pl.LightningModule):
     # ---- the fused step ----
     def configure_optimizers(self):
         # Here, after Lightning has moved the stacks to the device: the members' optimizers hold views of them.
-        optimizer = MemberOptimizers(list(self.net.parameters()), [m.optimizer_factory for m in self.members])
+        optimizer = MemberOptimizers(list(self.net.parameters()), [m.optimizer_factory for m in self.members],
+                                     self.share)
         self.optimizers_ready(optimizer, self.trainer)
         return optimizer

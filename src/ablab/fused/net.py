@@ -2,8 +2,9 @@
 
 Member k's input is x[k] (its own batch: members with different seeds or folds see different
 images), and its output is logits[k], computed from its own slice of every stacked weight:
-a Linear is one batched matmul (baddbmm) over [K, B, in], a BatchNorm1d is one batch norm over
-K·H channels (per-member statistics, as the separate runs keep them), a LayerNorm normalises
+a Linear is one batched matmul (baddbmm, W·xᵀ: features × batch), a BatchNorm1d is one batch
+norm over K·H channels of that output as it lies (per-member statistics, as the separate runs
+keep them), a LayerNorm normalises
 each member's rows and applies its own scale, an activation is elementwise. Dropout draws each
 member's mask with `F.dropout` itself from that member's own random stream (the device's
 default generator set to the member's state for the draw), in the order its separate run
@@ -75,40 +76,50 @@ class FusedNet(nn.Module):
         self.streams: list[torch.Tensor] = []  # each member's generator state (reseed)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # A Linear computes W·xᵀ + b: its output is features × batch ([K, H, B], "transposed"),
+        # where a BatchNorm1d over K·H channels is a view, with no copy, and the next Linear
+        # multiplies it as it is. LayerNorm and dropout work on a member's rows ([B, H]).
+        transposed = False
         for i, (kind, held) in enumerate(zip(self.kinds, self.layers)):
             if isinstance(kind, nn.Flatten):
                 x = x.flatten(kind.start_dim + 1, kind.end_dim if kind.end_dim < 0 else kind.end_dim + 1)
             elif isinstance(kind, nn.Linear):
-                x = torch.baddbmm(held.bias.unsqueeze(1), x, held.weight.transpose(1, 2)) if kind.bias is not None \
-                    else torch.bmm(x, held.weight.transpose(1, 2))
+                features = x if transposed else x.transpose(1, 2)
+                x = torch.baddbmm(held.bias.unsqueeze(2), held.weight, features) if kind.bias is not None \
+                    else torch.bmm(held.weight, features)
+                transposed = True
             elif isinstance(kind, nn.BatchNorm1d):
-                x = self._batch_norm(kind, held, x)
+                x = self._batch_norm(kind, held, x if transposed else x.transpose(1, 2).contiguous())
+                transposed = True
             elif isinstance(kind, nn.LayerNorm):
-                x = F.layer_norm(x, kind.normalized_shape, None, None, kind.eps)
+                rows = x.transpose(1, 2) if transposed else x
+                x = F.layer_norm(rows, kind.normalized_shape, None, None, kind.eps)
                 x = torch.addcmul(held.bias.unsqueeze(1), x, held.weight.unsqueeze(1))
+                transposed = False
             elif isinstance(kind, nn.Dropout):
-                x = self._dropout(i, x)
+                x, transposed = self._dropout(i, x, transposed)
             else:
                 x = kind(x)
-        return x
+        return x.transpose(1, 2).contiguous() if transposed else x
 
     def _batch_norm(self, kind: nn.BatchNorm1d, held: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        k, b, h = x.shape
+        """Batch norm of [K, H, B] as [1, K·H, B]: member k's channels are k·H .. k·H+H-1, each
+        normalised over its batch, as nn.BatchNorm1d normalises a [B, H] batch."""
+        k, h, b = x.shape
         factor = kind.momentum
         if self.training:  # as nn.BatchNorm1d: count the batch, cumulative average when momentum is None
             held.num_batches_tracked.add_(1)
             if factor is None:
                 factor = 1.0 / float(held.num_batches_tracked)
-        flat = x.transpose(0, 1).reshape(b, k * h)  # member k's channels are k*h .. k*h+h-1
-        out = F.batch_norm(flat, held.running_mean.view(-1), held.running_var.view(-1), held.weight.view(-1),
-                           held.bias.view(-1), self.training, factor or 0.0, kind.eps)
-        return out.view(b, k, h).transpose(0, 1)
+        out = F.batch_norm(x.reshape(1, k * h, b), held.running_mean.view(-1), held.running_var.view(-1),
+                           held.weight.view(-1), held.bias.view(-1), self.training, factor or 0.0, kind.eps)
+        return out.view(k, h, b)
 
-    def _dropout(self, i: int, x: torch.Tensor) -> torch.Tensor:
+    def _dropout(self, i: int, x: torch.Tensor, transposed: bool) -> tuple[torch.Tensor, bool]:
         rates = self.dropout[i]
         if not self.training or not any(rates):
-            return x
-        # F.dropout itself, on each member's slice, from each member's own random stream: torch's
+            return x, transposed
+        # F.dropout itself, on each member's rows, from each member's own random stream: torch's
         # default generator of the device is set to the member's state and read back after, so
         # the masks are the ones its separate run draws, on a CPU and on a GPU alike.
         generator = _default_generator(x.device)
@@ -116,15 +127,16 @@ class FusedNet(nn.Module):
         out = []
         try:
             for k, p in enumerate(rates):
+                rows = x[k].t().contiguous() if transposed else x[k]  # the mask is drawn in row order
                 if p == 0:  # F.dropout with p=0 draws nothing
-                    out.append(x[k])
+                    out.append(rows)
                     continue
                 generator.set_state(self.streams[k])
-                out.append(F.dropout(x[k], p, True))
+                out.append(F.dropout(rows, p, True))
                 self.streams[k] = generator.get_state()
         finally:
             generator.set_state(outer)
-        return torch.stack(out)
+        return torch.stack(out), False
 
     def reseed(self, seeds: list[int]) -> None:
         """Each member's dropout stream as its run's EpochSeed seeds torch's global generator."""
