@@ -328,3 +328,19 @@ def test_the_launcher_is_a_hydra_group_with_its_settings():
         cfg = compose("train", overrides=["hydra/launcher=fused", "hydra.launcher.max_members=4"],
                       return_hydra_config=True)
     assert cfg.hydra.launcher.max_members == 4 and cfg.hydra.launcher._target_.endswith("FusedLauncher")
+
+
+def test_a_study_names_its_launcher_and_the_command_line_wins(tmp_path, monkeypatch):
+    from ablab.study import plan, spec
+
+    text = (spec.study_dir() / "mnist_mlp_grid.yaml").read_text()
+    (tmp_path / "grid.yaml").write_text(text + "launcher: fused\n")
+    (tmp_path / "scaled.yaml").write_text(text.replace("  quick:\n", "  quick:\n    launcher: fused\n"))
+    monkeypatch.setattr(spec, "study_dir", lambda: tmp_path)
+    study = spec.load("grid", "quick", {})
+    stage = study.stages[0]
+    assert "hydra/launcher=fused" in plan.command(study, stage, [], [])
+    mine = plan.command(study, stage, [], ["hydra/launcher=basic"])
+    assert "hydra/launcher=basic" in mine and "hydra/launcher=fused" not in mine
+    assert "hydra/launcher=fused" in plan.command(spec.load("scaled", "quick", {}), stage, [], [])
+    assert not any("launcher" in o for o in plan.command(spec.load("scaled", "paper", {}), stage, [], []))

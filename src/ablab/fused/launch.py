@@ -130,13 +130,14 @@ def train_and_finish(launcher, part: list) -> dict[int, JobReturn]:
             traceback.print_exc()
         say(f"the group of {jobs_named(jobs)} failed ({type(exc).__name__}: {exc}); running them one by one")
         return {job.idx: one(launcher, job) for job in jobs}
-    group = {"members": len(jobs), "jobs": [j.idx for j in jobs]}
+    group = {"members": len(jobs), "jobs": sorted(j.idx for j in jobs)}
     returns = {}
-    for job, member in zip(jobs, members):
+    for job, member in sorted(zip(jobs, members), key=lambda pair: pair[0].idx):  # finished in job order
         if member.diverged is not None:
             returns[job.idx] = _finish_diverged(launcher, job, member)
         else:
-            with membership.finishing(group, member.classifier.evaluated.get("val"), member.logger), \
+            with membership.finishing(group, member.classifier.evaluated.get("val"), member.logger,
+                                      member.datamodule), \
                     warnings.catch_warnings():
                 # Its checkpoints are there because its group wrote them.
                 warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")

@@ -11,18 +11,25 @@ from contextlib import contextmanager
 _current: dict | None = None
 _last_val = None
 _logger = None
+_datamodule = None
 
 
 @contextmanager
-def finishing(group: dict, last_val=None, logger=None):
+def finishing(group: dict, last_val=None, logger=None, datamodule=None):
     """`last_val`: the member's validation at its last epoch (an Evaluation), measured by the group;
-    `logger`: its TensorBoard logger, still open, so the run's points stay in one event file."""
-    global _current, _last_val, _logger
-    _current, _last_val, _logger = group, last_val, logger
+    `logger`: its TensorBoard logger, still open, so the run's points stay in one event file;
+    `datamodule`: its data, loaded and split when the member was built (not loaded twice)."""
+    global _current, _last_val, _logger, _datamodule
+    _current, _last_val, _logger, _datamodule = group, last_val, logger, datamodule
     try:
         yield
     finally:
-        _current, _last_val, _logger = None, None, None
+        _current, _last_val, _logger, _datamodule = None, None, None, None
+
+
+def datamodule():
+    """The member's data module, set up by its group, or None."""
+    return _datamodule
 
 
 def logger():

@@ -102,9 +102,16 @@ def load(name: str, scale: str = "quick", variables: Optional[dict[str, str]] = 
     return Study(
         name=name, title=str(raw.get("title", name)), asks=str(raw.get("asks", "")).strip(), scale=scale,
         metric=str(raw.get("metric", "val.acc")), mode=str(raw.get("mode", "max")),
-        every_job=_strings(raw.get("every_job")) + _strings(chosen.get("every_job")),
+        every_job=_launcher(chosen.get("launcher", raw.get("launcher"))) + _strings(raw.get("every_job"))
+        + _strings(chosen.get("every_job")),
         stages=stages, tables=OmegaConf.to_container(raw.get("tables") or ListConfig([]))  # type: ignore[arg-type]
     )
+
+
+def _launcher(name: Any) -> list[str]:
+    """`launcher: fused` (the study's, or one scale's): how every stage runs its jobs, as
+    `hydra/launcher=fused` on the command line would say; the command line's own wins."""
+    return [f"hydra/launcher={name}"] if name else []
 
 
 def _stage(study: str, node: DictConfig) -> Stage:
