@@ -24,9 +24,12 @@ import torch
 from torch import nn
 
 from ablab.factors.norm import batch, layer, none
+from ablab.factors.penalty import L1, L2
 from ablab.fused import grouping
+from ablab.fused.module import FusedClassifier
 from ablab.fused.net import FusedNet, unsupported
 from ablab.fused.optim import MemberOptimizers
+from ablab.lit import Classifier
 from ablab.models.mlp import MLP
 from ablab.run.resume.state import EpochSeed
 from tests.conftest import REPO, read_results, run_cli
@@ -67,6 +70,31 @@ def test_the_fused_network_computes_each_members_network(norm):
         torch.testing.assert_close(fused(x)[k], net.eval()(x[k]))
 
 
+@pytest.mark.parametrize("penalty", [L1, L2])
+@pytest.mark.parametrize("smoothing", [(0.1, 0.1, 0.1), (0.0, 0.1, 0.2)], ids=["equal losses", "own losses"])
+def test_each_members_loss_and_penalty_are_its_own(penalty, smoothing):
+    # Member k's training loss: its own loss object on its logits (one cross-entropy call for all
+    # members when theirs are equal) plus its own strength times the norm of its own weight matrices.
+    members = []
+    for k, (strength, s) in enumerate(zip((1e-3, 1e-2, 0.1), smoothing)):
+        torch.manual_seed(k)
+        members.append(Classifier(MLP((1, 6, 6), 5, act=nn.ReLU, norm=batch, hidden=(12, 8)),
+                                  nn.CrossEntropyLoss(label_smoothing=s), partial(torch.optim.SGD, lr=0.1), None, 5,
+                                  penalty=penalty(strength)))
+    fused = FusedClassifier(members, seeds=[0, 1, 2])
+    logits, y = torch.randn(3, 16, 5), torch.randint(0, 5, (3, 16))
+    losses = fused._losses(logits, y) + fused._penalties()
+    assert fused._one_cross_entropy == (len(set(smoothing)) == 1)
+    losses.sum().backward()
+    for k, m in enumerate(members):
+        own = m.loss(logits[k], y[k]) + m.penalty(m.model)
+        own.backward()
+        torch.testing.assert_close(losses[k], own)
+        matrices = [(p, q) for p, q in zip(fused.net.parameters(), m.model.parameters()) if q.ndim > 1]
+        for stacked, mine in matrices:  # the penalty's gradient (the logits here are not the network's)
+            torch.testing.assert_close(stacked.grad[k], mine.grad)
+
+
 def test_only_the_mlp_has_a_fused_form():
     from ablab.models.cnn import CNN
 
@@ -98,7 +126,7 @@ def test_each_member_steps_exactly_as_its_separate_optimizer(kind, settings, sha
     # seed sweep): one optimizer over the members' range of the stacks; torch's kernels take a scalar
     # path for a tensor's last few elements, so an element may round differently (1 ulp) there.
     settings = [settings[0]] * 3 if shared else settings
-    same = partial(torch.testing.assert_close, rtol=1e-6, atol=1e-9) if shared else partial(assert_equal)
+    agree = partial(torch.testing.assert_close, rtol=1e-6, atol=1e-9) if shared else assert_equal
     torch.manual_seed(0)
     shapes = [(5, 4), (5,), (3, 5)]
     alone = [[nn.Parameter(torch.randn(s)) for s in shapes] for _ in settings]
@@ -121,13 +149,13 @@ def test_each_member_steps_exactly_as_its_separate_optimizer(kind, settings, sha
                 p.grad = g[k].clone()
             separate[k].step()
             for p, own in zip(stacked, alone[k]):
-                same(p[k], own)
+                agree(p[k], own)
     assert all(torch.equal(p[2], f) for p, f in zip(stacked, frozen))
     now = fused.members[2].state_dict()["state"]
     for i, state in frozen_state.items():  # its per-element state too (a shared step count goes on)
         assert all(torch.equal(now[i][name], v) for name, v in state.items() if v.shape == stacked[i].shape[1:])
     for k in (0, 1):
-        assert same_state(fused.members[k].state_dict(), separate[k].state_dict(), same)
+        assert same_state(fused.members[k].state_dict(), separate[k].state_dict(), agree)
     again = MemberOptimizers([nn.Parameter(p.detach().clone()) for p in stacked],
                              [lambda ps, s=s: kind(ps, **s) for s in settings], share)
     again.load_state_dict(fused.state_dict())
@@ -203,8 +231,11 @@ def assert_as_separate_runs(fused_dir, basic_dir, jobs: int, adaptive: bool = Fa
         first_a, first_b = a["history"][0]["train_loss"], b["history"][0]["train_loss"]
         assert abs(first_a - first_b) <= 1e-3 * abs(first_a), (j, first_a, first_b)
         for split in ("val", "test"):
-            if adaptive:  # a few images' accuracy jumps; the loss moves by a fraction of a percent
-                assert abs(a[split]["loss"] - b[split]["loss"]) <= 0.02 * a[split]["loss"], (j, split)
+            if adaptive:  # a few images' accuracy jumps; the loss moves by a few percent at most
+                # Adagrad's first step is lr·sign(g): where g is rounding noise (the weights of an input
+                # pixel that is constant over the batch, which batch norm cancels), any other order of
+                # float sums is a whole step the other way. Its val loss moved 1.7-2.2%; the rest < 0.1%.
+                assert abs(a[split]["loss"] - b[split]["loss"]) <= 0.05 * a[split]["loss"], (j, split)
             else:
                 assert abs(a[split]["acc"] - b[split]["acc"]) <= 0.02, (j, split)
         assert b["best_epoch"] is not None and b["train_images_per_s"] > 0
