@@ -15,7 +15,9 @@
 2. sweep: the wall time, start-up included, of an 8-job small-MLP sweep (seed=0..7, 1 and 3
    epochs of the 60,000 images: --epochs) with and without the fused launcher.
 3. studies: the wall time of `ablab-study mnist_mlp_grid` and `mnist_mlp_factors` (quick
-   scale) with and without `hydra/launcher=fused`.
+   scale, --studies) with and without `hydra/launcher=fused`.
+
+The per-layer arithmetic (loop, stacked, vmap) is bench/fused_layers.py.
 
 Repeats are interleaved (fused, separate, fused, ...) and medians reported; the 1-minute load
 average is printed before each part: above the core count, other work competed.
@@ -113,19 +115,22 @@ def eight_job_sweep(data: Path, work: Path, repeats: int, epochs: int) -> None:
           f"one by one {times['basic']})".replace("[", "").replace("]", ""))
 
 
-def studies(work: Path) -> None:
+def studies(work: Path, names: list[str], repeats: int) -> None:
     print(f"\n## quick studies, wall time ({load()})")
-    for name in ("mnist_mlp_grid", "mnist_mlp_factors"):
-        times = {}
-        for launcher in ("fused", "basic"):
-            start = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-m", "ablab.study", name, f"hydra/launcher={launcher}",
-                                   "--out", str(work / f"{name}-{launcher}")], cwd=REPO, capture_output=True, text=True)
-            if proc.returncode != 0:
-                sys.exit(f"bench: study failed:\n{proc.stderr[-3000:]}")
-            times[launcher] = time.perf_counter() - start
-        print(f"{name}: fused {times['fused']:.0f} s, one by one {times['basic']:.0f} s: "
-              f"{times['basic'] / times['fused']:.2f}x", flush=True)
+    for name in names:
+        times = {"fused": [], "basic": []}
+        for r in range(repeats):  # interleaved: fused, one by one, fused, ...
+            for launcher in times:
+                start = time.perf_counter()
+                proc = subprocess.run([sys.executable, "-m", "ablab.study", name, f"hydra/launcher={launcher}",
+                                       "--out", str(work / f"{name}-{launcher}-{r}")],
+                                      cwd=REPO, capture_output=True, text=True)
+                if proc.returncode != 0:
+                    sys.exit(f"bench: study failed:\n{proc.stderr[-3000:]}")
+                times[launcher].append(round(time.perf_counter() - start))
+        f, b = statistics.median(times["fused"]), statistics.median(times["basic"])
+        print(f"{name}: fused {f:.0f} s, one by one {b:.0f} s: {b / f:.2f}x  (repeats: fused {times['fused']}, "
+              f"one by one {times['basic']}; {load()})".replace("[", "").replace("]", ""), flush=True)
 
 
 def main() -> None:
@@ -136,6 +141,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=100, help="training batches per epoch")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, nargs="+", default=[1, 3], help="of the 8-job sweep")
+    parser.add_argument("--studies", nargs="+", default=["mnist_mlp_grid", "mnist_mlp_factors"])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ablab-bench-fused-") as tmp:
         work = Path(tmp)
@@ -146,7 +152,7 @@ def main() -> None:
             for epochs in args.epochs:
                 eight_job_sweep(data, work, args.repeats, epochs)
         if args.part in ("all", "studies"):
-            studies(work)
+            studies(work, args.studies, args.repeats)
 
 
 if __name__ == "__main__":
