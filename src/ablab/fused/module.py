@@ -2,10 +2,12 @@
 
 Each member is a whole `Classifier`, built exactly as its separate run builds it (seeded,
 initialised, with its own loss, penalty, preprocessing and metric objects). The fused module
-trains their stacked network (`FusedNet`) on the K members' own batches: per step, the data
-loss of each member comes from its own loss object on its own logits, and the sum over the
-members is what backward sees, so each member's gradient is exactly its own (no parameter is
-shared). Each member's own optimizer then steps its slice of the stacks (`MemberOptimizers`).
+trains their stacked network (`FusedNet`) on the K members' own batches, stacked into one
+(`Stacked`): per step, the data loss of each member comes from its own loss object on its own
+logits (one call for all when every member's is the same plain cross-entropy), and the sum
+over the members is what backward sees, so each member's gradient is exactly its own (no
+parameter is shared). Each member's optimizer then steps its slice of the stacks (shared by
+members whose settings are equal: `MemberOptimizers`).
 
 Everything a member's run directory receives (history, checkpoints, TensorBoard, results.json)
 is written by the member's own callbacks, called by `ablab.fused.members.Members`; this module

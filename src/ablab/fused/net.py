@@ -1,19 +1,21 @@
 """K networks of one architecture as one: every weight stacked along a new leading dimension.
 
 Member k's input is x[k] (its own batch: members with different seeds or folds see different
-images), and its output is logits[k], computed from its own slice of every stacked weight:
-a Linear is one batched matmul (baddbmm, W·xᵀ: features × batch), a BatchNorm1d is one batch
-norm over K·H channels of that output as it lies (per-member statistics, as the separate runs
-keep them), a LayerNorm normalises
-each member's rows and applies its own scale, an activation is elementwise. Dropout draws each
-member's mask with `F.dropout` itself from that member's own random stream (the device's
-default generator set to the member's state for the draw), in the order its separate run
-draws, so the masks are the same masks on a CPU and on a GPU.
+images), and its output is logits[k], computed from its own slice of every stacked weight. A
+Linear is one batched matmul (baddbmm, W·xᵀ + b) whose output lies features × batch
+([K, H, B]); a BatchNorm1d is one batch norm of that output viewed as [1, K·H, B] (per-member
+statistics, as the separate runs keep them, and no copy); the next Linear multiplies it as it
+lies. A LayerNorm normalises each member's rows and applies its own scale; an activation is
+elementwise. Dropout draws each member's mask with `F.dropout` itself from that member's own
+random stream (the device's default generator set to the member's state for the draw), on
+the member's rows in the order its separate run draws, so the masks are the same masks on a
+CPU and on a GPU.
 
 Which architectures: those `chain(net)` can read as a straight chain of these layers, which
-is the MLP. A convolutional model would need grouped convolutions with K·C channels; on a CPU
-the issue's own measurement (the EMNIST CNN under vmap, 0.6x) says it would not pay, so those
-models run one by one (the launcher says so) rather than through a slower fused path.
+is the MLP. A convolutional model would need grouped convolutions with K·C channels; on this
+2-core CPU they were slower than K convolutions one after another at K=4 and mixed at K=16
+(bench/fused_layers.py, docs/fused.md), so those models run one by one (the launcher says so)
+rather than through a slower fused path.
 """
 from __future__ import annotations
 
