@@ -69,9 +69,9 @@ def unsupported_member(member: Member, cpu_max_params: int) -> str | None:
     if why:
         return why
     if not on_gpu(member.cfg) and member.params > cpu_max_params:
-        # Measured (bench/fused.py, docs/fused.md): on a 2-core CPU the 784-784-784-10 MLP (1.2M
-        # weights) trained at 0.9x fused, the default 784-512-256-128-10 (0.57M) at 1.0-1.2x, the
-        # 784-128-64-10 at 1.6-1.9x: wide layers keep the cores busy already.
+        # Measured (bench/fused.py, docs/fused.md), 16 members on a 2-core CPU: the 784-784-784-10
+        # MLP (1.2M weights) trained at 1.00-1.18x fused, the default 784-512-256-128-10 (0.57M) at
+        # 1.95x, the 784-128-64-10 at 2.4x: wide layers keep the cores busy already.
         return (f"an MLP of {member.params:,} weights trains no faster fused on a CPU "
                 f"(hydra.launcher.cpu_max_params={cpu_max_params})")
     if member.classifier.schedule.monitor:

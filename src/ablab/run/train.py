@@ -76,7 +76,9 @@ def train(cfg: DictConfig) -> float:
         # ckpt_path=<bad file> fails here, before data loads; a sweep's damaged last.ckpt is passed over.
         start = choose(cfg.get("ckpt_path"), job.earlier.checkpoints, job.overrides)
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
-        datamodule = membership.datamodule() or build.datamodule(cfg)  # a fused member's: set up already
+        datamodule = membership.datamodule()  # a fused member's, set up by its group already
+        if datamodule is None:
+            datamodule = build.datamodule(cfg)
         datamodule.setup("fit")  # load now: missing or corrupt data fails before any training
         module = _classifier(cfg, datamodule, job.overrides)
         params = sum(p.numel() for p in module.model.parameters())
