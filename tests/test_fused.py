@@ -229,7 +229,8 @@ def assert_as_separate_runs(fused_dir, basic_dir, jobs: int, adaptive: bool = Fa
         assert b["resume"] is None and b["overrides"] == a["overrides"] and b["name"] == a["name"]
         assert [e["epoch"] for e in b["history"]] == [e["epoch"] for e in a["history"]]
         first_a, first_b = a["history"][0]["train_loss"], b["history"][0]["train_loss"]
-        assert abs(first_a - first_b) <= 1e-3 * abs(first_a), (j, first_a, first_b)
+        # Adagrad's first epoch moved by up to 8.6e-4 (below); every other optimizer's by < 1e-5.
+        assert abs(first_a - first_b) <= (5e-3 if adaptive else 1e-3) * abs(first_a), (j, first_a, first_b)
         for split in ("val", "test"):
             if adaptive:  # a few images' accuracy jumps; the loss moves by a few percent at most
                 # Adagrad's first step is lr·sign(g): where g is rounding noise (the weights of an input
@@ -243,7 +244,10 @@ def assert_as_separate_runs(fused_dir, basic_dir, jobs: int, adaptive: bool = Fa
         scalars_a, sessions_a = tensorboard(basic_dir / str(j))
         scalars_b, sessions_b = tensorboard(fused_dir / str(j))
         first_steps = [v for _, v in scalars_a["train/loss_step"][:2]], [v for _, v in scalars_b["train/loss_step"][:2]]
-        torch.testing.assert_close(*first_steps, rtol=1e-5, atol=0)  # the same weights, batches and masks
+        # The same weights, batches and masks: the loss before any update to float rounding, and after
+        # one (Adagrad's lr·sign(g) on rounding-noise gradients, above, moved it by up to 1.7e-5).
+        torch.testing.assert_close(first_steps[0][0], first_steps[1][0], rtol=1e-5, atol=0)
+        torch.testing.assert_close(*first_steps, rtol=1e-4 if adaptive else 1e-5, atol=0)
         assert scalars_a.keys() == scalars_b.keys()  # the same charts
         for tag in scalars_a:  # at the same steps
             assert [s for s, _ in scalars_a[tag]] == [s for s, _ in scalars_b[tag]], tag
