@@ -106,12 +106,7 @@ class FusedClassifier(pl.LightningModule):
         """Each member's loss from its own loss object; plain cross-entropy, when every member's is
         the same, as one call over all members' rows (each member's mean over its own batch)."""
         if self._one_cross_entropy is None:
-            first = self.members[0].loss
-            self._one_cross_entropy = type(first) is torch.nn.CrossEntropyLoss and first.weight is None \
-                and first.reduction == "mean" and all(
-                    type(m.loss) is torch.nn.CrossEntropyLoss and m.loss.weight is None and m.loss.reduction == "mean"
-                    and (m.loss.label_smoothing, m.loss.ignore_index) == (first.label_smoothing, first.ignore_index)
-                    for m in self.members) and first.ignore_index < 0  # labels are class indices: none ignored
+            self._one_cross_entropy = same_plain_cross_entropy([m.loss for m in self.members])
         if self._one_cross_entropy:
             first = self.members[0].loss
             rows = F.cross_entropy(logits.flatten(0, 1), ys.flatten(), reduction="none",
@@ -169,3 +164,11 @@ class FusedClassifier(pl.LightningModule):
                                      self.share)
         self.optimizers_ready(optimizer, self.trainer)
         return optimizer
+
+
+def same_plain_cross_entropy(losses: list) -> bool:
+    """Every loss is nn.CrossEntropyLoss with a mean over its batch, no class weights and the same
+    label smoothing (labels are class indices, so its ignore_index, -100, ignores nothing)."""
+    first = losses[0]
+    return all(type(loss) is torch.nn.CrossEntropyLoss and loss.weight is None and loss.reduction == "mean"
+               and loss.ignore_index < 0 and loss.label_smoothing == first.label_smoothing for loss in losses)
