@@ -249,6 +249,8 @@ def assert_as_separate_runs(fused_dir, basic_dir, jobs: int, adaptive: bool = Fa
         torch.testing.assert_close(first_steps[0][0], first_steps[1][0], rtol=1e-5, atol=0)
         torch.testing.assert_close(*first_steps, rtol=1e-4 if adaptive else 1e-5, atol=0)
         assert scalars_a.keys() == scalars_b.keys()  # the same charts
+        # Its own schedule, stepped once per step even where members share one optimizer and schedule.
+        assert [v for _, v in scalars_b["lr"]] == pytest.approx([v for _, v in scalars_a["lr"]], rel=1e-6)
         for tag in scalars_a:  # at the same steps
             assert [s for s, _ in scalars_a[tag]] == [s for s, _ in scalars_b[tag]], tag
         assert sessions_a == sessions_b == 1
