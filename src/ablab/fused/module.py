@@ -43,7 +43,9 @@ class FusedClassifier(pl.LightningModule):
         self.optimizers_ready = None  # set by Members: makes each member's schedule once its optimizer exists
         self.last_losses: torch.Tensor | None = None  # this step's loss of each member (with its penalty)
         self._strengths: torch.Tensor | None = None  # each member's penalty strength, on the device
-        self._one_cross_entropy: bool | None = None  # every member's loss is the same plain cross-entropy
+        # Fixed for the group's life, so decided once here, not per step.
+        self._one_cross_entropy = same_plain_cross_entropy([m.loss for m in members])
+        self._same_affine = same_affine([m.preprocess for m in members])
         self._epoch_sums()
 
     def _epoch_sums(self) -> None:
@@ -66,10 +68,7 @@ class FusedClassifier(pl.LightningModule):
 
     def _preprocess_once(self, batches: list[Batch], training: bool) -> bool:
         """Whether every member's batch takes the same affine map from uint8 (no augmentation)."""
-        first = self.members[0].preprocess
-        return all(b.x.dtype == torch.uint8 and b.is_copy is None for b in batches) and all(
-            (m.preprocess.mean, m.preprocess.std) == (first.mean, first.std)
-            and not (training and m.preprocess.augment is not None) for m in self.members)
+        return self._same_affine[training] and all(b.x.dtype == torch.uint8 and b.is_copy is None for b in batches)
 
     def forward(self, batch: Stacked) -> torch.Tensor:
         return self.net(batch.x)
@@ -105,8 +104,6 @@ class FusedClassifier(pl.LightningModule):
     def _losses(self, logits: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
         """Each member's loss from its own loss object; plain cross-entropy, when every member's is
         the same, as one call over all members' rows (each member's mean over its own batch)."""
-        if self._one_cross_entropy is None:
-            self._one_cross_entropy = same_plain_cross_entropy([m.loss for m in self.members])
         if self._one_cross_entropy:
             first = self.members[0].loss
             rows = F.cross_entropy(logits.flatten(0, 1), ys.flatten(), reduction="none",
@@ -172,3 +169,12 @@ def same_plain_cross_entropy(losses: list) -> bool:
     first = losses[0]
     return all(type(loss) is torch.nn.CrossEntropyLoss and loss.weight is None and loss.reduction == "mean"
                and loss.ignore_index < 0 and loss.label_smoothing == first.label_smoothing for loss in losses)
+
+
+def same_affine(preprocessing: list) -> dict[bool, bool]:
+    """By training or not: whether every member maps uint8 to floats with the same mean and std,
+    with no augmentation (a member's preprocessing is None until its run's setup takes its data's)."""
+    first = preprocessing[0]
+    same = first is not None and all(p is not None and (p.mean, p.std) == (first.mean, first.std)
+                                     for p in preprocessing)
+    return {False: same, True: same and all(p.augment is None for p in preprocessing)}
