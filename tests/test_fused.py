@@ -270,6 +270,15 @@ def test_a_fused_sweep_writes_each_job_as_its_separate_run(tmp_path):
                    "trainer.limit_test_batches=2", script="eval.py")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads((out / "eval.json").read_text())["test"] == read_results(fused_dir / "1")["test"]
+    # and predict.py reads it as any run's (a Kaggle-style CSV of 5 images: a row and a class each).
+    images = tmp_path / "images.csv"
+    pixels = torch.randint(0, 256, (5, 28 * 28)).tolist()
+    images.write_text("\n".join([",".join(f"pixel{i}" for i in range(28 * 28))] + [",".join(map(str, p)) for p in pixels]))
+    proc = run_cli(f"ckpt_path={fused_dir}/1/checkpoints/best.ckpt", f"input={images}", f"hydra.run.dir={out}_predict",
+                   script="predict.py")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = (tmp_path / "eval_predict" / "predictions.csv").read_text().splitlines()
+    assert len(rows) == 6 and all(row.split(",")[1] in [str(c) for c in range(10)] for row in rows[1:])
     # Run again into the same directory: every job completed, nothing is trained again.
     again = run_cli("-m", "hydra/launcher=fused", *args, f"hydra.sweep.dir={fused_dir}")
     assert again.returncode == 0 and "fused group" not in again.stderr
