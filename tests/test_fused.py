@@ -23,9 +23,11 @@ import pytest
 import torch
 from torch import nn
 
+from ablab.data.batch import Batch
 from ablab.factors.norm import batch, layer, none
 from ablab.factors.penalty import L1, L2
 from ablab.fused import grouping
+from ablab.fused.data import Stacked
 from ablab.fused.module import FusedClassifier
 from ablab.fused.net import FusedNet, unsupported
 from ablab.fused.optim import MemberOptimizers
@@ -93,6 +95,39 @@ def test_each_members_loss_and_penalty_are_its_own(penalty, smoothing):
         matrices = [(p, q) for p, q in zip(fused.net.parameters(), m.model.parameters()) if q.ndim > 1]
         for stacked, mine in matrices:  # the penalty's gradient (the logits here are not the network's)
             torch.testing.assert_close(stacked.grad[k], mine.grad)
+
+
+@pytest.mark.parametrize("smoothing", [(0.1, 0.1, 0.1), (0.0, 0.1, 0.2)], ids=["equal losses", "own losses"])
+def test_a_fused_validation_measures_each_member_as_its_own(monkeypatch, smoothing):
+    # The group counts its members' validation rows in chunks, not batch by batch: each member's
+    # metrics are its own run's exactly (they are counts), its loss to float rounding.
+    members = []
+    for k, s in enumerate(smoothing):
+        torch.manual_seed(k)
+        members.append(Classifier(MLP((1, 6, 6), 5, act=nn.ReLU, norm=batch, hidden=(12, 8)),
+                                  nn.CrossEntropyLoss(label_smoothing=s), partial(torch.optim.SGD, lr=0.1), None, 5))
+    alone = copy.deepcopy(members)
+    fused = FusedClassifier(members, seeds=[0, 1, 2]).eval()
+    monkeypatch.setattr(FusedClassifier, "VAL_ROWS", 40)  # counted after batches 3 and 5 of 16 rows
+    x, y = torch.randn(5, 3, 16, 1, 6, 6), torch.randint(0, 5, (5, 3, 16))
+    with torch.no_grad():
+        fused.on_validation_epoch_start()
+        for i in range(5):
+            fused.validation_step(Stacked.make(x[i], y[i]), i)
+        fused.on_validation_epoch_end()
+        for k, m in enumerate(alone):
+            m.eval()
+            for i in range(5):
+                m.validation_step(Batch(x[i, k], y[i, k]), i)
+            m.on_validation_epoch_end()
+            mine, own = members[k].evaluated["val"], m.evaluated["val"]
+            assert mine.scalars.keys() == own.scalars.keys()
+            assert mine.scalars["loss"] == pytest.approx(own.scalars["loss"], rel=1e-6)
+            assert {n: v for n, v in mine.scalars.items() if n != "loss"} == \
+                {n: v for n, v in own.scalars.items() if n != "loss"}
+            assert mine.per_class_acc == own.per_class_acc
+            assert torch.equal(mine.confusion_matrix, own.confusion_matrix)
+            assert int(own.confusion_matrix.sum()) == 80
 
 
 def test_only_the_mlp_has_a_fused_form():

@@ -13,14 +13,23 @@ from ablab.data.batch import Batch
 
 
 class Stacked(NamedTuple):
-    """The members' batches of a step as one, preprocessed: x [K, B, ...], y [K, B]."""
+    """The members' batches of a step as one, preprocessed: x [K, B, ...], y [K, B]. A tuple, as
+    Lightning expects a batch to be (it looks for the batch size in it)."""
 
     x: torch.Tensor
     y: torch.Tensor
+    parts: list  # each member's batch, made on first asking (`of`)
+
+    @classmethod
+    def make(cls, x: torch.Tensor, y: torch.Tensor) -> "Stacked":
+        return cls(x, y, [])
 
     def of(self, k: int) -> Batch:
-        """Member k's batch, as its run's callbacks get it."""
-        return Batch(self.x[k], self.y[k])
+        """Member k's batch, as its run's callbacks get it (the views are made once per step, for
+        all members: a step's hooks ask for them K times each)."""
+        if not self.parts:
+            self.parts.extend(Batch(x, y) for x, y in zip(self.x.unbind(0), self.y.unbind(0)))
+        return self.parts[k]
 
 
 class Zipped:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import Checkpoint, ProgressBar
+from pytorch_lightning.callbacks import Checkpoint, ModelCheckpoint, ProgressBar
 from pytorch_lightning.loggers import Logger
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
@@ -187,8 +187,7 @@ class Members(pl.Callback):
         """The member's callbacks that do something at `hook` (a step's hooks run K times per step)."""
         key = (member.k, hook)
         if key not in self._hook_callers:
-            base = getattr(pl.Callback, hook)
-            self._hook_callers[key] = [c for c in member.callbacks if getattr(type(c), hook, base) is not base]
+            self._hook_callers[key] = [c for c in member.callbacks if acts_at(c, hook)]
         return self._hook_callers[key]
 
     def _views_of(self, trainer, pl_module, member: Member) -> tuple:
@@ -245,7 +244,7 @@ class Members(pl.Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         self._step_schedulers(trainer)
-        losses = pl_module.last_losses
+        losses = pl_module.last_losses.unbind(0)  # K views in one call
         self._each(trainer, pl_module, "on_train_batch_end",
                    member_args=lambda m: ({"loss": losses[m.k]}, batch.of(m.k), batch_idx))
 
@@ -309,6 +308,17 @@ class Members(pl.Callback):
             for c in m.callbacks:
                 if c.state_key in saved["callbacks"]:
                     c.load_state_dict(saved["callbacks"][c.state_key])
+
+
+def acts_at(callback: pl.Callback, hook: str) -> bool:
+    """Whether the callback does anything at `hook`: it overrides it, and it is not a checkpoint
+    saved at epoch ends only, whose per-step hook just decides not to save (Lightning's
+    ModelCheckpoint with neither `every_n_train_steps` nor `train_time_interval`)."""
+    base = getattr(pl.Callback, hook)
+    if getattr(type(callback), hook, base) is base:
+        return False
+    return not (hook == "on_train_batch_end" and isinstance(callback, ModelCheckpoint)
+                and callback._every_n_train_steps < 1 and callback._train_time_interval is None)
 
 
 def member_states(member: Member) -> dict:
