@@ -108,7 +108,7 @@ def test_a_fused_validation_measures_each_member_as_its_own(monkeypatch, smoothi
                                   nn.CrossEntropyLoss(label_smoothing=s), partial(torch.optim.SGD, lr=0.1), None, 5))
     alone = copy.deepcopy(members)
     fused = FusedClassifier(members, seeds=[0, 1, 2]).eval()
-    monkeypatch.setattr(FusedClassifier, "VAL_ROWS", 40)  # counted after batches 3 and 5 of 16 rows
+    monkeypatch.setattr(FusedClassifier, "EVAL_ROWS", 40)  # counted after batches 3 and 5 of 16 rows
     x, y = torch.randn(5, 3, 16, 1, 6, 6), torch.randint(0, 5, (5, 3, 16))
     with torch.no_grad():
         fused.on_validation_epoch_start()
@@ -317,6 +317,27 @@ def test_a_fused_sweep_writes_each_job_as_its_separate_run(tmp_path):
     # Run again into the same directory: every job completed, nothing is trained again.
     again = run_cli("-m", "hydra/launcher=fused", *args, f"hydra.sweep.dir={fused_dir}")
     assert again.returncode == 0 and "fused group" not in again.stderr
+
+
+@pytest.mark.slow
+def test_a_member_whose_best_epoch_is_not_its_last_is_finished_as_its_run(tmp_path):
+    # lr=1e-9 learns nothing, so its first epoch stays its best; lr=0.01 improves to its last. The
+    # group validates the first member's best checkpoint (only its: the other's last validation
+    # stands) and tests both in one pass, as each run's finish would one by one.
+    args = [*QUICK, "optimizer.lr=1e-9,0.01"]
+    fused, fused_dir = sweep(tmp_path, "fused", *args)
+    assert fused.returncode == 0, fused.stderr[-3000:]
+    assert "as one fused group of 2" in fused.stderr
+    basic, basic_dir = sweep(tmp_path, "basic", *args, launcher="basic")
+    assert basic.returncode == 0, basic.stderr[-3000:]
+    assert_as_separate_runs(fused_dir, basic_dir, 2)  # val/* points of the best epoch's validation included
+    stale, fresh = read_results(fused_dir / "0"), read_results(fused_dir / "1")
+    assert (stale["best_epoch"], fresh["best_epoch"]) == (1, 2)
+    assert stale["val"]["acc"] == stale["history"][0]["val_acc"]  # its best weights were validated
+    assert fresh["val"]["acc"] == fresh["history"][1]["val_acc"]
+    for j in range(2):  # tested in the group, as in its run
+        assert read_results(fused_dir / str(j))["test"]["acc"] == pytest.approx(
+            read_results(basic_dir / str(j))["test"]["acc"], abs=0.02)
 
 
 @pytest.mark.slow

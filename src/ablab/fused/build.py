@@ -18,6 +18,7 @@ from pytorch_lightning.callbacks import TQDMProgressBar
 
 from ablab.factors import build
 from ablab.fused.data import FusedData
+from ablab.fused.finish import validate_and_test_best
 from ablab.fused.jobs import Job, enter_job_dir, merged_checkpoint_path
 from ablab.fused.members import Member, MemberLoggers, Members, SharedClock, ordered
 from ablab.fused.module import FusedClassifier
@@ -87,7 +88,7 @@ def on_gpu(cfg) -> bool:
 def split_key(member: Member) -> tuple:
     """What a built member must share with the others of its group."""
     dm = member.datamodule
-    return (len(dm.train_dataloader()), len(dm.splits["train"].y), len(dm.splits["val"].y),
+    return (len(dm.train_dataloader()), len(dm.splits["train"].y), len(dm.splits["val"].y), len(dm.splits["test"].y),
             member.start.epoch if member.start.checkpoint else None, type(member.classifier.penalty))
 
 
@@ -138,10 +139,13 @@ def train_group(members: list[Member]) -> None:
                           enable_model_summary=False, default_root_dir=str(members[0].run_dir.parent),
                           log_every_n_steps=_logging_interval(cfg.trainer, len(members[0].datamodule.train_dataloader())))
     merged = _merged(module, members, raws) if resumed else None
+    data = FusedData([m.datamodule for m in members])
     try:
         with plain_cuda_check_on_cpu(trainer):
-            trainer.fit(module, datamodule=FusedData([m.datamodule for m in members]),
-                        ckpt_path=str(merged) if merged else None)
+            trainer.fit(module, datamodule=data, ckpt_path=str(merged) if merged else None)
+            if trainer.interrupted:
+                raise KeyboardInterrupt
+            validate_and_test_best(trainer, module, members, data)
         if trainer.interrupted:
             raise KeyboardInterrupt
     except (KeyboardInterrupt, SystemExit):  # Lightning ends fit on Ctrl-C with sys.exit(1)

@@ -59,5 +59,8 @@ class FusedData(pl.LightningDataModule):
     def val_dataloader(self):
         return Zipped([dm.val_dataloader() for dm in self.members])
 
+    def test_dataloader(self):
+        return Zipped([dm.test_dataloader() for dm in self.members])
+
     def transfer_batch_to_device(self, batch, device, dataloader_idx: int):
         return [dm.transfer_batch_to_device(b, device, dataloader_idx) for dm, b in zip(self.members, batch)]

@@ -75,6 +75,8 @@ class Member:
     params: int = 0
     scheduler_configs: list[dict] = field(default_factory=list)
     diverged: str | None = None
+    best_epoch: int | None = None  # after its group's test (fused.finish)
+    tested: bool = False  # its best epoch validated and tested by its group
 
     @property
     def alive(self) -> bool:
@@ -123,6 +125,10 @@ class TrainerView:
         return self._member.datamodule
 
     @property
+    def default_root_dir(self) -> str:
+        return str(self._member.run_dir)  # its run's ${hydra:runtime.output_dir}: where its figures go
+
+    @property
     def callbacks(self) -> list:
         return self._member.callbacks
 
@@ -169,8 +175,9 @@ class Members(pl.Callback):
         return "FusedMembers"
 
     def _each(self, trainer, pl_module, hook: str, *args, member_args=None) -> None:
+        measuring = pl_module.measuring  # after fit: the members a validate or test pass is for
         for m in self.members:
-            if not m.alive:
+            if not m.alive or (measuring is not None and m.k not in measuring):
                 continue
             callbacks = self._callers(m, hook)
             if not callbacks:
@@ -275,6 +282,24 @@ class Members(pl.Callback):
 
     def on_train_end(self, trainer, pl_module):
         self._each(trainer, pl_module, "on_train_end")
+
+    # The test of each member's best epoch (fused.finish), as its run's finish tests it.
+    def on_test_start(self, trainer, pl_module):
+        self._each(trainer, pl_module, "on_test_start")
+
+    def on_test_epoch_start(self, trainer, pl_module):
+        self._each(trainer, pl_module, "on_test_epoch_start")
+
+    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
+        logits = outputs.unbind(0)
+        self._each(trainer, pl_module, "on_test_batch_end",
+                   member_args=lambda m: (logits[m.k], batch.of(m.k), batch_idx, dataloader_idx))
+
+    def on_test_epoch_end(self, trainer, pl_module):
+        self._each(trainer, pl_module, "on_test_epoch_end")
+
+    def on_test_end(self, trainer, pl_module):
+        self._each(trainer, pl_module, "on_test_end")
 
     def on_fit_end(self, trainer, pl_module):
         self._each(trainer, pl_module, "on_fit_end")

@@ -46,6 +46,8 @@ class FusedClassifier(pl.LightningModule):
         # Fixed for the group's life, so decided once here, not per step.
         self._one_cross_entropy = same_plain_cross_entropy([m.loss for m in members])
         self._same_affine = same_affine([m.preprocess for m in members])
+        # The members whose evaluation a validate or test pass is for (fused.finish); None: all.
+        self.measuring: set[int] | None = None
         self._epoch_sums()
 
     def _epoch_sums(self) -> None:
@@ -141,44 +143,52 @@ class FusedClassifier(pl.LightningModule):
             if self.members[k].penalty is not None and self._seen:
                 self.log(f"m{k}/train/penalty", self._penalty_sum[k] / self._seen)
 
-    # ---- validation ----
+    # ---- validation and test ----
     # Per batch, one loss call and one running sum for all members; each member's metric objects
-    # are updated once per `VAL_ROWS` rows, not once per batch (K updates of ~0.3 ms each per
+    # are updated once per `EVAL_ROWS` rows, not once per batch (K updates of ~0.3 ms each per
     # batch were most of a fused validation). Their states are counts, so the numbers are the
     # same; the loss is the same sum of each batch's mean times its size, in the same order.
-    VAL_ROWS = 16384
+    EVAL_ROWS = 16384
 
     def on_validation_epoch_start(self):
-        self._val_loss_sum = torch.zeros(self.k, device=self.device)
-        self._val_seen = 0
-        self._val_pending: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._tally = Tally(self.k, self.device)
 
     def validation_step(self, batch: Stacked, batch_idx):
-        logits, ys = self(batch), batch.y
-        n = ys.shape[1]
-        self._val_loss_sum += self._losses(logits, ys) * n
-        self._val_seen += n
-        self._val_pending.append((logits, ys))
-        if sum(y.shape[1] for _, y in self._val_pending) >= self.VAL_ROWS:
-            self._count_val()
-
-    def _count_val(self) -> None:
-        if not self._val_pending:
-            return
-        logits = torch.cat([lg for lg, _ in self._val_pending], dim=1)
-        ys = torch.cat([y for _, y in self._val_pending], dim=1)
-        for k, m in enumerate(self.members):
-            m.eval_metrics["val"].update(logits[k], ys[k])
-        self._val_pending = []
+        self._eval_step(batch, "val")
 
     def on_validation_epoch_end(self):
-        self._count_val()
+        self._eval_end("val")
+
+    def on_test_epoch_start(self):
+        self._tally = Tally(self.k, self.device)
+
+    def test_step(self, batch: Stacked, batch_idx):
+        return self._eval_step(batch, "test")  # each member's logits, for its figures (Members)
+
+    def on_test_epoch_end(self):
+        self._eval_end("test")
+
+    def _eval_step(self, batch: Stacked, split: str) -> torch.Tensor:
+        logits, ys = self(batch), batch.y
+        self._tally.add(self._losses(logits, ys), logits, ys)
+        if self._tally.pending_rows >= self.EVAL_ROWS:
+            self._tally.count_into([m.eval_metrics[split] for m in self.members])
+        return logits
+
+    def _eval_end(self, split: str) -> None:
+        """Each measured member's evaluation of the split, published and logged as its run's; the
+        others' metric objects are emptied (a member whose last epoch is its best keeps the
+        validation its group measured then: fused.finish)."""
+        tally = self._tally
+        tally.count_into([m.eval_metrics[split] for m in self.members])
         for k, m in enumerate(self.members):
-            if self._val_seen:  # as MeanMetric sums a mean times its weight: one update of the whole
-                m.eval_losses["val"].update(self._val_loss_sum[k] / self._val_seen, weight=self._val_seen)
-            shown, m.evaluated["val"] = finish_split(m.eval_losses["val"], m.eval_metrics["val"])
-            if self.alive[k]:
-                self.log_dict({f"m{k}/val/{name}": v for name, v in shown.items()})
+            if tally.seen:  # as MeanMetric sums a mean times its weight: one update of the whole
+                m.eval_losses[split].update(tally.loss_sum[k] / tally.seen, weight=tally.seen)
+            shown, evaluation = finish_split(m.eval_losses[split], m.eval_metrics[split])
+            if self.measuring is None or k in self.measuring:
+                m.evaluated[split] = evaluation
+                if self.alive[k]:
+                    self.log_dict({f"m{k}/{split}/{name}": v for name, v in shown.items()})
 
     # ---- the fused step ----
     def configure_optimizers(self):
@@ -204,3 +214,31 @@ def same_affine(preprocessing: list) -> dict[bool, bool]:
     same = first is not None and all(p is not None and (p.mean, p.std) == (first.mean, first.std)
                                      for p in preprocessing)
     return {False: same, True: same and all(p.augment is None for p in preprocessing)}
+
+
+class Tally:
+    """A validation or test pass of K members so far: each member's sum of its batches' mean
+    losses times their sizes, and the logits and labels not yet counted by its metric objects."""
+
+    def __init__(self, k: int, device):
+        self.loss_sum = torch.zeros(k, device=device)
+        self.seen = 0
+        self.pending: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.pending_rows = 0
+
+    def add(self, losses: torch.Tensor, logits: torch.Tensor, ys: torch.Tensor) -> None:
+        n = ys.shape[1]
+        self.loss_sum += losses * n
+        self.seen += n
+        self.pending.append((logits, ys))
+        self.pending_rows += n
+
+    def count_into(self, metrics: list) -> None:
+        """Each member's pending rows into its metric objects, one update each."""
+        if not self.pending:
+            return
+        logits = torch.cat([lg for lg, _ in self.pending], dim=1)
+        ys = torch.cat([y for _, y in self.pending], dim=1)
+        for k, metric in enumerate(metrics):
+            metric.update(logits[k], ys[k])
+        self.pending, self.pending_rows = [], 0

@@ -91,9 +91,14 @@ class ResultsWriter(RunState):
 
     # ---- the final metrics ----
     def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.final(pl_module.evaluated, trainer.datamodule)
+
+    def final(self, evaluated: dict, datamodule) -> None:
+        """Each split's metrics, from the evaluations of the run's best epoch (a fused member's
+        finish hands over those its group measured: ablab.fused.finish)."""
         for split in ("val", "test"):
-            if split in pl_module.evaluated:
-                self._record[split] = split_record(pl_module.evaluated[split], trainer.datamodule)
+            if split in evaluated:
+                self._record[split] = split_record(evaluated[split], datamodule)
 
     # ---- resuming ----
     @property

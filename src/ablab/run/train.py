@@ -93,9 +93,15 @@ def train(cfg: DictConfig) -> float:
         logger = _logger(cfg, job, start, params, name)
         trainer = _trainer(cfg, job, start, callbacks, logger, datamodule)
         _fit(trainer, module, datamodule, start.checkpoint)
-        if membership.last_val() is not None:  # a fused member: its group validated its last epoch
-            module.evaluated["val"] = membership.last_val()
-        best_epoch = _validate_and_test_best(trainer, module, datamodule)
+        tested = membership.tested()
+        if tested is not None:  # a fused member: its group validated and tested its best epoch
+            module.evaluated.update(tested.evaluated)
+            results.final(module.evaluated, datamodule)
+            best_epoch = tested.best_epoch
+        else:
+            if membership.last_val() is not None:  # a fused member: its group validated its last epoch
+                module.evaluated["val"] = membership.last_val()
+            best_epoch = _validate_and_test_best(trainer, module, datamodule)
         # None when the config drops it (callbacks.throughput=null).
         throughput = next((c for c in callbacks if isinstance(c, Throughput)), None)
         results.end("completed", epochs=trainer.current_epoch, best_epoch=best_epoch,
@@ -201,7 +207,7 @@ def _fit(trainer: pl.Trainer, module: Classifier, datamodule, checkpoint) -> Non
 def _validate_and_test_best(trainer: pl.Trainer, module: Classifier, datamodule) -> int | None:
     """Validation and test metrics of the best checkpoint; its epoch (counted from 1)."""
     best = trainer.checkpoint_callback.best_model_path or None
-    best_epoch = _best_epoch(best)
+    best_epoch = best_epoch_of(best)
     if best_epoch is not None and best_epoch == trainer.current_epoch and "val" in module.evaluated:
         # The last epoch was the best and was validated in this process: its weights are in
         # memory and its validation metrics are known, so neither is loaded or measured again.
@@ -232,7 +238,8 @@ def _say_how_to_resume(job: Job) -> None:
           file=sys.stderr)
 
 
-def _best_epoch(best_path: str | None) -> int | None:
+def best_epoch_of(best_path: str | None) -> int | None:
+    """The epoch (counted from 1) a checkpoint was saved at; None without one."""
     if not best_path:
         return None
     return torch.load(best_path, map_location="cpu", weights_only=False, mmap=True)["epoch"] + 1  # Lightning counts from 0
