@@ -7,10 +7,12 @@ For each batch the sweeper hands over (all of a basic sweep, an OFAT step, a gre
    member can tell (a layer without a fused form, its size on a CPU) rules out the whole group,
    and the members are split further by their split sizes, batches per epoch, penalty kind and
    the epoch they resume from; cap each group at `max_members` and by memory;
-4. train each group as one fused model (`train_group`);
+4. train each group as one fused model (`train_group`), then validate and test every member's
+   best epoch in one pass (fused/finish.py);
 5. finish every job through Hydra's own `run_job` and the ordinary run (run/train.py), which
-   resumes each member from the checkpoint the group wrote at its last epoch, evaluates its
-   best epoch and writes its results.json, so a member's directory is a separate run's.
+   resumes each member from the checkpoint the group wrote at its last epoch, takes the
+   evaluations of its best epoch and writes its results.json, so a member's directory is a
+   separate run's.
 Jobs run one by one when they cannot be fused, and the launcher says why in one line.
 """
 from __future__ import annotations
@@ -137,8 +139,7 @@ def train_and_finish(launcher, part: list) -> dict[int, JobReturn]:
             returns[job.idx] = _finish_diverged(launcher, job, member)
         else:
             tested = membership.Tested(member.best_epoch, dict(member.classifier.evaluated)) if member.tested else None
-            with membership.finishing(group, member.classifier.evaluated.get("val"), member.logger,
-                                      member.datamodule, tested), \
+            with membership.finishing(group, member.logger, member.datamodule, tested), \
                     warnings.catch_warnings():
                 # Its checkpoints are there because its group wrote them.
                 warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")

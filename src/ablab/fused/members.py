@@ -293,7 +293,7 @@ class Members(pl.Callback):
     def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
         logits = outputs.unbind(0)
         self._each(trainer, pl_module, "on_test_batch_end",
-                   member_args=lambda m: (logits[m.k], batch.of(m.k), batch_idx, dataloader_idx))
+                   member_args=lambda m: (logits[m.k], batch.of(m.k), batch_idx))  # one test loader: no index, as Lightning calls it
 
     def on_test_epoch_end(self, trainer, pl_module):
         self._each(trainer, pl_module, "on_test_epoch_end")

@@ -21,24 +21,22 @@ class Tested:
 
 
 _current: dict | None = None
-_last_val = None
 _logger = None
 _datamodule = None
 _tested: Tested | None = None
 
 
 @contextmanager
-def finishing(group: dict, last_val=None, logger=None, datamodule=None, tested: Tested | None = None):
-    """`last_val`: the member's validation at its last epoch (an Evaluation), measured by the group;
-    `logger`: its TensorBoard logger, still open, so the run's points stay in one event file;
-    `datamodule`: its data, loaded and split when the member was built (not loaded twice);
+def finishing(group: dict, logger=None, datamodule=None, tested: Tested | None = None):
+    """`logger`: the member's TensorBoard logger, still open, so the run's points stay in one event
+    file; `datamodule`: its data, loaded and split when the member was built (not loaded twice);
     `tested`: its best epoch validated and tested by the group, or None (its run measures them)."""
-    global _current, _last_val, _logger, _datamodule, _tested
-    _current, _last_val, _logger, _datamodule, _tested = group, last_val, logger, datamodule, tested
+    global _current, _logger, _datamodule, _tested
+    _current, _logger, _datamodule, _tested = group, logger, datamodule, tested
     try:
         yield
     finally:
-        _current, _last_val, _logger, _datamodule, _tested = None, None, None, None, None
+        _current, _logger, _datamodule, _tested = None, None, None, None
 
 
 def datamodule():
@@ -54,11 +52,6 @@ def logger():
 def group() -> dict | None:
     """{"members": K, "jobs": [job numbers]} while a fused member is finished, else None."""
     return _current
-
-
-def last_val():
-    """The member's last validation, so a best last epoch is not validated twice (run/train.py)."""
-    return _last_val
 
 
 def tested() -> Tested | None:

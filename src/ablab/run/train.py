@@ -99,8 +99,6 @@ def train(cfg: DictConfig) -> float:
             results.final(module.evaluated, datamodule)
             best_epoch = tested.best_epoch
         else:
-            if membership.last_val() is not None:  # a fused member: its group validated its last epoch
-                module.evaluated["val"] = membership.last_val()
             best_epoch = _validate_and_test_best(trainer, module, datamodule)
         # None when the config drops it (callbacks.throughput=null).
         throughput = next((c for c in callbacks if isinstance(c, Throughput)), None)
