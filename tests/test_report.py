@@ -95,8 +95,11 @@ def test_greedy_and_grid_sweeps_are_named_sensibly(tmp_path):
         job(tmp_path / "grid", i, [o, s], acc=0.8 + i / 100)
     rows = build_table(collect(tmp_path / "grid")).rows
     assert {r.factor for r in rows} == {"optimizer, scheduler"} and len(rows) == 4
-    # No defaults known (no multirun.yaml): nothing to compare to, so no verdicts.
+    # No defaults known (no multirun.yaml): nothing to compare to, so no verdicts, and the report says why.
     assert [r.verdict for r in rows] == [""] * 4
+    main([str(tmp_path / "grid")])
+    text = (tmp_path / "grid" / "report.md").read_text()
+    assert "**no comparisons**: no row has a reference" in text and "over 0 comparisons" not in text
 
 
 def test_cli_writes_md_csv_png_and_prints_the_table(sweep, capsys):

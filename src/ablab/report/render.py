@@ -183,6 +183,11 @@ def _method(table: Table) -> list[str]:
         "negligible); **undecided**: neither, more runs could decide; **single run**: a row or its reference "
         "has one run, no noise to test against",
     ]
+    if not any(r.reference is not None for r in table.rows):  # nothing was compared: say why, not "over 0"
+        lines[2] = ("**no comparisons**: no row has a reference to be compared with. A grid's rows are compared "
+                    "with the row that keeps every swept key at its default value, and this sweep ran none: add "
+                    "the default to the sweep, or sweep one factor at a time (`hydra/sweeper=ofat`), whose "
+                    "baseline is every row's reference")
     if table.looks > 1:
         a = table.auto or {}
         lines.append(
