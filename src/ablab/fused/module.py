@@ -182,13 +182,15 @@ class FusedClassifier(pl.LightningModule):
         tally = self._tally
         tally.count_into([m.eval_metrics[split] for m in self.members])
         for k, m in enumerate(self.members):
+            if self.measuring is not None and k not in self.measuring:
+                m.eval_losses[split].reset()
+                m.eval_metrics[split].reset()
+                continue
             if tally.seen:  # as MeanMetric sums a mean times its weight: one update of the whole
                 m.eval_losses[split].update(tally.loss_sum[k] / tally.seen, weight=tally.seen)
-            shown, evaluation = finish_split(m.eval_losses[split], m.eval_metrics[split])
-            if self.measuring is None or k in self.measuring:
-                m.evaluated[split] = evaluation
-                if self.alive[k]:
-                    self.log_dict({f"m{k}/{split}/{name}": v for name, v in shown.items()})
+            shown, m.evaluated[split] = finish_split(m.eval_losses[split], m.eval_metrics[split])
+            if self.alive[k]:
+                self.log_dict({f"m{k}/{split}/{name}": v for name, v in shown.items()})
 
     # ---- the fused step ----
     def configure_optimizers(self):
