@@ -16,6 +16,7 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 
 from ablab.fused.members import Member
 from ablab.fused.module import FusedClassifier
+from ablab.run.membership import Tested
 from ablab.run.train import best_epoch_of
 
 
@@ -23,12 +24,12 @@ def validate_and_test_best(trainer, module: FusedClassifier, members: list[Membe
     alive = [m for m in members if m.alive]
     if not alive:
         return
-    stale = []
+    stale, best_epochs = [], {}
     for m in alive:
         checkpoint = next((c for c in m.callbacks if isinstance(c, ModelCheckpoint)), None)  # its trainer's checkpoint_callback
         best = (checkpoint.best_model_path if checkpoint is not None else None) or None
-        m.best_epoch = best_epoch_of(best)
-        if m.best_epoch is not None and m.best_epoch == trainer.current_epoch and "val" in m.classifier.evaluated:
+        best_epochs[m.k] = best_epoch_of(best)
+        if best_epochs[m.k] is not None and best_epochs[m.k] == trainer.current_epoch and "val" in m.classifier.evaluated:
             continue  # its last epoch is its best: the weights are in the stack, its validation known
         stale.append(m)
         if best is not None:  # as trainer.validate(ckpt_path=best) loads them
@@ -44,4 +45,4 @@ def validate_and_test_best(trainer, module: FusedClassifier, members: list[Membe
     finally:
         module.measuring = None
     for m in alive:
-        m.tested = True
+        m.tested = Tested(best_epochs[m.k], dict(m.classifier.evaluated))

@@ -138,8 +138,7 @@ def train_and_finish(launcher, part: list) -> dict[int, JobReturn]:
         if member.diverged is not None:
             returns[job.idx] = _finish_diverged(launcher, job, member)
         else:
-            tested = membership.Tested(member.best_epoch, dict(member.classifier.evaluated)) if member.tested else None
-            with membership.finishing(group, member.logger, member.datamodule, tested), \
+            with membership.finishing(group, member.logger, member.datamodule, member.tested), \
                     warnings.catch_warnings():
                 # Its checkpoints are there because its group wrote them.
                 warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")

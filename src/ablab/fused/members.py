@@ -28,6 +28,7 @@ from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from ablab.lit import Classifier
 from ablab.run.callbacks import Diverged
+from ablab.run.membership import Tested
 from ablab.run.resume.state import EpochSeed, RunClock
 from ablab.run.results_writer import ResultsWriter
 from ablab.run.tensorboard import RunLogger
@@ -75,8 +76,7 @@ class Member:
     params: int = 0
     scheduler_configs: list[dict] = field(default_factory=list)
     diverged: str | None = None
-    best_epoch: int | None = None  # after its group's test (fused.finish)
-    tested: bool = False  # its best epoch validated and tested by its group
+    tested: Tested | None = None  # its best epoch, validated and tested by its group (fused.finish)
 
     @property
     def alive(self) -> bool:
