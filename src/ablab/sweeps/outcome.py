@@ -8,7 +8,8 @@ finish or raise, then reads the run contract of the jobs this invocation ran:
     ablab: 1 of 3 jobs failed: multirun/2026-01-01/12-00-00/1 (data.fold=9 is not allowed ...)
 
 and exits 1 when any job failed. A diverged job is a result, not a failure (as for a
-single run): it is named in the line but does not change the exit code.
+single run): it is named in the line but does not change the exit code; a trial that a
+search's pruner stopped (`pruned`) is counted, not named.
 """
 from __future__ import annotations
 
@@ -51,13 +52,18 @@ class Outcome:
     jobs: int = 0
     failed: list[tuple[Path, str]] = field(default_factory=list)
     diverged: list[tuple[Path, str]] = field(default_factory=list)
+    pruned: int = 0  # stopped early by a search's pruner (ablab.sweeps.pruning)
 
     def line(self) -> str:
         where = shown(self.sweep_dir)
+        completed = self.jobs - len(self.diverged) - self.pruned
         if not self.failed and not self.diverged:
-            return f"ablab: {self.jobs} of {self.jobs} jobs completed in {where}"
+            pruned = f"; {self.pruned} pruned" if self.pruned else ""
+            return f"ablab: {completed} of {self.jobs} jobs completed{pruned} in {where}"
         parts = [f"{len(self.failed)} of {self.jobs} jobs failed: {_listing(self.failed)}" if self.failed else
-                 f"{self.jobs - len(self.diverged)} of {self.jobs} jobs completed"]
+                 f"{completed} of {self.jobs} jobs completed"]
+        if self.pruned:
+            parts.append(f"{self.pruned} pruned")
         if self.diverged:
             parts.append(f"{len(self.diverged)} diverged: {_listing(self.diverged)}")
         return "ablab: " + "; ".join(parts)
@@ -80,6 +86,8 @@ def summarize(sweep: Path, since: Optional[float] = None) -> Outcome:
                                    f"{' '.join(run.overrides) or '(none)'}); use a new hydra.sweep.dir"))
         elif run.status == "diverged":
             outcome.diverged.append((run.path, run.error or "diverged"))
+        elif run.status == "pruned":
+            outcome.pruned += 1
         elif run.status != "completed":
             why = run.error or {"running": "results.json still says running: the job died before it finished; "
                                 "see its log" if run.results else

@@ -108,6 +108,6 @@ class OptunaSweeper(Sweeper):
 
 def _trial_count(storage, study_name: str) -> int:
     try:
-        return len(storage.get_all_trials(storage.get_study_id_from_name(study_name), deep_copy=False))
+        return len(storage.get_all_trials(storage.get_study_id_from_name(study_name), deepcopy=False))
     except KeyError:
         return 0
