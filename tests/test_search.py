@@ -100,6 +100,28 @@ def test_an_interrupted_batch_is_given_back_to_the_study_for_the_same_jobs(tmp_p
     assert {t.state for t in trials} == {TrialState.COMPLETE}
 
 
+def test_overlapping_trials_keep_n_jobs_running_and_replace_each_as_it_ends(tmp_path):
+    """The devices launcher's way: each trial launched alone, n_jobs of them always running."""
+    search, lock, running, most = open_search(tmp_path, 7, n_jobs=3), threading.Lock(), [0], [0]
+    inner = fake_launch(tmp_path, 0)
+
+    def launch(jobs, first):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05 * (1 + first % 3))
+        try:
+            return inner(jobs, first)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    search.run(launch, overlapping=True)
+    trials = counted(search.study.get_trials())
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 7 and most[0] == 3
+    assert set(runs_of(tmp_path).values()) == {1}
+
+
 def test_a_trial_is_stale_when_its_process_is_gone_or_its_heartbeat_stopped():
     def running(worker, alive):
         return create_trial(state=TrialState.RUNNING, system_attrs={WORKER: worker, ALIVE: alive})

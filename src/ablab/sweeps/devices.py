@@ -48,21 +48,36 @@ def slots(devices: Sequence[Any], jobs_per_device: int = 1) -> list[str]:
     return [str(d) for _ in range(jobs_per_device) for d in devices]
 
 
-def run_on_slots(n_jobs: int, free_slots: Sequence[Slot], run: Callable[[int, Slot], Result]) -> list[Result]:
+class FreeSlots:
+    """The slots no job holds. One per launcher, so that launch calls made at the same time (a
+    search's trials, each launched as its own call) share the devices too."""
+
+    def __init__(self, all_slots: Sequence[Slot]) -> None:
+        self.size = len(all_slots)
+        self._free: queue.Queue = queue.Queue()
+        for slot in all_slots:
+            self._free.put(slot)
+
+    def take(self) -> Slot:
+        return self._free.get()  # waits while every slot holds a job
+
+    def give(self, slot: Slot) -> None:
+        self._free.put(slot)
+
+
+def run_on_slots(n_jobs: int, free: "FreeSlots | Sequence[Slot]", run: Callable[[int, Slot], Result]) -> list[Result]:
     """run(i, slot) for i = 0 .. n_jobs-1, at most one job per slot at a time, jobs started in
-    order as slots free up; the results in job order. One thread per slot waits on its job."""
-    free: queue.Queue = queue.Queue()
-    for slot in free_slots:
-        free.put(slot)
+    order as slots free up; the results in job order. One thread per running job waits on it."""
+    free = free if isinstance(free, FreeSlots) else FreeSlots(list(free))
 
     def one(i: int) -> Result:
-        slot = free.get()  # never waits: a thread holds a job only while fewer jobs than slots run
+        slot = free.take()
         try:
             return run(i, slot)
         finally:
-            free.put(slot)
+            free.give(slot)
 
-    pool = ThreadPoolExecutor(max_workers=max(1, len(free_slots)), thread_name_prefix="ablab-slot")
+    pool = ThreadPoolExecutor(max_workers=max(1, min(n_jobs, free.size)), thread_name_prefix="ablab-slot")
     futures = [pool.submit(one, i) for i in range(n_jobs)]
     try:
         return [f.result() for f in futures]
@@ -119,19 +134,18 @@ def launch(launcher, job_overrides: Sequence[Sequence[str]], initial_job_idx: in
     from hydra.core.singleton import Singleton
     from hydra.core.utils import JobReturn, JobStatus, filter_overrides
 
-    devices = launcher.devices if launcher.devices is not None else visible_gpus()
-    free = list(enumerate(slots(devices, launcher.jobs_per_device)))
+    free = launcher.free_slots()
     sweep_dir = Path(str(launcher.config.hydra.sweep.dir))
     sweep_dir.mkdir(parents=True, exist_ok=True)
-    if not free:
+    if free is None:
         log.info(f"devices launcher: no GPU visible; {len(job_overrides)} jobs one after another in this process")
         from hydra._internal.core_plugins.basic_launcher import BasicLauncher
 
         basic = BasicLauncher()
         basic.setup(hydra_context=launcher.hydra_context, task_function=launcher.task_function, config=launcher.config)
         return list(basic.launch(job_overrides, initial_job_idx))
-    log.info(f"devices launcher: {len(job_overrides)} jobs on {len(free)} slots "
-             f"(devices {', '.join(map(str, devices))}; {launcher.jobs_per_device} per device), into {sweep_dir}")
+    log.info(f"devices launcher: {len(job_overrides)} job(s) on {free.size} slots "
+             f"({launcher.jobs_per_device} per device), into {sweep_dir}")
     state = Singleton.get_state()
 
     def run(i: int, slot: tuple[int, str]) -> JobReturn:

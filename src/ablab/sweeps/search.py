@@ -114,28 +114,70 @@ class Search:
         self.ran = 0  # trials this process told
 
     # ---- the loop ----
-    def run(self, launch: Callable[[list[list[str]], int], list[Ended]]) -> None:
-        """launch(overrides of consecutive jobs, first job number) -> how each ended."""
+    def run(self, launch: Callable[[list[list[str]], int], list[Ended]], overlapping: bool = False) -> None:
+        """launch(overrides of consecutive jobs, first job number) -> how each ended.
+
+        In rounds of up to n_jobs trials, launched together; or, `overlapping` (a launcher
+        whose launch calls may run at once, as the devices launcher's), n_jobs trials always
+        running, each launched alone and replaced as soon as it ends: a pruned trial's GPU
+        takes the next trial instead of waiting for the round's longest."""
+        if overlapping and self.n_jobs > 1:
+            return self._run_overlapping(launch)
         while True:
             self.reclaim()
             batch = self.ask()
             if not batch:
                 return
-            try:
-                with Heartbeat(self.study, [t for t, _ in batch], self.heartbeat_s):
-                    for group in _consecutive(batch):
-                        ended = launch([self.space.overrides(t.params) for t, _ in group], group[0][1])
-                        for (trial, _), how in zip(group, ended):
-                            self.tell(trial, how)
-            except BaseException:  # interrupted: what did not end runs again, from its checkpoint
-                for trial, _ in batch:
-                    self.retry(trial._trial_id, "interrupted")
-                raise
+            self._run_batch(batch, launch)
 
-    def ask(self) -> list[tuple[optuna.Trial, int]]:
-        """Up to n_jobs trials with their job numbers, within the study's budget."""
+    def _run_batch(self, batch: list[tuple[optuna.Trial, int]], launch) -> None:
+        try:
+            with Heartbeat(self.study, [t for t, _ in batch], self.heartbeat_s):
+                for group in _consecutive(batch):
+                    ended = launch([self.space.overrides(t.params) for t, _ in group], group[0][1])
+                    for (trial, _), how in zip(group, ended):
+                        self.tell(trial, how)
+        except BaseException:  # interrupted: what did not end runs again, from its checkpoint
+            for trial, _ in batch:
+                self.retry(trial._trial_id, "interrupted")
+            raise
+
+    def _run_overlapping(self, launch) -> None:
+        stop, asking, errors = threading.Event(), threading.Lock(), []
+
+        def keep_one_running() -> None:
+            try:
+                while not stop.is_set():
+                    with asking:  # the budget is counted and spent by one thread at a time
+                        self.reclaim()
+                        batch = self.ask(limit=1)
+                    if not batch:
+                        return
+                    self._run_batch(batch, launch)
+            except BaseException as exc:
+                errors.append(exc)
+                stop.set()
+
+        threads = [threading.Thread(target=keep_one_running, name=f"ablab-trial-{i}", daemon=True)
+                   for i in range(self.n_jobs)]
+        for thread in threads:
+            thread.start()
+        try:
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(0.2)  # a short wait, so that Ctrl-C reaches this thread
+        except BaseException:
+            stop.set()  # nothing new starts; the running trials end and are told (or given back)
+            for thread in threads:
+                thread.join()
+            raise
+        if errors:
+            raise errors[0]
+
+    def ask(self, limit: Optional[int] = None) -> list[tuple[optuna.Trial, int]]:
+        """Up to `limit` (n_jobs) trials with their job numbers, within the study's budget."""
         batch = []
-        while len(batch) < self.n_jobs:
+        while len(batch) < (limit or self.n_jobs):
             trials = self.study.get_trials(deepcopy=False)
             if len(counted(trials)) >= self.n_trials and not any(t.state == TrialState.WAITING for t in trials):
                 break
@@ -156,6 +198,9 @@ class Search:
         return batch
 
     def tell(self, trial: optuna.Trial, how: Ended) -> None:
+        if how.status == "interrupted":  # stopped by a signal: runs again, from its last.ckpt
+            self.retry(trial._trial_id, "was interrupted")
+            return
         try:
             trial.set_user_attr("status", how.status)
             if how.status == "completed" and how.value is not None:

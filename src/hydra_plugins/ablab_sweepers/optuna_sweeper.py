@@ -10,6 +10,7 @@ conf/hparams_search/optuna.yaml chooses it and sets the search space. The search
 trials, retries, budget) is ablab.sweeps.search; this class parses, launches and collects.
 """
 import logging
+import threading
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -24,20 +25,23 @@ log = logging.getLogger(__name__)
 
 class OptunaSweeper(Sweeper):
     def __init__(self, direction: str = "maximize", metric: str = "val.acc", study_name: str = "ablab",
-                 storage: Optional[str] = None, n_trials: int = 20, n_jobs: int = 1, heartbeat_s: float = 60.0,
+                 storage: Optional[str] = None, n_trials: int = 20, n_jobs: Optional[int] = None,
+                 heartbeat_s: float = 60.0,
                  sampler: Optional[Any] = None, pruner: Optional[Any] = None,
                  params: Optional[Dict[str, str]] = None) -> None:
         if direction not in ("maximize", "minimize"):
             raise ValueError(f"optuna sweeper: direction must be maximize or minimize, got {direction!r}")
-        if int(n_trials) < 1 or int(n_jobs) < 1:
+        if int(n_trials) < 1 or (n_jobs is not None and int(n_jobs) < 1):
             raise ValueError(f"optuna sweeper: n_trials and n_jobs must be >= 1, got {n_trials} and {n_jobs}")
         self.direction, self.metric, self.study_name, self.storage = direction, metric, study_name, storage
-        self.n_trials, self.n_jobs, self.heartbeat_s = int(n_trials), int(n_jobs), float(heartbeat_s)
+        self.n_trials, self.heartbeat_s = int(n_trials), float(heartbeat_s)
+        self.n_jobs = None if n_jobs is None else int(n_jobs)
         self.sampler, self.pruner = sampler, pruner
         self.params = dict(params or {})
         self.hydra_context: Optional[HydraContext] = None
         self.config: Optional[DictConfig] = None
         self.launcher = None
+        self._composing = threading.Lock()
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         from hydra.core.plugins import Plugins
@@ -71,10 +75,13 @@ class OptunaSweeper(Sweeper):
         study = optuna.create_study(storage=storage, study_name=self.study_name, direction=self.direction,
                                     sampler=sampler, pruner=instantiate(self.pruner) if self.pruner else None,
                                     load_if_exists=True)
-        search = Search(study, space, self.n_trials, self.n_jobs, sweep_dir, self.heartbeat_s)
+        # The devices launcher runs launch calls side by side, one per slot: n_jobs defaults to its slots.
+        concurrent = getattr(self.launcher, "concurrent_launches", None)
+        at_once = concurrent() if concurrent else 1
+        search = Search(study, space, self.n_trials, self.n_jobs or at_once, sweep_dir, self.heartbeat_s)
         log.info(f"Optuna {optuna.__version__}: study {self.study_name!r} in {url} ({earlier} trials so far; "
                  f"{self.n_trials} in all); searching {', '.join(space.distributions) or 'nothing'}")
-        search.run(lambda jobs, first: [self._ended(r) for r in self._launch(jobs, first)])
+        search.run(lambda jobs, first: [self._ended(r) for r in self._launch(jobs, first)], overlapping=at_once > 1)
         summary = search.summary()
         summary["storage"] = url
         OmegaConf.save(OmegaConf.create(summary), sweep_dir / "optimization_results.yaml")
@@ -86,7 +93,8 @@ class OptunaSweeper(Sweeper):
 
     def _launch(self, jobs: List[List[str]], first: int) -> List[JobReturn]:
         assert self.launcher is not None
-        self.validate_batch_is_legal(jobs)  # composition errors before anything runs
+        with self._composing:  # trials launch from several threads with the devices launcher
+            self.validate_batch_is_legal(jobs)  # composition errors before anything runs
         return list(self.launcher.launch(jobs, initial_job_idx=first))
 
     def _ended(self, result: JobReturn):
