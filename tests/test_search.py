@@ -122,6 +122,20 @@ def test_overlapping_trials_keep_n_jobs_running_and_replace_each_as_it_ends(tmp_
     assert set(runs_of(tmp_path).values()) == {1}
 
 
+def test_a_job_running_in_another_worker_is_not_counted_as_failed(tmp_path):
+    """Workers of one search share a sweep directory: one's summary skips the other's running job."""
+    from ablab.sweeps.outcome import summarize
+
+    for job, status in (("0", "completed"), ("1", "running")):
+        (tmp_path / job / ".hydra").mkdir(parents=True)
+        (tmp_path / job / "results.json").write_text(f'{{"status": "{status}", "overrides": []}}')
+    (tmp_path / "1" / ".ablab.lock").write_text(f"1 {socket.gethostname()}\n")  # held by a live process
+    outcome = summarize(tmp_path)
+    assert (outcome.jobs, outcome.failed) == (1, [])
+    (tmp_path / "1" / ".ablab.lock").unlink()  # no holder: a job that died
+    assert len(summarize(tmp_path).failed) == 1
+
+
 def test_a_trial_is_stale_when_its_process_is_gone_or_its_heartbeat_stopped():
     def running(worker, alive):
         return create_trial(state=TrialState.RUNNING, system_attrs={WORKER: worker, ALIVE: alive})

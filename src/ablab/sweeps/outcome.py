@@ -22,6 +22,7 @@ from typing import Optional
 from hydra.experimental.callback import Callback
 
 from ablab.paths import shown
+from ablab.run.lock import held_elsewhere
 
 SLACK_S = 2.0  # file times vs time.time(): a job written this soon before the start is still ours
 SHOWN = 5  # failed jobs named in the line; the rest are counted
@@ -77,6 +78,8 @@ def summarize(sweep: Path, since: Optional[float] = None) -> Outcome:
     for run in collect(Path(sweep)):
         if since is not None and _written(run.path) < since - SLACK_S:
             continue  # another invocation's job, e.g. left in a reused sweep dir
+        if run.status == "running" and held_elsewhere(run.path):
+            continue  # running in another process: another worker of a search sharing this sweep dir
         outcome.jobs += 1
         launched_as = _launched_as(run.path)
         if since is not None and Path(run.path).resolve() in _failed_here:  # e.g. refused: its dir is in use,

@@ -21,8 +21,7 @@ import pytorch_lightning as pl
 from pytorch_lightning.trainer.states import TrainerFn
 
 from ablab.run.pruned import Pruned
-
-SWEEPER = "hydra_plugins.ablab_sweepers.optuna_sweeper.OptunaSweeper"
+from ablab.sweeps.precheck import SEARCH
 
 
 def this_jobs_trial():
@@ -33,7 +32,7 @@ def this_jobs_trial():
         return None
     hydra = HydraConfig.get()
     sweeper = hydra.get("sweeper") or {}
-    if sweeper.get("_target_") != SWEEPER or hydra.job.get("num") is None:
+    if sweeper.get("_target_") != SEARCH or hydra.job.get("num") is None:
         return None
     import optuna
     from hydra.utils import instantiate

@@ -49,15 +49,19 @@ STALE_BEATS = 3  # heartbeats missed before another host's trial is taken back
 
 def storage_url(storage: Optional[str], sweep_dir: Path) -> str:
     """What the study lives in, as a user would pass it to optuna-dashboard: a database URL
-    (sqlite:///search.db, postgresql://...) or a journal file's path."""
+    (sqlite:///search.db, postgresql://...), a Redis URL, or a journal file's path."""
     return str(storage) if storage else str(Path(sweep_dir) / JOURNAL)
 
 
 def open_storage(url: str):
-    """A database URL as Optuna's RDBStorage; anything else a JournalStorage file."""
+    """A database URL as Optuna's RDBStorage, redis://... as a journal in Redis, anything else a
+    journal file (the three optuna-dashboard tells apart the same way)."""
+    from optuna.storages.journal import JournalFileBackend, JournalRedisBackend
+
+    if url.startswith("redis"):
+        return optuna.storages.JournalStorage(JournalRedisBackend(url))
     if "://" in url:
         return optuna.storages.RDBStorage(url)
-    from optuna.storages.journal import JournalFileBackend
 
     Path(url).parent.mkdir(parents=True, exist_ok=True)
     return optuna.storages.JournalStorage(JournalFileBackend(url))

@@ -73,7 +73,7 @@ class OptunaSweeper(Sweeper):
         sampler = instantiate(self.sampler, **({"seed": self.sampler.seed + earlier} if earlier and
                                                self.sampler.get("seed") is not None else {})) if self.sampler else None
         study = optuna.create_study(storage=storage, study_name=self.study_name, direction=self.direction,
-                                    sampler=sampler, pruner=instantiate(self.pruner) if self.pruner else None,
+                                    sampler=sampler, pruner=instantiate(self.pruner) if self.pruner else optuna.pruners.NopPruner(),
                                     load_if_exists=True)
         # The devices launcher runs launch calls side by side, one per slot: n_jobs defaults to its slots.
         concurrent = getattr(self.launcher, "concurrent_launches", None)
