@@ -118,6 +118,9 @@ class Workers:
             self._by_slot[index] = ProcessPoolExecutor(max_workers=1, env={"CUDA_VISIBLE_DEVICES": device})
         return self._by_slot[index]
 
+    def started(self) -> bool:
+        return bool(self._by_slot)
+
     def drop(self, index: int) -> None:
         """A worker that died (killed, out of memory): the slot gets a fresh one for its next job."""
         executor = self._by_slot.pop(index, None)
@@ -144,8 +147,9 @@ def launch(launcher, job_overrides: Sequence[Sequence[str]], initial_job_idx: in
         basic = BasicLauncher()
         basic.setup(hydra_context=launcher.hydra_context, task_function=launcher.task_function, config=launcher.config)
         return list(basic.launch(job_overrides, initial_job_idx))
-    log.info(f"devices launcher: {len(job_overrides)} job(s) on {free.size} slots "
-             f"({launcher.jobs_per_device} per device), into {sweep_dir}")
+    if len(job_overrides) > 1 or not launcher.workers.started():  # a search launches its trials one by one
+        log.info(f"devices launcher: {len(job_overrides)} job(s) on {free.size} slots "
+                 f"({launcher.jobs_per_device} per device), into {sweep_dir}")
     state = Singleton.get_state()
 
     def run(i: int, slot: tuple[int, str]) -> JobReturn:

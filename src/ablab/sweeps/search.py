@@ -202,11 +202,11 @@ class Search:
         return batch
 
     def tell(self, trial: optuna.Trial, how: Ended) -> None:
-        if how.status == "interrupted":  # stopped by a signal: runs again, from its last.ckpt
-            self.retry(trial._trial_id, "was interrupted")
-            return
         try:
             trial.set_user_attr("status", how.status)
+            if how.status == "interrupted":  # stopped by a signal: runs again, from its last.ckpt
+                self.retry(trial._trial_id, "was interrupted")
+                return
             if how.status == "completed" and how.value is not None:
                 self.study.tell(trial, how.value)
             else:
