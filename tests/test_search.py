@@ -18,7 +18,8 @@ from optuna.trial import TrialState, create_trial
 
 from ablab.run.devices import trained_on
 from ablab.sweeps.devices import run_on_slots, slots
-from ablab.sweeps.search import ALIVE, WORKER, counted, is_stale
+from ablab.sweeps.search import counted
+from ablab.sweeps.trial_owners import ALIVE, WORKER, is_stale
 from ablab.sweeps.search_space import search_space
 from tests.conftest import REPO, TINY, read_results, run_cli
 from tests.search_worker import fake_launch, open_search

@@ -19,12 +19,12 @@ The study lives in a storage, by default the journal file <sweep dir>/optuna.jou
   (written every `heartbeat_s` seconds while it runs) is 3 heartbeats old.
 - Every trial is asked from the study: two workers never get the same trial, and a trial
   asked beyond the budget by a racing worker is given back unrun.
+With a launcher whose launch calls may overlap (the devices launcher), n_jobs trials run all
+the time instead of in rounds, each replaced as soon as it ends.
 """
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -35,6 +35,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from ablab.sweeps.search_space import SearchSpace
+from ablab.sweeps.trial_owners import Heartbeat, is_stale, own
 
 log = logging.getLogger(__name__)
 JOURNAL = "optuna.journal"  # the study's default storage, in the sweep directory
@@ -42,9 +43,6 @@ JOB = "job"  # user attr: the job number (directory) a trial runs in
 SWEEP = "sweep_dir"  # user attr: the sweep directory it runs in
 RETRY_OF = "retry_of"  # user attr of a retry: the number of the trial it runs again
 SURPLUS = "surplus"  # user attr of a trial asked past the budget and given back unrun
-WORKER = "ablab:worker"  # system attr: "host pid" of the process that asked the trial
-ALIVE = "ablab:alive"  # system attr: time.time() of that process's last heartbeat
-STALE_BEATS = 3  # heartbeats missed before another host's trial is taken back
 
 
 def storage_url(storage: Optional[str], sweep_dir: Path) -> str:
@@ -65,31 +63,6 @@ def open_storage(url: str):
 
     Path(url).parent.mkdir(parents=True, exist_ok=True)
     return optuna.storages.JournalStorage(JournalFileBackend(url))
-
-
-def _me() -> str:
-    return f"{socket.gethostname()} {os.getpid()}"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
-
-
-def is_stale(trial: FrozenTrial, heartbeat_s: float, now: float) -> bool:
-    """A RUNNING trial whose process is gone: dead on this host, or silent elsewhere."""
-    who = str(trial.system_attrs.get(WORKER, ""))
-    if not who or trial.state != TrialState.RUNNING:
-        return False  # not one of ablab's (another tool's trial in a shared study): left alone
-    host, _, pid = who.rpartition(" ")
-    if host == socket.gethostname():
-        return int(pid) != os.getpid() and not _pid_alive(int(pid))
-    return now - float(trial.system_attrs.get(ALIVE, 0.0)) > STALE_BEATS * heartbeat_s
 
 
 def counted(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
@@ -196,8 +169,7 @@ class Search:
                 job = trial.number
                 trial.set_user_attr(JOB, job)
             trial.set_user_attr(SWEEP, str(self.sweep_dir))
-            self.study._storage.set_trial_system_attr(trial._trial_id, WORKER, _me())
-            self.study._storage.set_trial_system_attr(trial._trial_id, ALIVE, time.time())
+            own(self.study, trial)
             batch.append((trial, int(job)))
         return batch
 
@@ -262,28 +234,3 @@ def _consecutive(batch: list[tuple[optuna.Trial, int]]) -> list[list[tuple[optun
         else:
             groups.append([item])
     return groups
-
-
-class Heartbeat:
-    """While a batch runs, stamp its trials as alive every `every_s` seconds (a thread)."""
-
-    def __init__(self, study: optuna.Study, trials: Sequence[optuna.Trial], every_s: float) -> None:
-        self.study, self.trials, self.every_s = study, list(trials), every_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="ablab-heartbeat", daemon=True)
-
-    def _beat(self) -> None:
-        while not self._stop.wait(self.every_s):
-            for trial in self.trials:
-                try:
-                    self.study._storage.set_trial_system_attr(trial._trial_id, ALIVE, time.time())
-                except Exception:  # ended meanwhile: nothing to stamp
-                    pass
-
-    def __enter__(self) -> "Heartbeat":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
