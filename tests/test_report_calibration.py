@@ -185,6 +185,6 @@ def test_sweeps_through_files_match_the_sweeper(tmp_path, seeds):
         md = (sweep / "report.md").read_text()
         assert "Holm over 5 comparisons" in md and "## In plain words" in md
         if seeds:
-            assert "α split over 8 looks" in md and "why it stopped" in md
+            assert "α spent over 8 looks" in md and "why it stopped" in md
     assert false_any <= 2  # 8 sweeps, each at most α: more than 2 would be very unlikely
 
