@@ -44,8 +44,8 @@ class OldRounds(SeedRounds):
 
 
 def run_sweep(rng, effects, seeds=None, repeats=5, noise=None, old=False, folds=0):
-    """One sweep; returns (comparisons, jobs). `noise[i]`: row i's own σ (default SIGMA)."""
-    noise = noise or [SIGMA] * len(effects)
+    """One sweep; returns (comparisons, jobs). `noise[i]`: row i's own σ in units of SIGMA (default 1)."""
+    noise = [SIGMA * x for x in (noise or [1.0] * len(effects))]
     arms = [Arm([], None)] + [Arm([f"v={i}"], 0) for i in range(1, len(effects))]
     if folds:
         return _folds(rng, effects, repeats, folds, noise, old), repeats * folds * len(effects)
@@ -96,12 +96,12 @@ DESIGNS = [
     ("all null, 12 values × 5 seeds", [0.0] * 13, {}),
     ("all null, 12 values × 3 seeds", [0.0] * 13, {"repeats": 3}),
     ("all null, 12 values × 2 seeds × 5 folds", [0.0] * 13, {"repeats": 2, "folds": 5}),
-    ("all null, one row 3× noisier, 5 seeds", [0.0] * 13, {"noise": [SIGMA] * 12 + [3 * SIGMA]}),
-    ("all null, one row 3× noisier, 3 seeds", [0.0] * 13, {"repeats": 3, "noise": [SIGMA] * 12 + [3 * SIGMA]}),
+    ("all null, one row 3× noisier, 5 seeds", [0.0] * 13, {"noise": [1.0] * 12 + [3.0]}),
+    ("all null, one row 3× noisier, 3 seeds", [0.0] * 13, {"repeats": 3, "noise": [1.0] * 12 + [3.0]}),
     ("2δ among 3 null, 5 seeds", [0.0, 2 * DELTA, 0.0, 0.0, 0.0], {}),
     ("2δ among 3 null, 3 seeds", [0.0, 2 * DELTA, 0.0, 0.0, 0.0], {"repeats": 3}),
     ("seed=auto 3..10, all null, 12 values", [0.0] * 13, {"seeds": (3, 10)}),
-    ("seed=auto 3..10, one row 3× noisier", [0.0] * 13, {"seeds": (3, 10), "noise": [SIGMA] * 12 + [3 * SIGMA]}),
+    ("seed=auto 3..10, one row 3× noisier", [0.0] * 13, {"seeds": (3, 10), "noise": [1.0] * 12 + [3.0]}),
     ("seed=auto 3..10, 2δ among 3 null", [0.0, 2 * DELTA, 0.0, 0.0, 0.0], {"seeds": (3, 10)}),
     ("seed=auto 3..10, 4δ among 3 null", [0.0, 4 * DELTA, 0.0, 0.0, 0.0], {"seeds": (3, 10)}),
 ]
@@ -112,7 +112,10 @@ def main() -> None:
     parser.add_argument("--sweeps", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", default="", help="run the designs whose name contains this text")
+    parser.add_argument("--sigma", type=float, default=0.3, help="each run's own noise, in points (default 0.3)")
     args = parser.parse_args()
+    global SIGMA
+    SIGMA = args.sigma / 100
     print(f"{args.sweeps} sweeps per cell; Monte-Carlo error of a rate near α: "
           f"±{100 * 2 * np.sqrt(ALPHA * (1 - ALPHA) / args.sweeps):.1f} points (2 s.e.)\n")
     print("| design | false calls old | new | power old | new | jobs old | new |")

@@ -11,13 +11,14 @@ t = n_m / max_seeds, of the Hwang–Shih–DeCani family
 
     α(t) = α (1 - e^(-γ t)) / (1 - e^(-γ)),   α_m = α(t_m) - α(t_{m-1}),   α(t_0) = 0,
 
-γ = 1 (GAMMA). Its shape was chosen by simulation (bench/calibration.py, 12 values and 4,
-0.3-point noise, δ = 0.5 points, min 3 / max 10 seeds): γ = 1 spends 0.0178 at the first
-look (t = 0.3), where the pooled test has most to gain (the even split gave 0.00625),
-and still 0.0044 at the last (0.00625), so a row with a clear effect stops at 3 seeds
-while the last look costs little power; O'Brien–Fleming-like shapes (γ = -4) spend
-0.0005 at 3 seeds and decide nothing in round one, the Pocock-like γ = 2 leaves 0.0028
-for the last look.
+γ = 1 (GAMMA), for min 3 / max 10 seeds: 0.0205 at the first look (t = 0.3; the even split
+gave every look 0.00625), then 0.0056, 0.0050, ... 0.0031 at the last. Chosen by simulation
+(bench/calibration.py; 12 null values, or 2δ or 4δ among 3 null values, δ = 0.5 points, 60 sweeps
+each): the shape changes the mean jobs little, since null rows stop when their equivalence is shown
+and that needs the seeds it needs (run noise 0.3 points: 126 / 129 / 130 jobs for all-null sweeps at
+γ = -2 / 1 / 4; 0.15 points: 61 / 56 / 56). γ = 1 spends early, where the pooled test can stop a
+clear effect at 3 seeds, and keeps enough for the last look: γ = 4 (0.0005 there) lost power at 2δ
+(97% against 100%), γ = -2 (O'Brien–Fleming-like, 0.0064 at the first look) needed 10% more jobs.
 
 A decided comparison keeps its verdict (it is frozen when decided); later looks judge only
 the undecided ones, with every run in the pooled noise estimate. `replay` repeats this
