@@ -150,7 +150,7 @@ def advised_seeds(table: Table, power: "Power" = None) -> tuple[int, float, bool
 def verdict_words(table: Table, row: Row) -> str:
     """The verdict cell: a row too small to decide says so, and what would decide it."""
     c = row.comparison
-    if c is None or not too_few(c):
+    if c is None or not too_few(c, table.family):
         return row.verdict or "—"
     n, _, _ = advised_seeds(table)
     cap = seed_cap(table)
@@ -175,13 +175,17 @@ def verdict_table(table: Table) -> str:
         s, c = row.summary, row.comparison
         mean = _num(s.mean) + ("" if s.std is None else f" ± {s.std:.4f}")
         ci = "—" if s.ci_low is None else f"[{s.ci_low:.4f}, {s.ci_high:.4f}]"
-        short = c is not None and too_few(c)
+        short = c is not None and too_few(c, table.family)
         delta = "—" if c is None or c.delta is None else _num(c.delta, sign=True) + (
             "" if c.ci_low is None or short else f" [{c.ci_low:+.4f}, {c.ci_high:+.4f}]")
         name = row.name or row.value
+        test, p = (c.test if c else None) or "—", _p(c.p_value if c else None)
+        if row.mcnemar is not None:
+            m = row.mcnemar
+            test = f"McNemar exact, {m.examples} examples (test-set noise only; seed noise unknown)"
+            p = _p(m.p_value)
         cells = [row.factor, f"**{name}** ★" if row.best else name, str(s.n), mean, ci, delta,
-                 _p(c.p_value if c else None), _p(c.p_adjusted if c else None), (c.test if c else None) or "—",
-                 verdict_words(table, row)]
+                 p, _p(c.p_adjusted if c else None), test, verdict_words(table, row)]
         if auto:
             cells += [str(row.seeds(table.metric)), stopped(table, row) or "—"]
         cells += [_fmt(m, row.stat(m)) for m in extra]
@@ -219,7 +223,10 @@ def _method(table: Table) -> list[str]:
         "after correction and not inside ±δ; **equivalent**: both one-sided tests against ±δ (TOST) reject "
         "after the same correction, i.e. the difference lies inside ±δ (it may still be significant, but it is "
         "negligible); **undecided**: neither, more runs could decide; **single run**: a row or its reference "
-        "has one run, no noise to test against",
+        "has one run, no seed noise to test against (when both runs stored their predictions, McNemar's exact "
+        "test on the examples they share says whether the gap exceeds what these examples alone would give: "
+        "test-set noise only); **undecided: n runs, too few to decide**: at its level the t critical value is more "
+        "than twice the normal one, so its interval would only say that this many runs cannot tell",
     ]
     if not any(r.reference is not None for r in table.rows):  # nothing was compared: say why, not "over 0"
         lines[2] = ("**no comparisons**: no factor here has two values to compare (every configuration differs "
@@ -263,6 +270,29 @@ def _seed_note(table: Table, power: Power) -> list[str]:
             "a verdict is still undecided."]
 
 
+def spread_note(table: Table) -> list[str]:
+    """How much of the seed-to-seed spread the finite evaluation set explains (report/evidence.py)."""
+    from ablab.report.evidence import spread
+
+    got = spread(table.rows, table.metric)
+    if got is None or got.observed <= 0:
+        return []
+    split = {"val": "validation", "test": "test"}[table.metric.split(".", 1)[0]]
+    how = ("per-example error rates over each configuration's runs (Jordan 2024: Σ pᵢ(1 − pᵢ)/n²)" if got.shared
+           else f"the binomial acc(1 − acc)/n, the runs' {split} examples being drawn per seed")
+    share = got.share
+    if share >= 0.7:
+        advice = (f"most of the spread is the finite {split} set: a larger {split} split narrows every run; "
+                  "more seeds narrow the means only as 1/√n")
+    elif share <= 0.3:
+        advice = "most of the spread comes from training (weights, data order): more seeds, or `seed=auto`, help"
+    else:
+        advice = (f"both matter: more seeds narrow the training part, a larger {split} split the rest")
+    return ["", f"Seed-to-seed spread of {table.metric}: observed std {100 * got.observed ** 0.5:.2f} points; "
+            f"the finite {split} set of {got.examples} examples alone predicts {100 * got.finite_set ** 0.5:.2f} "
+            f"points ({share:.0%} of the variance), from {how}. So {advice}."]
+
+
 def ranking_table(table: Table) -> list[str]:
     effects = rank_factors(table)
     if not effects:
@@ -276,7 +306,7 @@ def ranking_table(table: Table) -> list[str]:
              "|---:|---|---:|---|---|"]
     for i, e in enumerate(effects, 1):
         c = e.row.comparison
-        ci = "" if c.ci_low is None else f" [{_pt(table, c.ci_low)}, {_pt(table, c.ci_high)}]"
+        ci = "" if c.ci_low is None or too_few(c, table.family) else f" [{_pt(table, c.ci_low)}, {_pt(table, c.ci_high)}]"
         diff = f"{_pt(table, c.delta)}{ci}" if e.significant else f"none beyond noise (largest {_pt(table, c.delta)}{ci})"
         counts = ", ".join(f"{n} {v}" for v, n in e.verdicts.items())
         cells = [str(i) if e.significant else "—", e.factor, diff, e.row.name or e.row.value, counts]
@@ -310,11 +340,13 @@ def sentences(table: Table) -> list[str]:
         clauses = []
         for r in rows:
             c = r.comparison
-            ci = "" if c.ci_low is None else f" [{_pt(table, c.ci_low)}, {_pt(table, c.ci_high)}]"
-            verdict = {"equivalent": f"equivalent within {margin}" + (
+            ci = "" if c.ci_low is None or too_few(c, table.family) else f" [{_pt(table, c.ci_low)}, {_pt(table, c.ci_high)}]"
+            verdict = "undecided (too few runs to decide)" if too_few(c, table.family) else {"equivalent": f"equivalent within {margin}" + (
                            ", a real but negligible difference" if c.significant else ""),
                        "undecided": "undecided (more runs could decide)",
-                       "single run": "a single run, not tested"}.get(r.verdict, r.verdict)
+                       "single run": "a single run, not tested" if r.mcnemar is None else
+                       f"a single run (McNemar p = {_p(r.mcnemar.p_value)}, test-set noise only)"}.get(
+                           r.verdict, r.verdict)
             clauses.append(f"{r.value}: {_pt(table, c.delta)}{unit} {words}{ci}, {verdict}")
         ref = rows[0].reference
         ref_name = "the baseline" if (ref.name or "(baseline)") == "(baseline)" else ref.name
@@ -339,7 +371,7 @@ def markdown(table: Table, title: str, power: Power = Power(),
     parts = [f"# Sweep report: {title}", "", "\n".join(f"- {f}" for f in facts), ""]
     if said:
         parts += ["## In plain words", "", *said, ""]
-    parts += [f"## Verdicts ({table.metric})", "", verdict_table(table), *_seed_note(table, power),
+    parts += [f"## Verdicts ({table.metric})", "", verdict_table(table), *_seed_note(table, power), *spread_note(table),
               *ranking_table(table)]
     if forest:
         parts += ["", "## Differences to the reference", "",
@@ -377,7 +409,7 @@ def write_csv(table: Table, path: Path) -> None:
     columns += ["n", "mean", "std", "ci_low", "ci_high", "delta", "delta_ci_low", "delta_ci_high",
                 "p_value", "verdict", "name", "p_adjusted", "p_equivalence", "p_equivalence_adjusted",
                 "equiv_ci_low", "equiv_ci_high", "test", "correction", "family", "alpha_look", "min_effect",
-                "seeds", "folds", "stopped"]
+                "seeds", "folds", "stopped", "mcnemar_p"]
     with open(path, "w", newline="") as f:
         out = csv.writer(f)
         out.writerow(columns)
@@ -397,7 +429,8 @@ def write_csv(table: Table, path: Path) -> None:
                                                             "equiv_low", "equiv_high")]
             line += [(c.test if c else None) or "", table.correction, table.family,
                      _blank(c.look_level if c is not None and c.p_value is not None else None),
-                     _blank(table.min_effect), row.seeds(table.metric), row.folds(table.metric), stopped(table, row)]
+                     _blank(table.min_effect), row.seeds(table.metric), row.folds(table.metric), stopped(table, row),
+                     _blank(row.mcnemar.p_value if row.mcnemar is not None else None)]
             out.writerow(line)
 
 

@@ -287,13 +287,14 @@ def bounded_comparison(c: Comparison, span: Optional[tuple[float, float]]) -> Co
     return replace(c, ci_low=low, ci_high=high, equiv_low=eq_low, equiv_high=eq_high)
 
 
-def too_few(c: Comparison) -> bool:
-    """Undecided because of its degrees of freedom, not its data: at its level the t critical value is
-    more than twice the normal one (2 runs at α = 0.05: 12.7 against 1.96), so its interval says
-    only that this many runs cannot tell."""
+def too_few(c: Comparison, family: int = 1) -> bool:
+    """Undecided because of its degrees of freedom, not its data: at the family's first Holm level
+    (its look's α over the `family` comparisons) the t critical value is more than twice the normal
+    one (2 runs at α = 0.05: 12.7 against 1.96), so its interval says only that this many runs
+    cannot tell. The same for every row of a family with the same df, whatever its p-value."""
     if c.verdict != "undecided" or c.df is None or c.alpha_used is None:
         return False
-    level = c.alpha_used / 2
+    level = (c.look_level if c.look_level is not None else c.alpha_used) / max(1, family) / 2
     return float(stats.t.ppf(1 - level, c.df)) > 2 * float(stats.norm.ppf(1 - level))
 
 

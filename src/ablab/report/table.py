@@ -75,6 +75,7 @@ class Row:
     key: str = ""  # the key this row changes relative to its reference ("" for the baseline)
     name: str = ""  # what the row is, shown to people: "optimizer=sgd", "optimizer=adam (baseline)"
     first_listed: bool = False  # the reference of a grid without its defaults, by the first-listed rule
+    mcnemar: Optional[Any] = None  # report/evidence.py McNemar: a single run against a single-run reference
 
     @property
     def verdict(self) -> str:
@@ -290,3 +291,10 @@ def _judge(table: Table) -> None:
         got = fixed(keyed, pairs, table.alpha, *args)
     for row, c in zip(compared, got):
         row.comparison = c
+    from ablab.report.evidence import mcnemar
+
+    for row in compared:
+        mine = [r for r in row.runs if r.status == "completed"]
+        theirs = [r for r in row.reference.runs if r.status == "completed"]
+        if row.verdict == "single run" and len(mine) == 1 and len(theirs) == 1:
+            row.mcnemar = mcnemar(mine[0], theirs[0], metric)
