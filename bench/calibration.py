@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from ablab.report.sequential import fixed  # noqa: E402
-from ablab.sweeps.auto import Arm, SeedRounds, judge  # noqa: E402
+from ablab.sweeps.auto import Arm, SeedRounds  # noqa: E402
 
 ALPHA, DELTA, SIGMA, SHARED = 0.05, 0.005, 0.003, 0.003
 
