@@ -279,8 +279,15 @@ def spread_note(table: Table) -> list[str]:
         return []
     split = {"val": "validation", "test": "test"}[table.metric.split(".", 1)[0]]
     how = ("per-example error rates over each configuration's runs (Jordan 2024: Σ pᵢ(1 − pᵢ)/n²)" if got.shared
-           else f"the binomial acc(1 − acc)/n, the runs' {split} examples being drawn per seed")
+           else f"the binomial acc(1 − acc)/n, the runs' {split} examples being drawn per seed (an upper "
+                "estimate: a stratified draw varies less)")
     share = got.share
+    ratio = got.finite_set / got.observed
+    if ratio > 1:  # more than observed: the spread is all finite-set noise (or k runs happened to agree)
+        return ["", f"Seed-to-seed spread of {table.metric}: observed std {100 * got.observed ** 0.5:.2f} points; "
+                f"the finite {split} set of {got.examples} examples alone predicts {100 * got.finite_set ** 0.5:.2f} "
+                f"points, from {how}: no spread is left for training to explain. So a larger {split} split, not "
+                "more seeds, is what narrows each run."]
     if share >= 0.7:
         advice = (f"most of the spread is the finite {split} set: a larger {split} split narrows every run; "
                   "more seeds narrow the means only as 1/√n")
