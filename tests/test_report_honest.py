@@ -54,6 +54,9 @@ def test_a_noisy_row_falls_back_to_its_own_test(rng):
     y[3] = 0.9 + rng.normal(0, 0.02, 6)
     got, fell_back = pooled_tests([keyed(r) for r in y], [(i, 0) for i in range(1, 6)], [None] * 5)
     assert fell_back == {2} and 2 not in got
+    # Its noise is clearly another (F's p < 0.001): it leaves the fit, so the other rows keep
+    # intervals of their own noise: 5 rows × 6 seeds, 4 × 5 = 20 degrees of freedom.
+    assert {got[p][2] for p in got} == {20.0}
 
 
 def test_spending_sums_to_alpha_and_front_loads():

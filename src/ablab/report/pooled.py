@@ -22,9 +22,11 @@ its reference have variance s_d², which the model says is 2σ². The ratio F = 
 σ̂²₋ᵢ fitted without row i, is compared with F(n_i - 1, df₋ᵢ); a row whose upper-tail p is below
 CHECK_LEVEL (0.2: the check must catch a noisy row at 3 seeds, where it has 2 degrees of
 freedom, and a false alarm costs only power) keeps its own paired t, named "paired t (own
-variance)". Its runs stay in the fit: dropping the rows that looked noisy would bias σ̂² low (in
-simulation, 9% false calls at α = 5%), while keeping a truly noisy row only widens the others'
-intervals.
+variance)". Its runs stay in the fit: dropping every row that looks noisier would bias σ̂² low
+(in simulation, 9% false calls at α = 5%), while keeping a truly noisy row only widens the
+others' intervals. A row far beyond the others' noise (p < EXCLUDE_LEVEL = 0.001: a configuration
+that diverges on some seeds) leaves the fit too, since it would leave every other row undecided;
+under equal variances that happens to one row in a thousand, too rarely to bias σ̂².
 
 Many-to-one comparisons are then adjusted by Holm over the family (report/stats.py `decide`)
 rather than by Dunnett's single-step critical value: Holm holds under any dependence, steps
@@ -41,6 +43,7 @@ import numpy as np
 from scipy import special
 
 CHECK_LEVEL = 0.2  # equal-variance check: a row with F's upper-tail p below this keeps its own test
+EXCLUDE_LEVEL = 0.001  # ... and below this it also leaves the fit: clearly another noise, not chance
 
 Keyed = Sequence[tuple[Hashable, float]]
 
@@ -121,7 +124,7 @@ def pooled_tests(keyed: Sequence[Keyed], pairs: Sequence[tuple[int, int]],
     for group in _connected([pairs[p] for p in ok]):
         members = [p for p in ok if pairs[p][0] in group]
         rows = set(group)
-        failed = set()
+        failed, excluded = set(), set()
         if len(rows) >= 3:  # each row's own noise against the other rows' pooled noise
             for p in members:
                 i, r = pairs[p]
@@ -129,19 +132,26 @@ def pooled_tests(keyed: Sequence[Keyed], pairs: Sequence[tuple[int, int]],
                 rest = Fit({j: data[j] for j in rows if j != i})
                 if own is None or rest.df <= 0 or not rest.var > 0:
                     continue
-                if special.fdtrc(n - 1, rest.df, own / (2 * rest.var)) < CHECK_LEVEL:  # scipy.stats.f.sf
+                p_check = special.fdtrc(n - 1, rest.df, own / (2 * rest.var))  # scipy.stats.f.sf
+                if p_check < CHECK_LEVEL:
                     failed.add(p)
+                if p_check < EXCLUDE_LEVEL:
+                    excluded.add(i)
         fell_back |= failed
         if len(rows) < 3:
             continue
-        # Every row stays in the fit: dropping the rows that looked noisy would bias σ̂² low.
+        # A row that merely looks noisier stays in the fit (dropping every such row would bias σ̂² low);
+        # one whose noise is clearly another (a diverging configuration) would inflate every interval.
+        rows -= excluded
+        if len(rows) < 3:
+            continue
         fit = Fit({j: data[j] for j in rows})
         if fit.df <= 0 or not math.isfinite(fit.var):
             continue
         k = len(rows)
         for p in members:
             i, r = pairs[p]
-            if p in failed:
+            if p in failed or i not in rows or r not in rows:
                 continue
             delta, v = fit.contrast(i, r)
             n = sum(1 for key in data[i] if key in data[r])
