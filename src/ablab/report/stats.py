@@ -3,9 +3,11 @@
 Shared by the sweep report, the greedy OFAT sweeper and `seed=auto`, so all three decide by
 the same tests:
 
-- the difference of a configuration to its reference: a paired t-test when both ran the
-  same seeds/folds (each pair shares its data split and initial draw), Welch's t-test
-  otherwise; when the repeats are folds of a k-fold split (their training sets overlap),
+- the difference of a configuration to its reference: the pooled block-design t when the
+  family's rows ran the same seeds/folds (report/pooled.py: one residual variance for all of
+  them, a per-row equal-variance check with the row's own test as fallback; `family_compare`),
+  a paired t-test when two rows alone share them (each pair shares its data split and initial
+  draw), Welch's t-test otherwise; when the repeats are folds of a k-fold split (their training sets overlap),
   the corrected resampled t-test of Nadeau & Bengio (2003): the variance of the mean
   difference is scaled by 1/n + n_val/n_train instead of 1/n (n = seeds × folds, which is
   Bouckaert & Frank's repeated k-fold form);
@@ -19,7 +21,9 @@ the same tests:
 Verdicts: better / worse (significant after correction and not equivalent), equivalent (both
 one-sided tests reject after correction: the difference lies inside ±δ, possibly significant
 yet negligible), undecided (neither: more runs could decide), single run (no spread to test).
-Intervals are shown at the level each row's decision was made at (α · p / p_adjusted), so
+Intervals of a rate are bounded to what it can take (`bounded`: a mean to [0, 1], a difference
+to [-1, 1]; cutting at the bound never excludes the true value). Intervals are shown at the level
+each row's decision was made at (α · p / p_adjusted), so
 "significant" and "the interval excludes 0" agree after correction too; the equivalence
 interval is the matching 1 - 2α' interval, which lies inside ±δ exactly when TOST rejects.
 """
