@@ -2,6 +2,7 @@
 seeds, a grid without its defaults, and the per-example evidence of predictions.npz."""
 import csv
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -172,3 +173,23 @@ def test_spread_split_by_per_example_rates(tmp_path, rng):
     assert got.observed == pytest.approx(np.var([1 - w.mean() for w in wrong], ddof=1))
     assert main([str(sweep)]) == 0
     assert "alone predicts" in (sweep / "report.md").read_text()
+
+
+def test_undecided_rows_get_the_familys_interval_not_a_narrower_one():
+    """Holm over 4 comparisons, none rejected: each undecided row's interval is drawn at α/4 (the
+    level the first step needed), not at α·p/p_adj (95.5% for the row with p = 0.9)."""
+    from ablab.report.stats import Comparison, decide
+
+    raw = []
+    for t in (1.7, 1.0, 0.6, 0.1):
+        p = float(2 * stats.t.sf(t, 24))
+        raw.append(Comparison(t * 0.01, p_value=p, se=0.01, df=24, verdict="undecided"))
+    half = stats.t.ppf(1 - 0.05 / 4 / 2, 24) * 0.01
+    for c in decide(raw, 0.05, "holm"):
+        assert c.verdict == "undecided" and c.alpha_used == pytest.approx(0.0125)
+        assert c.ci_high - c.ci_low == pytest.approx(2 * half) and c.ci_low < 0 < c.ci_high
+    # One rejected: the other three are read at α/3; the rejected one still excludes 0.
+    raw[0] = replace(raw[0], delta=0.06, p_value=float(2 * stats.t.sf(6.0, 24)))
+    got = decide(raw, 0.05, "holm")
+    assert got[0].verdict == "better" and got[0].ci_low > 0
+    assert all(c.alpha_used == pytest.approx(0.05 / 3) and c.ci_low < 0 < c.ci_high for c in got[1:])
