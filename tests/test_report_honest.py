@@ -193,3 +193,12 @@ def test_undecided_rows_get_the_familys_interval_not_a_narrower_one():
     got = decide(raw, 0.05, "holm")
     assert got[0].verdict == "better" and got[0].ci_low > 0
     assert all(c.alpha_used == pytest.approx(0.05 / 3) and c.ci_low < 0 < c.ci_high for c in got[1:])
+
+
+def test_a_noisy_row_beside_noiseless_ones_is_not_pooled():
+    """The other rows reproduce exactly (a configuration stuck at chance on every seed): their
+    residual variance is 0, so a noisy row's F is infinite and it keeps its own test rather than
+    pooling its noise over 3 × 2 degrees of freedom."""
+    rows = [keyed([0.5, 0.5, 0.5])] * 3 + [keyed([0.55, 0.62, 0.48])]
+    got, fell_back = pooled_tests(rows, [(1, 0), (2, 0), (3, 0)], [None] * 3)
+    assert fell_back == {2} and 2 not in got
