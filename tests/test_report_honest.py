@@ -202,3 +202,16 @@ def test_a_noisy_row_beside_noiseless_ones_is_not_pooled():
     rows = [keyed([0.5, 0.5, 0.5])] * 3 + [keyed([0.55, 0.62, 0.48])]
     got, fell_back = pooled_tests(rows, [(1, 0), (2, 0), (3, 0)], [None] * 3)
     assert fell_back == {2} and 2 not in got
+
+
+def test_a_nan_metric_is_no_measurement_and_leaves_the_pool_intact(tmp_path, rng):
+    """A completed run whose metric is NaN (results.json writes NaN for a loss that overflowed) is
+    left out like a missing value: its row is tested on its two other runs, not given a NaN p."""
+    values = {"": rng.normal(0.9, 0.003, 3)}
+    for v in ("a", "b", "c"):
+        values[f"model.act={v}"] = rng.normal(0.9, 0.003, 3)
+    values["model.act=c"][1] = float("nan")
+    table = build_table(collect(ofat_sweep(tmp_path / "s", values, seeds=[0, 1, 2])))
+    rows = {r.value: r for r in table.rows}
+    assert rows["c"].summary.n == 2 and math.isfinite(rows["c"].summary.mean)
+    assert all(math.isfinite(r.comparison.p_value) for r in table.rows if r.comparison is not None)
