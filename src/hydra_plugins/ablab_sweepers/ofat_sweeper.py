@@ -185,8 +185,8 @@ class OFATSweeper(Sweeper):
         results: List[JobReturn] = []
         for start in range(0, len(jobs), size):
             batch = jobs[start:start + size]
-            self.validate_batch_is_legal(batch)  # fail on composition errors before running
             stop.check()  # a stop signal ends the sweep here: no batch, round or greedy step starts after it
+            self.validate_batch_is_legal(batch)  # fail on composition errors before running
             results += self.launcher.launch(batch, initial_job_idx=self._job_idx)
             self._job_idx += len(batch)
         self._failures += [r for r in results if r.status == JobStatus.FAILED]
