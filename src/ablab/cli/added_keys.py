@@ -39,9 +39,13 @@ def refuse_added(config: DictConfig, config_name: str) -> None:
         return  # nothing was added: a plain run pays nothing
     from hydra import compose
 
-    reference = compose(config_name, [f"{group}={choice}" for group, choice in choices.items()
-                                      if choice is not None and group != "experiment" and group != "hydra"
-                                      and not group.startswith("hydra/")])
+    searchpath = [str(o) for o in config.hydra.overrides.hydra if _key_of(str(o)) == "hydra.searchpath"]
+    try:  # the same group choices (a user's own options found where the run found them), nothing added
+        reference = compose(config_name, searchpath + [f"{group}={choice}" for group, choice in choices.items()
+                                                       if choice is not None and group not in ("experiment", "hydra")
+                                                       and not group.startswith("hydra/")])
+    except Exception:  # a composition this cannot repeat: the keys stay unchecked, as before the check
+        return
     for key in added(config, reference):
         check(config, key, _given(key, task) or (f"experiment={experiment}" if experiment else None), task)
 
