@@ -13,16 +13,17 @@ The entry points install `watch()`. Its handler records the first signal and the
   raises `Stopped` (a KeyboardInterrupt, so every place that ends a run on Ctrl-C ends it on
   SIGTERM too); SIGINT raises KeyboardInterrupt, as Python's own handler does.
 
+The loops that start work (a sweep's jobs, a sweeper's batches, a fused launcher's groups, a
+study's stages) call `check()` before each start, so a stop that Lightning absorbed (it came
+in a job's last moments, and the job completed) still starts nothing new. Code that ends a
+run asks `requested()` before calling a failure a failure: Lightning turns Ctrl-C into
+sys.exit(1), and a signal inside torch's zip writer surfaces as a RuntimeError.
+
 A second signal while the first is being handled (a second Ctrl-C, a scheduler's repeated
 SIGTERM) is recorded and changes nothing: the interrupted run's results.json is written whole
 and the exit code is the first signal's. Only SIGKILL (a scheduler's end of the grace period,
-or `kill -9`) ends the process at once; the same command then still resumes from the last
-finished epoch (ablab.run.resume). The loops that start
-work (a sweep's jobs, a sweeper's batches, a fused launcher's groups, a study's stages) call
-`check()` before each start, so a stop that Lightning absorbed (it arrived in a job's last
-moments, and the job completed) still starts nothing new. Code that ends a run asks
-`requested()` before calling a failure a failure: Lightning turns Ctrl-C into sys.exit(1),
-and a signal inside torch's zip writer surfaces as a RuntimeError.
+`kill -9`) ends the process at once; the same command then still resumes from the last
+finished epoch (ablab.run.resume).
 """
 import signal
 
