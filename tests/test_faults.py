@@ -568,7 +568,7 @@ def test_sigterm_twice_stops_a_fused_group_with_every_member_interrupted(tmp_pat
 
 # ---- 8. every key checked ----
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def hydra_conf():
     from hydra import initialize_config_dir
 
@@ -608,12 +608,13 @@ def test_an_added_key_nothing_reads_or_a_plugins_bad_value_is_refused(hydra_conf
 
 
 def test_added_keys_ablab_passes_on_are_accepted(hydra_conf):
-    """A Lightning Trainer or torch.optim argument by its name, and a callback of the user's own."""
+    """A Lightning Trainer or torch.optim argument by its name, a callback of the user's own, and a
+    key another option of its group reads (a study's strength for a sweep of regularizer=none,l1,l2)."""
     from ablab.cli.added_keys import refuse_added
 
     refuse_added(composed_with_hydra("+trainer.accumulate_grad_batches=2", "optimizer=sgd", "+optimizer.dampening=0.1",
                                      "+callbacks.kill._target_=tests.fault_callbacks.KillAt", "+callbacks.kill.epoch=1",
-                                     "++dropout=0.1"), "train")
+                                     "++dropout=0.1", "regularizer=none", "+regularizer.strength=0.001"), "train")
 
 
 def test_a_key_an_experiment_file_adds_is_refused_by_name(hydra_conf, tmp_path):
@@ -633,3 +634,17 @@ def test_the_sweepers_corrections_are_the_reports():
     from ablab.schema.sweeper import CORRECTIONS as CHECKED
 
     assert CHECKED == CORRECTIONS
+
+
+@pytest.mark.parametrize("args, message", [
+    (["emnist_ofat", "--seeds", "auto", "hydra.sweeper.max_seeds=2"],
+     "study emnist_ofat, stage mlp_search: hydra.sweeper.max_seeds=2 is not allowed"),
+    (["mnist_mlp_grid", "+trainer.max_epoch=2"], "unknown config key 'trainer.max_epoch' (from +trainer.max_epoch=2)"),
+])
+def test_a_study_refuses_a_plugins_bad_value_or_an_unread_key_before_any_stage(tmp_path, capsys, args, message):
+    from ablab.study.__main__ import main
+
+    assert main([*args, "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ablab: error:") and message in err[0], err
+    assert not (tmp_path / "s").exists()

@@ -4,6 +4,8 @@ train with the value silently unused.
 
 An added key is one the config composed from the same group choices, without the added
 keys and the experiment file, does not have. ablab reads it when
+- another option of its config group has it (`regularizer.strength` set by a study for a
+  sweep of `regularizer=none,l1,l2`: the options with a penalty read it); or
 - it is an argument of the object its node builds: the node's `_target_` takes it by name
   (`+trainer.accumulate_grad_batches=4`: Lightning's Trainer has that argument;
   `+optimizer.foreach=false`: torch.optim's), found in the signature of the target (a class's
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
 from omegaconf import DictConfig, OmegaConf
@@ -89,11 +92,29 @@ def check(cfg: DictConfig, key: str, given: Optional[str], overrides: Sequence[s
     if leaf in SPECIAL and (target is not None or parent_key.rpartition(".")[0] in OPEN):
         return
     params = parameters(str(target)) if target is not None else set()
-    if params is None or leaf in params:
+    if params is None or leaf in params or leaf in group_keys(parent_key):
         return
     known = [str(k) for k in parent.keys() if str(k) not in (leaf, "hydra") and str(k) not in SPECIAL] + sorted(params or ())
     raise UserError(f"unknown config key '{key}'{_from(given)}: ablab does not read it"
                     + _nearest(leaf, parent_key, known, cfg if not parent_key else None, target))
+
+
+def group_keys(group: str) -> set[str]:
+    """The keys any option of config group `group` sets (conf/<group>/*.yaml): one a shared
+    file sets for the whole group (an experiment's `regularizer.strength`, swept over
+    `regularizer=none,l1,l2`) is the group's vocabulary, read by the options that have it."""
+    import yaml
+
+    from ablab.paths import CONF_DIR
+
+    folder = Path(CONF_DIR) / group
+    if not group or "." in group or not folder.is_dir():
+        return set()
+    found: set[str] = set()
+    for option in folder.glob("*.yaml"):
+        loaded = yaml.safe_load(option.read_text()) or {}
+        found |= {str(k) for k in loaded if k != "defaults"} if isinstance(loaded, dict) else set()
+    return found
 
 
 def parameters(target: str) -> Optional[set[str]]:
