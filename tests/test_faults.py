@@ -648,3 +648,21 @@ def test_a_study_refuses_a_plugins_bad_value_or_an_unread_key_before_any_stage(t
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("ablab: error:") and message in err[0], err
     assert not (tmp_path / "s").exists()
+
+
+def test_the_monitored_names_checked_are_the_ones_a_run_logs():
+    """callbacks.checkpoint.monitor=val/accuracy is refused up front, not after an epoch's work."""
+    from ablab.lit import SAME_AS_ACCURACY, split_metrics
+    from ablab.schema.callbacks import MONITORED
+
+    logged = {f"val/{k}" for k in split_metrics(10) if k not in SAME_AS_ACCURACY + ("per_class_acc", "confusion_matrix")}
+    assert set(MONITORED) == logged | {"val/loss", "train/acc", "train/loss_epoch", "train/penalty"}
+    from hydra import compose, initialize_config_dir
+
+    from ablab.paths import CONF_DIR
+    from ablab.schema import validate
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train", ["callbacks.checkpoint.monitor=val/accuracy"])
+    with pytest.raises(UserError, match="callbacks.checkpoint.monitor='val/accuracy' is not allowed: must be one of val/acc"):
+        validate(cfg)
