@@ -7,6 +7,8 @@ Lightning callback, it
   `train_acc`, `val_loss`, `val_acc`, `val_f1_macro`, `lr` (the first param group's at the
   epoch's end), and rewrites the file atomically with status "running", so a run that
   fails, diverges or is killed keeps the epochs it finished;
+- at the start of fit, notes the `device` the run trains on ("cpu", "cuda:2": the
+  machine's GPU number, so a sweep over several GPUs shows which job ran where);
 - after test, takes each split's metrics from the module's `evaluated` (what the metric
   objects returned), with shot-group accuracy for long-tailed data.
 Nothing else writes the record; the figures read its history.
@@ -27,6 +29,7 @@ from typing import Any, Optional
 import pytorch_lightning as pl
 from pytorch_lightning.trainer.states import TrainerFn
 
+from ablab.run.devices import trained_on
 from ablab.run.results import split_record, write_json
 from ablab.run.resume.state import RunState
 
@@ -68,6 +71,9 @@ class ResultsWriter(RunState):
         write_json(self.path, self._record)
 
     # ---- the per-epoch history ----
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.note(device=trained_on(trainer))
+
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # Only validation inside fit: not the sanity check, nor run/train.py's final trainer.validate.
         if trainer.sanity_checking or trainer.state.fn != TrainerFn.FITTING:

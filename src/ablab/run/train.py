@@ -23,11 +23,12 @@ from pytorch_lightning.callbacks import ProgressBar
 from ablab.errors import UserError
 from ablab.factors import build
 from ablab.lit import Classifier
-from ablab.run import devices, distributed, hparams, membership, names, stop, sweep_output
+from ablab.run import devices, distributed, hparams, membership, names, predictions, stop, sweep_output
 from ablab.run.callbacks import Diverged, Throughput, callbacks_for, progress_bar
 from ablab.run.checkpoint_io import AtomicCheckpointIO
 from ablab.run.cuda_probe import plain_cuda_check_on_cpu
 from ablab.run.lock import one_writer
+from ablab.run.pruned import Pruned
 from ablab.run.results_writer import ResultsWriter
 from ablab.run.resume.earlier import NOTHING, Earlier, earlier_run
 from ablab.run.resume.start import Start, choose
@@ -100,6 +101,7 @@ def train(cfg: DictConfig) -> float:
             best_epoch = tested.best_epoch
         else:
             best_epoch = _validate_and_test_best(trainer, module, datamodule)
+        predictions.write(job.run_dir, module.predicted)  # per-example evidence of the best epoch
         # None when the config drops it (callbacks.throughput=null).
         throughput = next((c for c in callbacks if isinstance(c, Throughput)), None)
         results.end("completed", epochs=trainer.current_epoch, best_epoch=best_epoch,
@@ -109,7 +111,7 @@ def train(cfg: DictConfig) -> float:
         hparams.write_end(logger.experiment, completed=True)
         logger.close()
         return final["val"]["acc"]
-    return float("nan")  # diverged: recorded as such, and a sweep goes on with its next job
+    return float("nan")  # diverged or pruned: recorded as such, and a sweep goes on with its next job
 
 
 @contextmanager
@@ -123,6 +125,8 @@ def recorded(results: ResultsWriter, job: Job, clock: RunClock):
     except Diverged as exc:  # not an error of the sweep: the job says diverged and returns NaN
         results.end("diverged", str(exc))
         print(f"ablab: run diverged: {exc}", file=sys.stderr)
+    except Pruned as exc:  # a search's pruner stopped it: a result, like diverged
+        results.end("pruned", str(exc))
     except (KeyboardInterrupt, SystemExit):  # Lightning ends fit on Ctrl-C with sys.exit(1)
         results.end("interrupted", "interrupted by the user")
         _say_how_to_resume(job)

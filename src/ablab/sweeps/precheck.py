@@ -19,6 +19,9 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from ablab.errors import UserError
 from ablab.schema.sweeper import BASIC, OFAT
 
+# Optuna: processes given one sweep directory are workers of its one study (ablab.sweeps.search),
+# each trial in its own job directory, so the directory is not locked to one of them.
+SEARCH = "hydra_plugins.ablab_sweepers.optuna_sweeper.OptunaSweeper"
 
 
 def planned_jobs(config: DictConfig) -> list[list[str]]:
@@ -162,7 +165,7 @@ def count_jobs(config: DictConfig) -> Optional[int]:
     (ablab.run.sweep_output): the planned jobs, Optuna's n_trials; None when rounds decide
     (seed=auto) or the plan cannot be read."""
     sweeper = config.hydra.sweeper
-    if "optuna" in str(sweeper.get("_target_", "")).lower():
+    if str(sweeper.get("_target_", "")) == SEARCH:
         return sweeper.get("n_trials")
     if config.get("seed") == "auto":
         return None
