@@ -291,6 +291,10 @@ def test_a_second_sweep_into_a_directory_in_use_is_refused(mnist_dir, tmp_path):
      "hydra.sweeper.max_seeds=2 is not allowed: must be an integer >= hydra.sweeper.min_seeds (3)"),
     (["hydra/launcher=fused", "seed=0,1", "hydra.launcher.cpu_max_params=-5"],
      "hydra.launcher.cpu_max_params=-5 is not allowed: must be an integer >= 0"),
+    (["hydra/launcher=devices", "seed=0,1", "hydra.launcher.jobs_per_device=0"],
+     "hydra.launcher.jobs_per_device=0 is not allowed: must be an integer >= 1"),
+    (["hparams_search=optuna", "hydra.sweeper.direction=max"], "hydra.sweeper.direction='max' is not allowed"),
+    (["hparams_search=optuna", "dropout=interval(0.5,0.1)"], "hydra/sweeper=search cannot search 'dropout=interval(0.5,0.1)'"),
     # A key that nothing reads, added on the command line: swept, or for every job.
     (["seed=0,1", "+foo=1,2"], "unknown config key 'foo' (from +foo=1): ablab does not read it"),
     (["seed=0,1", "optimizer=sgd", "++optimizer.momentun=0.9"],
@@ -595,6 +599,19 @@ def composed_with_hydra(*overrides: str):
     (["hydra/launcher=joblib", "hydra.launcher.n_jobs=0"], "hydra.launcher.n_jobs=0 is not allowed"),
     (["hydra/sweeper=ofat", "hydra.sweeper.min_seeds=1"], "hydra.sweeper.min_seeds=1 is not allowed: must be an integer >= 2"),
     (["hydra/sweeper=ofat", "hydra.sweeper.alpha=5"], "hydra.sweeper.alpha=5.0 is not allowed: must be a number in (0, 1)"),
+    (["hydra/launcher=devices", "hydra.launcher.jobs_per_device=0"],
+     "hydra.launcher.jobs_per_device=0 is not allowed: must be an integer >= 1"),
+    (["hydra/launcher=devices", "hydra.launcher.devices=[0,-1]"], "hydra.launcher.devices=[0, -1] is not allowed"),
+    (["hydra/launcher=devices", "hydra.launcher.devices=[1,1]"], "must be a list of distinct GPU numbers >= 0"),
+    (["hydra/sweeper=search", "hydra.sweeper.direction=max"],
+     "hydra.sweeper.direction='max' is not allowed: must be one of maximize, minimize"),
+    (["hydra/sweeper=search", "hydra.sweeper.metric=val.accuracy"], "hydra.sweeper.metric='val.accuracy' is not allowed"),
+    (["hydra/sweeper=search", "hydra.sweeper.n_trials=0"], "hydra.sweeper.n_trials=0 is not allowed: must be an integer >= 1"),
+    (["hydra/sweeper=search", "hydra.sweeper.n_jobs=0"], "hydra.sweeper.n_jobs=0 is not allowed"),
+    (["hydra/sweeper=search", "hydra.sweeper.heartbeat_s=0"], "hydra.sweeper.heartbeat_s=0 is not allowed: must be a number > 0"),
+    (["hydra/sweeper=search", "hydra.sweeper.study_name=''"], "hydra.sweeper.study_name='' is not allowed"),
+    (["hydra/sweeper=search", "hydra.sweeper.storage=5"], "hydra.sweeper.storage=5 is not allowed"),
+    (["hydra/sweeper=search", "hydra.sweeper.n_trials=null"], "hydra.sweeper.n_trials=None is not allowed"),
 ])
 def test_an_added_key_nothing_reads_or_a_plugins_bad_value_is_refused(hydra_conf, overrides, message):
     from ablab.cli.added_keys import refuse_added
@@ -627,6 +644,32 @@ def test_a_key_an_experiment_file_adds_is_refused_by_name(hydra_conf, tmp_path):
     with pytest.raises(UserError, match=r"unknown config key 'optimizer.momentun' \(from experiment=typo\): "
                                         r"ablab does not read it; did you mean optimizer.momentum\?"):
         refuse_added(cfg, "train")
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"dropout": "interval(0.5, 0.1)"}, "hydra/sweeper=search cannot search 'dropout=interval(0.5, 0.1)'"),
+    ({"trainer.max_epochs": "range(5, 1)"}, "hydra/sweeper=search cannot search 'trainer.max_epochs=range(5, 1)': "
+                                            "'trainer.max_epochs=range(5, 1)' lists no value"),
+])
+def test_a_search_space_optuna_cannot_sample_is_refused(hydra_conf, params, message):
+    from omegaconf import open_dict
+
+    from ablab.sweeps.search_space import check_space
+
+    cfg = composed_with_hydra("hparams_search=optuna")
+    check_space(cfg)  # the shipped space parses
+    with open_dict(cfg):
+        cfg.hydra.sweeper.params = params
+    with pytest.raises(UserError) as error:
+        check_space(cfg)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_the_search_metrics_are_the_scalars_a_run_writes():
+    from ablab.run.results import SCALAR_KEYS
+    from ablab.schema.sweeper import SCALAR_KEYS as CHECKED
+
+    assert CHECKED == SCALAR_KEYS
 
 
 def test_the_sweepers_corrections_are_the_reports():
