@@ -532,6 +532,54 @@ def test_the_ofat_sweeper_launches_no_batch_after_a_stop(stop_watch):
     assert launched == []
 
 
+def test_a_stop_signal_is_sent_on_to_the_devices_launchers_workers(stop_watch, tmp_path):
+    """SIGTERM to the parent alone reaches each worker process (here one that sleeps, with the
+    default SIGTERM action), and a job waiting for a slot then does not start."""
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
+    from omegaconf import OmegaConf
+
+    from ablab.sweeps import devices
+
+    workers = devices.Workers()
+    assert stop_watch._forwards == [workers.pids] and workers.pids() == []  # no worker started yet
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    stop_watch._forwards[0] = lambda: [worker.pid]  # as workers.pids names a started one
+    try:
+        with pytest.raises(stop_watch.Stopped):
+            os.kill(os.getpid(), signal.SIGTERM)
+        assert worker.wait(timeout=10) == -signal.SIGTERM
+    finally:
+        worker.kill()
+    submitted = []
+    launcher = SimpleNamespace(free_slots=lambda: devices.FreeSlots([(0, "0")]), jobs_per_device=1,
+                               workers=SimpleNamespace(started=lambda: True, get=lambda *a: submitted.append(a)),
+                               config=OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}}))
+    with pytest.raises(stop_watch.Stopped):
+        devices.launch(launcher, [["seed=0"]], 0)
+    assert submitted == []
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_devices_launchers_parent_stops_its_workers_jobs_as_interrupted(tmp_path):
+    """Two simulated devices (CPU), three jobs; SIGTERM to the parent process alone, from job 0 or 1
+    in its second epoch: both running jobs end interrupted with their first epoch, job 2 never
+    starts, exit code 143."""
+    sweep = tmp_path / "sweep"
+    proc = run_cli("-m", "hydra/launcher=devices", "hydra.launcher.devices=[0,1]", "model=mlp", "model.hidden=[16]",
+                   "seed=0,1,2", *TINY, "trainer.max_epochs=3", "+callbacks.term._target_=tests.fault_callbacks.SignalAt",
+                   "+callbacks.term.epoch=1", "+callbacks.term.batch=2", f"+callbacks.term.once={tmp_path / 'once'}",
+                   "+callbacks.term.parent=true", f"hydra.sweep.dir={sweep}")
+    assert proc.returncode == 143, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    for job in ("0", "1"):
+        record = read_results(sweep / job)
+        assert record["status"] == "interrupted", record
+    assert not (sweep / "2").exists()
+
+
 @pytest.mark.slow
 def test_sigterm_stops_a_sweep_with_143_and_the_same_command_resumes_it(tmp_path):
     """SIGTERM in job 0's second epoch: job 0 ends interrupted with epoch 1 checkpointed, job 1 never
