@@ -10,7 +10,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # Bottom up: a module may import from its own layer or the ones below. The root modules
 # __init__, _moved and _lazy are the package's front door and stand outside the layers.
 LAYERS = [
-    {"errors", "paths"},
+    {"errors", "paths", "upstream"},
     {"data", "models", "factors", "schema", "metrics"},
     {"viz"},
     {"lit"},
@@ -120,3 +120,42 @@ def test_the_check_finds_a_circle(tmp_path):
     assert cycles({"a": {"b"}, "b": set()}) == []
     with pytest.raises(StopIteration):
         layer_of("ablab.nowhere.x")
+
+
+def private_names_crossing(name: str, path: Path, known: dict) -> list[str]:
+    """`_name`s of another package's module that `name` imports or reads (`module._name`)."""
+    top = name.split(".")[:2]
+    tree = ast.parse(path.read_text())
+    crossing, bound = [], {}  # bound: local name -> the ablab module it names
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ablab"):
+            for alias in node.names:
+                if f"{node.module}.{alias.name}" in known:
+                    bound[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+                elif _private(alias.name) and node.module.split(".")[:2] != top:
+                    crossing.append(f"{name} imports {node.module}.{alias.name}")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and _private(node.attr):
+            module = bound.get(node.value.id)
+            if module and module.split(".")[:2] != top:
+                crossing.append(f"{name} reads {module}.{node.attr}")
+    return crossing
+
+
+def _private(attr: str) -> bool:
+    return attr.startswith("_") and not attr.startswith("__")
+
+
+def test_no_private_name_crosses_a_package():
+    known = modules()
+    assert [c for name, path in known.items() for c in private_names_crossing(name, path, known)] == []
+
+
+def test_the_check_finds_a_private_name_crossing(tmp_path):
+    known = {"ablab.run.train": None, "ablab.fused.build": None, "ablab.run.membership": None}
+    path = tmp_path / "build.py"
+    path.write_text("from ablab.run.train import _classifier, train\nfrom ablab.run import membership\n"
+                    "membership._current\n")
+    assert private_names_crossing("ablab.fused.build", path, known) == [
+        "ablab.fused.build imports ablab.run.train._classifier", "ablab.fused.build reads ablab.run.membership._current"]
+    assert private_names_crossing("ablab.run.other", path, known) == []  # its own package's

@@ -6,8 +6,8 @@ Lightning's loop and K metric updates per batch, ~0.11 s per small-MLP member, p
 the group's trainer runs it once for all members, with each member's best weights in its slice of
 the stack, and `Members` calls each member's own callbacks with its own logits and batch, so its
 test metrics in TensorBoard and its figures (or their saved data) are written by the same code as
-in its run. Its finish (fused.launch, run/train.py) then takes these evaluations instead of
-measuring them again (ablab.run.membership).
+in its run. Its finish (run/train.py `finish`, called by fused.launch) then takes these
+evaluations instead of measuring them again.
 """
 from __future__ import annotations
 
@@ -16,8 +16,7 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 
 from ablab.fused.members import Member
 from ablab.fused.module import FusedClassifier
-from ablab.run.membership import Tested
-from ablab.run.train import best_epoch_of
+from ablab.run.train import Tested, best_epoch_of
 
 
 def validate_and_test_best(trainer, module: FusedClassifier, members: list[Member], data) -> None:

@@ -16,9 +16,10 @@ from typing import Callable, Iterable, Optional
 
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
+from ablab import upstream
 from ablab.errors import UserError
 
-BASIC = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+BASIC = upstream.BASIC_SWEEPER
 OFAT = "hydra_plugins.ablab_sweepers.ofat_sweeper.OFATSweeper"
 
 
@@ -32,9 +33,7 @@ def planned_jobs(config: DictConfig) -> list[list[str]]:
     typed = params + list(config.hydra.overrides.task)
     parsed = OverridesParser.create().parse_overrides(typed)
     if target == BASIC:
-        from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-
-        return [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+        return [job for batch in upstream.basic_sweeper().split_arguments(parsed, None) for job in batch]
     if target == OFAT:
         from ablab.sweeps.ofat import baseline_lookup, plan_jobs, split_overrides
 
@@ -117,10 +116,10 @@ def _raw(cfg: DictConfig, key: str):
     parent = OmegaConf.select(cfg, parent_key, default=None) if parent_key else cfg
     if not isinstance(parent, DictConfig) or leaf not in parent:
         return _ABSENT
-    node = parent._get_node(leaf)
+    node = upstream.node_of(parent, leaf)
     if isinstance(node, (DictConfig, ListConfig)):
         return OmegaConf.to_container(node, resolve=False)
-    return node._value()
+    return upstream.value_as_written(node)
 
 
 _opened: set = set()  # datasets this process has opened: a study's stages do not open them again
