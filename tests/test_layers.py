@@ -10,7 +10,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # Bottom up: a module may import from its own layer or the ones below. The root modules
 # __init__ and _lazy are the package's front door and stand outside the layers.
 LAYERS = [
-    {"errors", "paths", "upstream"},
+    {"errors", "paths", "upstream", "seeds"},
     {"data", "models", "factors", "schema", "metrics"},
     {"viz"},
     {"lit"},

@@ -42,3 +42,36 @@ def test_a_seeds_streams_draw_what_they_drew(seed):
     x = preprocess(Batch(images, torch.zeros(2, dtype=torch.long)), training=True, epoch=1).x
     assert (round(float(x.sum()), 4), round(float(x[0, 0, 1, 1]), 4)) == pinned["augment"]
     assert EpochSeed.stream(seed, 4) == pinned["dropout"]
+
+
+def test_a_runs_streams_are_distinct():
+    """Within a run, no two streams' generators share a seed (at any epoch of a 200-epoch run),
+    except those the module names (kept: a new seed would change every seeded result)."""
+    from ablab.seeds import FORMULAS, PER_EPOCH, SAME_SEED, seed_of
+
+    def shared(seed: int) -> set[frozenset]:
+        drawn: dict[int, set] = {}
+        for stream in FORMULAS:
+            for epoch in (range(200) if stream in PER_EPOCH else [0]):
+                drawn.setdefault(seed_of(stream, seed, epoch), set()).add(stream)
+        return {frozenset(streams) for streams in drawn.values() if len(streams) > 1}
+
+    for seed in (1, 7, 12345):
+        assert shared(seed) == {frozenset(SAME_SEED)}
+    # 7919·0 = 100003·0 + 0 and 7919·0 + 1 = 100003·0 + 1
+    assert shared(0) == {frozenset({*SAME_SEED, "split.val", "order"}), frozenset({"split.test", "order"})}
+    assert seed_of("order", 3, 5) != seed_of("order", 3, 6)  # each epoch its own order
+
+
+def test_the_run_draws_its_weights_from_the_weights_stream():
+    import pytorch_lightning as pl
+
+    from ablab.seeds import seed_of
+
+    pl.seed_everything(seed_of("weights", 3), verbose=False)
+    assert round(float(torch.nn.Linear(4, 2).weight[0, 0]), 6) == round(float(_linear_after_seed(3)), 6)
+
+
+def _linear_after_seed(seed: int) -> float:
+    torch.manual_seed(seed)  # what seed_everything(seed) did to torch before the streams had names
+    return torch.nn.Linear(4, 2).weight[0, 0]

@@ -19,6 +19,7 @@ from ablab.data.preprocess import Preprocess, channel_stats
 from ablab.data.sampling import Shuffle
 from ablab.data.sources import DecodedDataset
 from ablab.data.splits import Split, make_splits, refuse_too_few
+from ablab.seeds import seed_of
 
 
 class ImageDataModule(pl.LightningDataModule):
@@ -69,7 +70,7 @@ class ImageDataModule(pl.LightningDataModule):
 
             train = splits["train"]
             self.longtail_options = parse_longtail(self.longtail, len(self.classes))
-            splits["train"] = train.take(select_longtail(train.y, len(self.classes), self.seed,
+            splits["train"] = train.take(select_longtail(train.y, len(self.classes), seed_of("longtail", self.seed),
                                                          **self.longtail_options.selection))
         self.splits = splits
         self.input_shape = splits["train"].image_shape

@@ -38,6 +38,7 @@ from ablab.run.resume.state import EpochSeed, RunClock
 from ablab.run.summary import summary
 from ablab.run.tensorboard import RunLogger
 from ablab.schema import validate
+from ablab.seeds import seed_of
 
 # Final metrics shown beside each run's factors in TensorBoard's HParams dashboard, as hp/<split>_<name>.
 HPARAM_METRICS = hparams.METRICS
@@ -108,7 +109,7 @@ def prepare(cfg: DictConfig, job: Job) -> Parts:
     devices.require("trainer.accelerator", cfg.trainer.accelerator)
     # ckpt_path=<bad file> fails here, before data loads; a sweep's damaged last.ckpt is passed over.
     start = choose(cfg.get("ckpt_path"), job.earlier.checkpoints, job.overrides)
-    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    pl.seed_everything(seed_of("weights", cfg.seed), workers=True, verbose=False)
     datamodule = build.datamodule(cfg)
     datamodule.setup("fit")  # load now: missing or corrupt data fails before any training
     module = classifier(cfg, datamodule, job.overrides)
