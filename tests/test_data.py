@@ -9,7 +9,7 @@ from ablab.data.augment import Affine, CropFlip
 from ablab.data.cache import load_cached
 from ablab.data.folder import image_folder
 from ablab.data.loader import TensorBatches
-from ablab.data.module import ImageDataModule
+from ablab.data.datamodule import ImageDataModule
 from ablab.data.ranks import group_by_class, rank_within_class
 from ablab.data.sampling import Shuffle
 from ablab.data.stratified import stratified_fold, stratified_holdout

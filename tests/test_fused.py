@@ -28,7 +28,7 @@ from ablab.factors.norm import batch, layer, none
 from ablab.factors.penalty import L1, L2
 from ablab.fused import grouping
 from ablab.fused.data import Stacked
-from ablab.fused.module import FusedClassifier
+from ablab.fused.classifier import FusedClassifier
 from ablab.fused.net import FusedNet, unsupported
 from ablab.fused.optim import MemberOptimizers
 from ablab.lit import Classifier

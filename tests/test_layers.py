@@ -152,10 +152,10 @@ def test_no_private_name_crosses_a_package():
 
 
 def test_the_check_finds_a_private_name_crossing(tmp_path):
-    known = {"ablab.run.train": None, "ablab.fused.build": None, "ablab.run.membership": None}
+    known = {"ablab.run.train": None, "ablab.fused.group": None, "ablab.run.membership": None}
     path = tmp_path / "build.py"
     path.write_text("from ablab.run.train import _classifier, train\nfrom ablab.run import membership\n"
                     "membership._current\n")
-    assert private_names_crossing("ablab.fused.build", path, known) == [
-        "ablab.fused.build imports ablab.run.train._classifier", "ablab.fused.build reads ablab.run.membership._current"]
+    assert private_names_crossing("ablab.fused.group", path, known) == [
+        "ablab.fused.group imports ablab.run.train._classifier", "ablab.fused.group reads ablab.run.membership._current"]
     assert private_names_crossing("ablab.run.other", path, known) == []  # its own package's

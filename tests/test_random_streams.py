@@ -6,7 +6,7 @@ import torch
 from ablab.data.augment import Affine
 from ablab.data.batch import Batch
 from ablab.data.loader import TensorBatches
-from ablab.data.longtail import select_longtail
+from ablab.data.longtail_subset import select_longtail
 from ablab.data.preprocess import Preprocess
 from ablab.data.sampling import Shuffle
 from ablab.data.sources import DecodedDataset

@@ -10,7 +10,7 @@ epoch k draws what the uninterrupted run drew at epoch k, with nothing to save.
 | `split.val`  | 7919·seed                 | the stratified validation hold-out (data/splits.py)           |
 | `split.test` | 7919·seed + 1             | the test hold-out, for a source without a test split          |
 | `split.fold` | seed                      | the stratified k folds                                        |
-| `longtail`   | seed                      | which images a long-tailed training set keeps (data/module.py) |
+| `longtail`   | seed                      | which images a long-tailed training set keeps (data/datamodule.py) |
 | `order`      | 100003·seed + epoch       | the training batches' order (data/loader.py)                  |
 | `augment`    | 100003·(seed + 1) + epoch | augmentation and the long tail's copies (data/preprocess.py)  |
 | `dropout`    | 100003·(seed + 2) + epoch | torch's global generator each epoch: dropout, a streamed loader's shuffle (run/resume/state.py; fused/net.py per member) |

@@ -15,7 +15,7 @@ import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 
 from ablab.fused.members import Member
-from ablab.fused.module import FusedClassifier
+from ablab.fused.classifier import FusedClassifier
 from ablab.run.train import Tested, best_epoch_of
 
 

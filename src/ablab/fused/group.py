@@ -20,7 +20,7 @@ from ablab.fused.data import FusedData
 from ablab.fused.finish import validate_and_test_best
 from ablab.fused.jobs import merged_checkpoint_path
 from ablab.fused.members import Member, MemberLoggers, Members
-from ablab.fused.module import FusedClassifier
+from ablab.fused.classifier import FusedClassifier
 from ablab.fused.net import unsupported as net_unsupported
 from ablab.run import sweep_output
 from ablab.run.callbacks import progress_bar

@@ -29,7 +29,7 @@ from dataclasses import replace
 from hydra.core.utils import JobReturn, configure_log, run_job
 
 from ablab.fused import grouping
-from ablab.fused.build import (bytes_per_member, free_bytes, renumber, split_key, train_group,
+from ablab.fused.group import (bytes_per_member, free_bytes, renumber, split_key, train_group,
                                unsupported_member)
 from ablab.fused.jobs import SweepJob, compose
 from ablab.fused.members import Member, SharedClock, TrainerView, ordered

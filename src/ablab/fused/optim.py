@@ -9,7 +9,7 @@ is that range of the stacked gradient. Stepping it updates the stacks in place, 
 call for the whole range.
 
 Why that is each member's own update, bit for bit: the optimizers shared this way
-(`ELEMENTWISE`) update every element from that element's weight, gradient and state alone,
+(`ELEMENTWISE_OPTIMIZERS`) update every element from that element's weight, gradient and state alone,
 with per-tensor scalars (the step count, the lr) that are equal across the range. So member k's
 slice of the shared update is what its separate run's optimizer computes, on torch's own code
 path for its settings (its fused kernel with `fused=true`, ablab's default). An optimizer
@@ -35,7 +35,7 @@ import torch
 from torch.optim import Optimizer
 
 # Optimizers whose update of each element depends on that element alone (see the docstring).
-ELEMENTWISE = (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW, torch.optim.RMSprop, torch.optim.Adagrad,
+ELEMENTWISE_OPTIMIZERS = (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW, torch.optim.RMSprop, torch.optim.Adagrad,
                torch.optim.Adamax, torch.optim.NAdam, torch.optim.RAdam, torch.optim.Adadelta)
 
 
@@ -118,7 +118,7 @@ class MemberOptimizers(Optimizer):
 
     def _ranges(self, start: int, stop: int, make: Callable) -> list[Range]:
         shared = Range(self.stacked, start, stop, make, sliced=True)
-        if isinstance(shared.optimizer, ELEMENTWISE):
+        if isinstance(shared.optimizer, ELEMENTWISE_OPTIMIZERS):
             return [shared]
         return [Range(self.stacked, k, k + 1, make, sliced=False) for k in range(start, stop)]
 

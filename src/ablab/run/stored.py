@@ -23,6 +23,7 @@ MOVED = {
         ("results", "run.results"), ("results_writer", "run.results_writer"), ("resumable", "run.resume.state"),
         ("resume_from", "run.resume.start"), ("run_lock", "run.lock"), ("sigint", "run.sigint"),
         ("summary", "run.summary"), ("sweeps.resume", "run.resume.earlier"))},
+    "ablab.data.module.": "ablab.data.datamodule.",  # ImageDataModule, the datasets' base
     "ablab.cli.CheckConfig": "ablab.cli.check.CheckConfig",
     "ablab.data.augment.Digits": "ablab.data.augment.Affine",
     "ablab.data.augment.Cifar": "ablab.data.augment.CropFlip",
