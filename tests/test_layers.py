@@ -15,8 +15,10 @@ LAYERS = [
     {"viz"},
     {"lit"},
     {"run"},
-    {"sweeps", "report", "fused"},
-    {"study", "cli"},
+    {"report"},
+    {"sweeps", "fused"},
+    {"cli"},
+    {"study"},
 ]
 FRONT_DOOR = {"ablab", "ablab._lazy"}
 

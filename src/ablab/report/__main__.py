@@ -124,7 +124,7 @@ def defaults_of(sweep: Path) -> Optional[Callable[[str], Any]]:
         return None
     from omegaconf import OmegaConf
 
-    from ablab.sweeps.ofat import baseline_lookup
+    from ablab.report.defaults import baseline_lookup
 
     try:
         return baseline_lookup(OmegaConf.load(path))

@@ -161,7 +161,7 @@ def _config(run: Run, common: set[str]) -> tuple[str, ...]:
 def build_table(runs: list[Run], metric: str = "val.acc", mode: str = "max", alpha: float = ALPHA,
                 default_of: Optional[Callable[[str], Any]] = None, correction: str = "holm",
                 min_effect: Optional[float] = MIN_EFFECT, looks: int = 1) -> Table:
-    """`default_of(key)`: a key's default in the sweep's config (ablab.sweeps.ofat.baseline_lookup),
+    """`default_of(key)`: a key's default in the sweep's config (ablab.report.defaults.baseline_lookup),
     which lets a grid's all-default row be its reference and names the baseline's values.
     Every comparison of the table is one family: `correction` adjusts them together at
     `alpha / looks` (seed=auto looks at the data `looks` times)."""
@@ -191,7 +191,7 @@ def build_table(runs: list[Run], metric: str = "val.acc", mode: str = "max", alp
 
 def _names(table: Table, default_of: Optional[Callable[[str], Any]]) -> None:
     """Each row named by its values; the baseline by the defaults of the keys the sweep changes."""
-    from ablab.sweeps.ofat import UNKNOWN
+    from ablab.report.defaults import UNKNOWN
 
     keys = list(dict.fromkeys(r.key for r in table.rows if r.key))
     for row in table.rows:
@@ -228,7 +228,7 @@ def _name(row: Row, parents: list[Row]) -> None:
 
 def _grid_references(rows: list[Row], default_of: Callable[[str], Any]) -> None:
     """In a group of rows without a reference, the one with every key at its default is it."""
-    from ablab.sweeps.ofat import UNKNOWN, same_value  # the OFAT sweeper's notion of "the default"
+    from ablab.report.defaults import UNKNOWN, same_value
 
     def at_default(override: str) -> bool:
         default = default_of(key_of(override))

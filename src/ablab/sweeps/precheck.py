@@ -35,7 +35,8 @@ def planned_jobs(config: DictConfig) -> list[list[str]]:
     if target == BASIC:
         return [job for batch in upstream.basic_sweeper().split_arguments(parsed, None) for job in batch]
     if target == OFAT:
-        from ablab.sweeps.ofat import baseline_lookup, plan_jobs, split_overrides
+        from ablab.report.defaults import baseline_lookup
+        from ablab.sweeps.ofat import plan_jobs, split_overrides
 
         return plan_jobs(split_overrides(parsed, baseline_lookup(config), list(sweeper.repeat_keys)))
     # Another sweeper (Optuna): the values it may choose, one at a time on the fixed overrides.
