@@ -451,7 +451,8 @@ def test_a_study_names_its_launcher_and_the_command_line_wins(tmp_path, monkeypa
 def test_a_members_views_show_only_what_they_name():
     from types import SimpleNamespace
 
-    from ablab.fused.members import Member, ModuleView, TrainerView
+    from ablab.fused.members import Member
+    from ablab.fused.views import ModuleView, TrainerView
 
     classifier = SimpleNamespace(model="its network", preprocess="its preprocess", configure_optimizers=None)
     member = Member(job_num=3, parts=SimpleNamespace(module=classifier), callbacks=[], k=1)

@@ -32,7 +32,8 @@ from ablab.fused import grouping
 from ablab.fused.group import (bytes_per_member, free_bytes, renumber, split_key, train_group,
                                unsupported_member)
 from ablab.fused.jobs import SweepJob, compose
-from ablab.fused.members import Member, SharedClock, TrainerView, ordered
+from ablab.fused.members import Member, SharedClock, ordered
+from ablab.fused.views import TrainerView
 from ablab.run.callbacks import Diverged
 from ablab.run.lock import job_dir, one_writer
 from ablab.run.resume.earlier import earlier_run
