@@ -8,14 +8,7 @@ callback that reads something nobody thought of fails loudly instead of getting 
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ablab import upstream
-
-if TYPE_CHECKING:
-    import pytorch_lightning as pl
-
-    from ablab.fused.members import Member, Members
 
 # What a member's callbacks may read of the group's trainer as it is: its progress and loop
 # settings, the same for every member. The names are those ablab's callbacks and Lightning's
@@ -31,9 +24,11 @@ MEMBER_MODULE = frozenset({"model", "preprocess", "evaluated", "num_classes", "s
 
 class TrainerView:
     """The fused trainer as member k's callbacks see it: their run's metrics, optimizer, logger,
-    data and checkpoint writer, and the group's progress (GROUP_TRAINER); nothing else."""
+    data and checkpoint writer, and the group's progress (GROUP_TRAINER); nothing else.
+    `member`: a fused.members.Member; `members`: the group's Members callback, which writes the
+    member's checkpoints (None where nothing saves: a view handed to `finish`)."""
 
-    def __init__(self, trainer: pl.Trainer, member: Member, members: Members | None):
+    def __init__(self, trainer, member, members=None):
         self._trainer, self._member, self._members = trainer, member, members
 
     def __getattr__(self, name):
@@ -89,7 +84,7 @@ class ModuleView:
     """The fused module as member k's callbacks see it: its own Classifier (MEMBER_MODULE), weights
     current, its epoch's training means and the device; nothing else."""
 
-    def __init__(self, fused, member: Member):
+    def __init__(self, fused, member):
         self._fused, self._member = fused, member
 
     def __getattr__(self, name):
