@@ -16,7 +16,7 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 
 from ablab.fused.members import Member
 from ablab.fused.classifier import FusedClassifier
-from ablab.run.train import Tested, best_epoch_of
+from ablab.run.train import BestEpoch, best_epoch_of
 
 
 def validate_and_test_best(trainer, module: FusedClassifier, members: list[Member], data) -> None:
@@ -44,4 +44,4 @@ def validate_and_test_best(trainer, module: FusedClassifier, members: list[Membe
     finally:
         module.measuring = None
     for m in alive:
-        m.tested = Tested(best_epochs[m.k], dict(m.classifier.evaluated))
+        m.best = BestEpoch(best_epochs[m.k], dict(m.classifier.evaluated))

@@ -144,7 +144,7 @@ class Nest:
             if member.diverged is not None:
                 raise Diverged(member.diverged)
             job.results.note(fused=member.group)
-            return finish(parts, TrainerView(member.trainer, member, None), member.tested)
+            return finish(parts, TrainerView(member.trainer, member, None), member.best)
         return float("nan")  # diverged: recorded as such, and a sweep goes on with its next job
 
     def _train_groups(self) -> None:

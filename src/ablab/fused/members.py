@@ -32,7 +32,7 @@ from ablab.run.callbacks import Diverged
 from ablab.run.resume.state import EpochSeed, RunClock
 from ablab.run.results_writer import ResultsWriter
 from ablab.run.tensorboard import RunLogger
-from ablab.run.train import Parts, Tested
+from ablab.run.train import BestEpoch, Parts
 from ablab.fused.views import ModuleView, TrainerView
 
 
@@ -74,7 +74,7 @@ class Member:
     optimizer: torch.optim.Optimizer | None = None  # its own, over its slice of the stacks (fused.optim)
     scheduler_configs: list[dict] = field(default_factory=list)
     diverged: str | None = None
-    tested: Tested | None = None  # its best epoch, validated and tested by its group (fused.finish)
+    best: BestEpoch | None = None  # its best epoch, validated and tested by its group (fused.finish)
     group: dict | None = None  # results.json's `fused`: {"members": K, "jobs": [job numbers]}
     trainer: pl.Trainer | None = None  # its group's, once trained
 

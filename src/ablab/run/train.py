@@ -83,11 +83,11 @@ class Parts:
 
 
 @dataclass(frozen=True)
-class Tested:
+class BestEpoch:
     """A best epoch (counted from 1; None without a best checkpoint) and its evaluations
     ("val", "test": Evaluations), when the caller of `finish` has measured them (a fused group)."""
 
-    best_epoch: int | None
+    epoch: int | None
     evaluated: dict
 
 
@@ -134,17 +134,17 @@ def fit(parts: Parts) -> pl.Trainer:
     return trainer
 
 
-def finish(parts: Parts, trainer, tested: Tested | None = None) -> float:
-    """The best epoch validated and tested (or `tested`, as its caller measured it), results.json's
-    final entries, the HParams metrics; returns the validation accuracy. `trainer` needs only
-    `current_epoch` and `global_step` when `tested` is given."""
+def finish(parts: Parts, trainer, evaluations: BestEpoch | None = None) -> float:
+    """The best epoch validated and tested (or `evaluations`, as the caller measured them),
+    results.json's final entries, the HParams metrics; returns the validation accuracy. `trainer`
+    needs only `current_epoch` and `global_step` when `evaluations` are given."""
     results, module = parts.job.results, parts.module
-    if tested is None:
+    if evaluations is None:
         best_epoch = _validate_and_test_best(trainer, module, parts.datamodule)
     else:
-        module.evaluated.update(tested.evaluated)
+        module.evaluated.update(evaluations.evaluated)
         results.final(module.evaluated, parts.datamodule)
-        best_epoch = tested.best_epoch
+        best_epoch = evaluations.epoch
     # None when the config drops it (callbacks.throughput=null).
     throughput = next((c for c in parts.callbacks if isinstance(c, Throughput)), None)
     results.end("completed", epochs=trainer.current_epoch, best_epoch=best_epoch,
