@@ -5,7 +5,7 @@
 
 The same command is installed as `ablab-eval`.
 """
-from ablab.cli.commands import evaluate
+from ablab.commands import evaluate
 
 if __name__ == "__main__":
     evaluate()

@@ -6,7 +6,7 @@
 
 The same command is installed as `ablab-predict`.
 """
-from ablab.cli.commands import predict
+from ablab.commands import predict
 
 if __name__ == "__main__":
     predict()

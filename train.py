@@ -6,7 +6,7 @@
 
 The same command is installed as `ablab-train`.
 """
-from ablab.cli.commands import train
+from ablab.commands import train
 
 if __name__ == "__main__":
     train()

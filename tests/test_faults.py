@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from ablab.data import cache, sources
-from ablab.data.module import ImageDataModule
+from ablab.data.datamodule import ImageDataModule
 from ablab.errors import UserError
 from ablab.paths import writable
 from ablab.run.resume.start import choose

@@ -28,7 +28,7 @@ from ablab.factors.norm import batch, layer, none
 from ablab.factors.penalty import L1, L2
 from ablab.fused import grouping
 from ablab.fused.data import Stacked
-from ablab.fused.module import FusedClassifier
+from ablab.fused.classifier import FusedClassifier
 from ablab.fused.net import FusedNet, unsupported
 from ablab.fused.optim import MemberOptimizers
 from ablab.lit import Classifier
@@ -451,3 +451,26 @@ def test_a_study_names_its_launcher_and_the_command_line_wins(tmp_path, monkeypa
     assert "hydra/launcher=basic" in mine and "hydra/launcher=fused" not in mine
     assert "hydra/launcher=fused" in plan.command(spec.load("scaled", "quick", {}), stage, [], [])
     assert not any("launcher" in o for o in plan.command(spec.load("scaled", "paper", {}), stage, [], []))
+
+
+def test_a_members_views_show_only_what_they_name():
+    from types import SimpleNamespace
+
+    from ablab.fused.members import Member
+    from ablab.fused.views import ModuleView, TrainerView
+
+    classifier = SimpleNamespace(model="its network", preprocess="its preprocess", configure_optimizers=None)
+    member = Member(job_num=3, parts=SimpleNamespace(module=classifier), callbacks=[], k=1)
+    group_trainer = SimpleNamespace(current_epoch=4, global_step=40, accelerator="the group's",
+                                    callback_metrics={"m1/val/acc": 0.5, "m0/val/acc": 0.1, "epoch": 4})
+    group_module = SimpleNamespace(trainer=group_trainer, device="cpu")
+    trainer = TrainerView(group_trainer, member, None)
+    assert (trainer.current_epoch, trainer.global_step) == (4, 40)  # the group's progress
+    assert trainer.callback_metrics == {"val/acc": 0.5}  # its own metrics only
+    module = ModuleView(group_module, member)
+    assert module.model == "its network" and module.device == "cpu"
+    for view, name in ((trainer, "accelerator"), (module, "configure_optimizers"), (module.trainer, "accelerator")):
+        with pytest.raises(AttributeError, match=f"fused member's .* has no '{name}'"):
+            getattr(view, name)  # not the group's value, silently
+    with pytest.raises(AttributeError, match="cannot save a checkpoint"):
+        module.trainer.save_checkpoint("x.ckpt")

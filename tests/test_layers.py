@@ -7,18 +7,21 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
-# Bottom up: a module may import from its own layer or the ones below. The root modules
-# __init__, _moved and _lazy are the package's front door and stand outside the layers.
+# Bottom up: a module may import from its own layer or the ones below, at module level or
+# inside a function. The root modules __init__, _lazy and commands (the console scripts, which
+# dispatch to every command) are the package's front door and stand outside the layers.
 LAYERS = [
-    {"errors", "paths"},
+    {"errors", "paths", "upstream", "seeds"},
     {"data", "models", "factors", "schema", "metrics"},
     {"viz"},
     {"lit"},
     {"run"},
-    {"sweeps", "report", "fused"},
-    {"study", "cli"},
+    {"report"},
+    {"sweeps", "fused"},
+    {"cli"},
+    {"study"},
 ]
-FRONT_DOOR = {"ablab", "ablab._moved", "ablab._lazy"}
+FRONT_DOOR = {"ablab", "ablab._lazy", "ablab.commands"}
 
 
 def modules() -> dict[str, Path]:
@@ -120,3 +123,49 @@ def test_the_check_finds_a_circle(tmp_path):
     assert cycles({"a": {"b"}, "b": set()}) == []
     with pytest.raises(StopIteration):
         layer_of("ablab.nowhere.x")
+
+
+def private_names_crossing(name: str, path: Path, known: dict) -> list[str]:
+    """`_name`s of another package's module that `name` imports or reads (`module._name`)."""
+    top = name.split(".")[:2]
+    tree = ast.parse(path.read_text())
+    crossing, bound = [], {}  # bound: local name -> the ablab module it names
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ablab"):
+            for alias in node.names:
+                if f"{node.module}.{alias.name}" in known:
+                    bound[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+                elif _private(alias.name) and node.module.split(".")[:2] != top:
+                    crossing.append(f"{name} imports {node.module}.{alias.name}")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and _private(node.attr):
+            module = bound.get(node.value.id)
+            if module and module.split(".")[:2] != top:
+                crossing.append(f"{name} reads {module}.{node.attr}")
+    return crossing
+
+
+def _private(attr: str) -> bool:
+    return attr.startswith("_") and not attr.startswith("__")
+
+
+def test_no_private_name_crosses_a_package():
+    known = modules()
+    assert [c for name, path in known.items() for c in private_names_crossing(name, path, known)] == []
+
+
+def test_the_check_finds_a_private_name_crossing(tmp_path):
+    known = {"ablab.run.train": None, "ablab.fused.group": None, "ablab.run.membership": None}
+    path = tmp_path / "build.py"
+    path.write_text("from ablab.run.train import _classifier, train\nfrom ablab.run import membership\n"
+                    "membership._current\n")
+    assert private_names_crossing("ablab.fused.group", path, known) == [
+        "ablab.fused.group imports ablab.run.train._classifier", "ablab.fused.group reads ablab.run.membership._current"]
+    assert private_names_crossing("ablab.run.other", path, known) == []  # its own package's
+
+
+def test_the_check_finds_an_upward_import_inside_a_function(tmp_path):
+    path = tmp_path / "table.py"
+    path.write_text("def default_of(key):\n    from ablab.sweeps.ofat import UNKNOWN\n    return UNKNOWN\n")
+    targets = imports_of("ablab.report.table", path, {"ablab.report.table": path, "ablab.sweeps.ofat": None})
+    assert targets == {"ablab.sweeps.ofat"} and layer_of("ablab.sweeps.ofat") > layer_of("ablab.report.table")

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from ablab.data.longtail import longtail_counts, select_longtail
+from ablab.data.longtail_subset import longtail_counts, select_longtail
 from ablab.metrics.shots import head_tail, shot_groups
 
 

@@ -5,13 +5,13 @@ from hydra import compose, initialize_config_dir
 
 from ablab.paths import CONF_DIR
 from ablab.data.batch import Batch
-from ablab.data.longtail import longtail_counts
+from ablab.data.longtail_subset import longtail_counts
 from ablab.data.longtail_options import parse
 from ablab.data.oversample import CopyAugment, OversampledBatches, copies_to_largest
 from ablab.errors import UserError
 from ablab.factors import build
-from ablab.metrics.longtail import shots
-from ablab.viz.longtail import counts_table
+from ablab.metrics.shot_accuracy import shots
+from ablab.viz.longtail_report import counts_table
 from tests.conftest import TINY, read_results, run_cli
 
 # The fake MNIST has 600 training images, 60 per class; 10% go to validation first.

@@ -10,7 +10,8 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 from ablab.sweeps.greedy import GreedySearch
-from ablab.sweeps.ofat import UNKNOWN, baseline_lookup, plan_jobs, score_of, split_overrides
+from ablab.report.defaults import UNKNOWN, baseline_lookup
+from ablab.sweeps.ofat import plan_jobs, score_of, split_overrides
 
 SWEEP = ["optimizer=sgd,adam,rmsprop", "scheduler=step,exponential", "dropout=0,0.1,0.5",
          "trainer.max_epochs=3"]

@@ -17,7 +17,7 @@ import torch
 from ablab.run.callbacks import DivergenceGuard, Diverged
 from ablab.run.cuda_probe import NVML_CHECK
 from ablab.data import sources
-from ablab.data.module import ImageDataModule
+from ablab.data.datamodule import ImageDataModule
 from ablab.data.preprocess import channel_stats
 
 CONF = Path(__file__).resolve().parents[1] / "conf"

@@ -3,7 +3,6 @@
 The Python API (docs/python-api.md): the LightningModule, a LightningDataModule per dataset,
 the architectures and the factor factories, each a plain object that works without Hydra.
 """
-from ablab import _moved
 from ablab._lazy import exports
 from ablab.cli.quiet import silence_known_noise
 
@@ -18,6 +17,4 @@ __getattr__ = exports(__name__, {
     **{name: ".data" for name in __all__ if name.endswith("DataModule")},
     **{name: ".models" for name in ("MLP", "CNN", "LeNet5", "AlexNet", "VGG", "ResNet", "RNN")},
 })
-
-_moved.install()  # checkpoints and configs that name a module by its path before run/ and cli/
 silence_known_noise()

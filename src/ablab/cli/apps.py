@@ -1,5 +1,5 @@
 """The Hydra apps: train, evaluate and predict, each its run function under hydra_entry.
-The console commands (ablab.cli.commands) and the study runner (ablab.study.runner) call
+The console commands (ablab.commands) and the study runner (ablab.study.runner) call
 these same apps, so a study's stage runs exactly as `train.py -m ...` would. Each imports
 its work inside the function, so `--help` and config errors are answered before torch loads."""
 from ablab.cli.entry import hydra_entry

@@ -54,6 +54,3 @@ class CropFlip:
             x = torch.where(flip[:, None, None, None], x.flip(3), x)
         return x.contiguous()
 
-
-# The names before they said what they do: checkpoints' stored configs still target them.
-Digits, Cifar = Affine, CropFlip

@@ -7,7 +7,7 @@ import torch
 class Batch(NamedTuple):
     """Images, labels and, in oversampled training batches, which images are extra draws.
 
-    The batch sources (ablab.data.batches) yield uint8 images; after `Preprocess` (run in
+    The batch sources (ablab.data.batch_source) yield uint8 images; after `Preprocess` (run in
     the LightningModule's on_after_batch_transfer) `x` holds the normalised floats the
     network takes and `is_copy` has done its work (None).
     """

@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 
 from ablab.data import folder, sources
-from ablab.data.module import ImageDataModule
+from ablab.data.datamodule import ImageDataModule
 
 # The official MNIST test set (10,000 digits, LeCun & Cortes, CC BY-SA 3.0), shipped as
 # package data so the default run needs no download.

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import torch
 
 from ablab.data.batch import Batch
+from ablab.seeds import seed_of
 
 
 class TensorBatches:
@@ -44,7 +45,7 @@ class TensorBatches:
         if self.order is None:
             indices = torch.arange(len(self.y), device=self.y.device)
         else:
-            generator = torch.Generator(device=self.y.device).manual_seed(self.seed * 100_003 + self.epoch)
+            generator = torch.Generator(device=self.y.device).manual_seed(seed_of("order", self.seed, self.epoch))
             indices = self.order(self.y, generator)
         if self.world_size > 1:  # equal shards, so every rank runs the same number of steps
             per_rank = len(indices) // self.world_size

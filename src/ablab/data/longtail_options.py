@@ -9,7 +9,7 @@ needs the data: the step profile's classes against the dataset's class count.
 """
 from dataclasses import dataclass, field
 
-from ablab.data.longtail import longtail_counts
+from ablab.data.longtail_subset import longtail_counts
 from ablab.data.oversample import CopyAugment
 from ablab.errors import UserError
 from ablab.schema.data import PROFILE_KEYS, SHOTS

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ablab.data.batch import Batch
+from ablab.seeds import seed_of
 
 
 @dataclass
@@ -70,7 +71,7 @@ class Preprocess:
         # flips and crops, and nothing needs saving (a CUDA generator's state fits no CPU resume).
         key = ("generator", device)
         if self._cache.get(key, (None,))[0] != epoch:
-            generator = torch.Generator(device=device).manual_seed((self.seed + 1) * 100_003 + epoch)
+            generator = torch.Generator(device=device).manual_seed(seed_of("augment", self.seed, epoch))
             self._cache[key] = (epoch, generator)
         return self._cache[key][1]
 

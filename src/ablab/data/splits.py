@@ -12,6 +12,7 @@ from torch.utils.data import Dataset, Subset
 from ablab.data.stratified import stratified_fold, stratified_holdout
 from ablab.data.sources import DecodedDataset
 from ablab.errors import DataError
+from ablab.seeds import seed_of
 
 
 @dataclass
@@ -61,14 +62,14 @@ def make_splits(decoded: DecodedDataset, val_fraction: float, test_fraction: flo
     if decoded.test_x is not None:
         splits["test"] = Split(decoded.test_x, decoded.test_y)
     elif test_fraction > 0:
-        splits["train"], splits["test"] = _holdout(splits["train"], test_fraction, seed * 7919 + 1)
+        splits["train"], splits["test"] = _holdout(splits["train"], test_fraction, seed_of("split.test", seed))
     if decoded.val_x is not None and folds <= 1:
         splits["val"] = Split(decoded.val_x, decoded.val_y)
     elif folds > 1:
-        train, val = stratified_fold(splits["train"].y, folds, fold, seed)
+        train, val = stratified_fold(splits["train"].y, folds, fold, seed_of("split.fold", seed))
         splits["train"], splits["val"] = splits["train"].take(train), splits["train"].take(val)
     else:
-        splits["train"], splits["val"] = _holdout(splits["train"], val_fraction, seed * 7919)
+        splits["train"], splits["val"] = _holdout(splits["train"], val_fraction, seed_of("split.val", seed))
     splits.setdefault("test", splits["val"])  # test_fraction=0 and no test split: test on val
     return splits
 

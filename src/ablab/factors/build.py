@@ -18,7 +18,7 @@ from ablab.paths import CONF_DIR
 from ablab.schema import activation_names
 
 if TYPE_CHECKING:  # only a type here: building a model (predict.py) need not import Lightning
-    from ablab.data.module import ImageDataModule
+    from ablab.data.datamodule import ImageDataModule
 
 
 def datamodule(cfg: DictConfig) -> "ImageDataModule":

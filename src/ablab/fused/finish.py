@@ -6,8 +6,8 @@ Lightning's loop and K metric updates per batch, ~0.11 s per small-MLP member, p
 the group's trainer runs it once for all members, with each member's best weights in its slice of
 the stack, and `Members` calls each member's own callbacks with its own logits and batch, so its
 test metrics in TensorBoard and its figures (or their saved data) are written by the same code as
-in its run. Its finish (fused.launch, run/train.py) then takes these evaluations instead of
-measuring them again (ablab.run.membership).
+in its run. Its finish (run/train.py `finish`, called by fused.launch) then takes these
+evaluations instead of measuring them again.
 """
 from __future__ import annotations
 
@@ -15,10 +15,8 @@ import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 
 from ablab.fused.members import Member
-from ablab.fused.module import FusedClassifier
-from ablab.run import predictions
-from ablab.run.membership import Tested
-from ablab.run.train import best_epoch_of
+from ablab.fused.classifier import FusedClassifier
+from ablab.run.train import BestEpoch, best_epoch_of
 
 
 def validate_and_test_best(trainer, module: FusedClassifier, members: list[Member], data) -> None:
@@ -46,5 +44,4 @@ def validate_and_test_best(trainer, module: FusedClassifier, members: list[Membe
     finally:
         module.measuring = None
     for m in alive:
-        m.tested = Tested(best_epochs[m.k], dict(m.classifier.evaluated))
-        predictions.write(m.run_dir, m.classifier.predicted)  # per-example evidence, as its run writes it
+        m.best = BestEpoch(best_epochs[m.k], dict(m.classifier.evaluated))  # its finish writes them, predictions too

@@ -3,7 +3,7 @@
 Two jobs may share a group when their configs are equal after what a fused group keeps per
 member is taken out: the seed, the fold, the dropout rate, the penalty's strength, and the whole
 optimizer, schedule, loss, initialisation, augmentation and sampler (each member has its own
-of these objects; the issue asked for their numbers only, and the objects cost nothing more).
+of these objects, which costs nothing more than keeping only their numbers apart).
 Everything else (model, activation, norm, data, batch size, epochs, penalty kind, trainer,
 callbacks, figures) must be equal. What can only be known once a member
 is built (the network's layers, the optimizer's code path, the data's split sizes) is checked

@@ -1,10 +1,5 @@
-"""A sweep's jobs as Hydra's launchers see them, and the job directory Hydra's `run_job` makes.
-
-The fused launcher composes every job of a batch first (to group them) and trains a group
-before Hydra runs any of its jobs, so it makes each member's directory itself, as `run_job`
-would: the output dir set in the job's config and in HydraConfig (which the callbacks'
-`${hydra:runtime.output_dir}` reads), created, with its .hydra files.
-"""
+"""A sweep's jobs as Hydra's launchers see them: composed first, so that the fused launcher
+can group them before any runs (each then runs inside Hydra's own `run_job`)."""
 from __future__ import annotations
 
 import copy
@@ -13,20 +8,18 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from hydra.core.hydra_config import HydraConfig
-from hydra.core.utils import _save_config
-from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from omegaconf import DictConfig, open_dict, read_write
 
 
 @dataclass
-class Job:
+class SweepJob:
     idx: int
     overrides: list[str]
     config: DictConfig  # with hydra, as run_job gets it
     cfg: DictConfig  # without: what the task gets
 
 
-def compose(launcher, job_overrides, initial_job_idx: int) -> list[Job]:
+def compose(launcher, job_overrides, initial_job_idx: int) -> list[SweepJob]:
     jobs = []
     for i, overrides in enumerate(job_overrides):
         idx = initial_job_idx + i
@@ -34,7 +27,7 @@ def compose(launcher, job_overrides, initial_job_idx: int) -> list[Job]:
         with open_dict(config):
             config.hydra.job.id = idx
             config.hydra.job.num = idx
-        jobs.append(Job(idx, list(overrides), config, task_config(config)))
+        jobs.append(SweepJob(idx, list(overrides), config, task_config(config)))
     return jobs
 
 
@@ -43,25 +36,6 @@ def task_config(config: DictConfig) -> DictConfig:
     with read_write(cfg), open_dict(cfg):
         del cfg["hydra"]
     return cfg
-
-
-def enter_job_dir(job: Job) -> Path:
-    """What run_job does before calling the task: the job's output dir, set in its config and in
-    HydraConfig (the callbacks' `${hydra:runtime.output_dir}`), created, with its .hydra files."""
-    config = job.config
-    HydraConfig.instance().set_config(config)
-    output_dir = os.path.join(str(OmegaConf.select(config, "hydra.sweep.dir")),
-                              str(OmegaConf.select(config, "hydra.sweep.subdir")))
-    with read_write(config.hydra.runtime), open_dict(config.hydra.runtime):
-        config.hydra.runtime.output_dir = os.path.abspath(output_dir)
-    HydraConfig.instance().set_config(config)
-    Path(output_dir).mkdir(parents=True, exist_ok=True)
-    if config.hydra.output_subdir is not None:
-        hydra_dir = Path(config.hydra.runtime.output_dir) / str(config.hydra.output_subdir)
-        _save_config(job.cfg, "config.yaml", hydra_dir)
-        _save_config(copy.deepcopy(HydraConfig.instance().cfg), "hydra.yaml", hydra_dir)
-        _save_config(config.hydra.overrides.task, "overrides.yaml", hydra_dir)
-    return Path(config.hydra.runtime.output_dir)
 
 
 def merged_checkpoint_path(sweep_dir: Path) -> Path:

@@ -3,46 +3,56 @@
 For each batch the sweeper hands over (all of a basic sweep, an OFAT step, a greedy step):
 1. compose every job's config, as Hydra's basic launcher does;
 2. group the jobs by `grouping.key`, leaving out those `grouping.reason_alone` names;
-3. build each group's members as their separate runs would (`build_member`); what only a built
-   member can tell (a layer without a fused form, its size on a CPU) rules out the whole group,
-   and the members are split further by their split sizes, batches per epoch, penalty kind and
-   the epoch they resume from; cap each group at `max_members` and by memory;
-4. train each group as one fused model (`train_group`), then validate and test every member's
-   best epoch in one pass (fused/finish.py);
-5. finish every job through Hydra's own `run_job` and the ordinary run (run/train.py), which
-   resumes each member from the checkpoint the group wrote at its last epoch, takes the
-   evaluations of its best epoch and writes its results.json, so a member's directory is a
-   separate run's.
+3. run each group's jobs, each inside its own Hydra `run_job`, nested (`Nest`): a job's task
+   prepares its run (run/train.py `prepare`) and runs the next job's run_job inside it; the
+   innermost trains the prepared members. What only a prepared member can tell (a layer without
+   a fused form, its size on a CPU) rules out the whole group, and the members are split further
+   by their split sizes, batches per epoch, penalty kind and the epoch they resume from, and
+   capped at `max_members` and by memory;
+4. each group trains as one fused model (`train_group`), which validates and tests every
+   member's best epoch in one pass (fused/finish.py);
+5. as the run_jobs return, each task finishes its run (run/train.py `finish`) with what its group
+   measured, in its own job directory, entered once: its results.json is a separate run's.
 Jobs run one by one when they cannot be fused, and the launcher says why in one line.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
+import time
 import warnings
 from collections import defaultdict
+from dataclasses import replace
 
 from hydra.core.utils import JobReturn, configure_log, run_job
 
 from ablab.fused import grouping
-from ablab.fused.jobs import Job, compose
-from ablab.run import membership, stop
+from ablab.fused.group import (bytes_per_member, free_bytes, renumber, split_key, train_group,
+                               unsupported_member)
+from ablab.fused.jobs import SweepJob, compose
+from ablab.fused.members import Member, SharedClock, ordered
+from ablab.fused.views import TrainerView
+from ablab.run.callbacks import Diverged
+from ablab.run import stop
+from ablab.run.lock import job_dir, one_writer
+from ablab.run.resume.earlier import earlier_run
+from ablab.run.train import Job, finish, fit, prepare, recorded
 
 
 def say(line: str) -> None:
     print(f"ablab: fused launcher: {line}", file=sys.stderr, flush=True)
 
 
-def jobs_named(jobs: list[Job]) -> str:
-    nums = [j.idx for j in jobs]
+def jobs_named(nums: list[int]) -> str:
     return f"job {nums[0]}" if len(nums) == 1 else f"jobs {', '.join(map(str, nums))}"
 
 
 def launch(launcher, job_overrides, initial_job_idx: int) -> list[JobReturn]:
     jobs = compose(launcher, job_overrides, initial_job_idx)
-    by_key: dict[str, list[Job]] = defaultdict(list)
-    alone: dict[str, list[Job]] = defaultdict(list)
+    by_key: dict[str, list[SweepJob]] = defaultdict(list)
+    alone: dict[str, list[SweepJob]] = defaultdict(list)
     for job in jobs:
         why = grouping.reason_alone(job.cfg)
         if why:
@@ -50,7 +60,7 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list[JobReturn]:
         else:
             by_key[grouping.key(job.cfg)].append(job)
     for why, these in alone.items():
-        say(f"{jobs_named(these)} one by one: {why}")
+        say(f"{jobs_named([j.idx for j in these])} one by one: {why}")
     returns: dict[int, JobReturn] = {}
     units = [[j] for these in alone.values() for j in these] + list(by_key.values())
     for unit in sorted(units, key=lambda u: u[0].idx):  # in job order, each group where its first job is
@@ -58,109 +68,131 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list[JobReturn]:
         if len(unit) == 1:
             returns[unit[0].idx] = one(launcher, unit[0])
         else:
-            returns.update(fused(launcher, unit))
+            returns.update(Nest(launcher, unit).run())
     return [returns[j.idx] for j in jobs]
 
 
-def one(launcher, job: Job) -> JobReturn:
+def one(launcher, job: SweepJob) -> JobReturn:
     """A job as Hydra's basic launcher runs it."""
-    ret = run_job(hydra_context=launcher.hydra_context, task_function=launcher.task_function, config=job.config,
+    return _run_job(launcher, job, launcher.task_function)
+
+
+def _run_job(launcher, job: SweepJob, task) -> JobReturn:
+    ret = run_job(hydra_context=launcher.hydra_context, task_function=task, config=job.config,
                   job_dir_key="hydra.sweep.dir", job_subdir_key="hydra.sweep.subdir")
     configure_log(launcher.config.hydra.hydra_logging, launcher.config.hydra.verbose)
     return ret
 
 
-def fused(launcher, jobs: list[Job]) -> dict[int, JobReturn]:
-    """Build the members of jobs that share a key, split them where a built member tells them
-    apart, train each group, and finish every job."""
-    from ablab.fused.build import build_member, split_key, unsupported_member
+# How a prepared member's run goes on once the groups have trained.
+FINISH, ALONE, AGAIN = "finished from its group", "alone", "alone again"
 
-    returns: dict[int, JobReturn] = {}
-    built, singles = [], []
-    for i, job in enumerate(jobs):
+
+class Nest:
+    """Jobs that share a grouping key, each inside its own run_job from `prepare` to `finish`.
+
+    The run_jobs nest, the last job's outermost, so that every job's directory, HydraConfig and
+    lock are its own from its preparation to its finish, and the runs finish in job order:
+
+        run_job(job n) ⊃ prepare n ⊃ run_job(job n-1) ⊃ ... ⊃ run_job(job 0) ⊃ prepare 0, train the groups
+                       then finish n                           then finish 0 (first)
+
+    A job whose preparation fails lets the others go on, and its `recorded` writes the error.
+    """
+
+    def __init__(self, launcher, jobs: list[SweepJob]):
+        self.launcher, self.jobs = launcher, jobs
+        self.members: dict[int, Member] = {}  # by job number, as prepared
+        self.how: dict[int, str] = {}  # by job number: FINISH, ALONE or AGAIN
+        self.returns: dict[int, JobReturn] = {}
+
+    def run(self) -> dict[int, JobReturn]:
+        self._enter(len(self.jobs) - 1)
+        return self.returns
+
+    def _enter(self, i: int) -> None:
+        if i < 0:
+            self._train_groups()
+            return
+        job = self.jobs[i]
+        self.returns[job.idx] = _run_job(self.launcher, job, functools.partial(self._task, i))
+
+    @one_writer(job_dir)  # its directory is its own from preparation to finish (ablab.run.lock)
+    def _task(self, i: int, cfg) -> float:
+        num = self.jobs[i].idx
+        job = Job.of_this_process(cfg, clock=SharedClock(members=1))
+        if job.earlier.completed:  # run again into its sweep dir: keep what this job wrote
+            self._enter(i - 1)
+            return job.earlier.metric
+        with recorded(job):
+            began = time.perf_counter()
+            try:
+                parts = prepare(cfg, job)
+            except Exception:  # the other jobs go on; this one's `recorded` says what is wrong
+                self._enter(i - 1)
+                raise
+            member = self.members[num] = Member(num, parts, ordered(parts.callbacks))
+            prepared_s = time.perf_counter() - began
+            self._enter(i - 1)
+            how = self.how.get(num, ALONE)
+            if how != FINISH:
+                stop.check()  # trained alone next: nothing new starts after a stop signal
+            if how == ALONE:  # never trained: its prepared run trains by itself
+                job.clock.restart(prepared_s)
+                return finish(parts, fit(parts))
+            if how == AGAIN:  # its group failed: it goes on alone from the checkpoint the group left
+                parts = prepare(cfg, replace(job, earlier=earlier_run(job.run_dir, job.overrides)))
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
+                    return finish(parts, fit(parts))
+            if member.diverged is not None:
+                raise Diverged(member.diverged)
+            job.results.note(fused=member.group)
+            return finish(parts, TrainerView(member.trainer, member, None), member.best)
+        return float("nan")  # diverged: recorded as such, and a sweep goes on with its next job
+
+    def _train_groups(self) -> None:
+        """Every prepared member in a group it can train in, trained; the rest run alone."""
+        prepared = [self.members[j.idx] for j in self.jobs if j.idx in self.members]  # in job order
+        if not prepared:
+            return
+        why = unsupported_member(prepared[0], self.launcher.cpu_max_params)  # they share model and data
+        if why:
+            say(f"{jobs_named([j.idx for j in self.jobs])} one by one: {why}")
+            return
+        groups: dict[tuple, list[Member]] = defaultdict(list)
+        for member in prepared:
+            groups[split_key(member)].append(member)
+        for group in groups.values():
+            for part in _capped(group, self.launcher.max_members):
+                stop.check()
+                if len(part) > 1:
+                    self._train(part)
+
+    def _train(self, part: list[Member]) -> None:
+        members = renumber(part)
+        nums = [m.job_num for m in members]
+        say(f"{jobs_named(nums)} as one fused group of {len(nums)}")
         try:
-            member = build_member(job, len(jobs))
-        except Exception:  # its own run says what is wrong with it, and records it, as one job
-            member = None
-        if member is None:  # or completed in an earlier run of this sweep: run_job returns its metric
-            singles.append(job)
-            continue
-        if not built:  # the jobs share model and data: what rules out the first rules out all
-            why = unsupported_member(member, launcher.cpu_max_params)
-            if why:
-                say(f"{jobs_named(jobs)} one by one: {why}")
-                singles += jobs[i:]
-                break
-        built.append((job, member))
-    groups: dict[tuple, list] = defaultdict(list)
-    for job, member in built:
-        groups[split_key(member)].append((job, member))
-    for group in groups.values():
-        for part in _capped(group, launcher.max_members):
-            stop.check()
-            if len(part) == 1:
-                returns[part[0][0].idx] = one(launcher, part[0][0])
-            else:
-                returns.update(train_and_finish(launcher, part))
-    for job in singles:
-        stop.check()
-        returns[job.idx] = one(launcher, job)
-    return returns
+            trainer = train_group(members)
+        except Exception as exc:  # never lose the jobs: their checkpoints resume one by one
+            if os.environ.get("HYDRA_FULL_ERROR") == "1":
+                import traceback
+
+                traceback.print_exc()
+            say(f"the group of {jobs_named(nums)} failed ({type(exc).__name__}: {exc}); running them one by one")
+            self.how.update({num: AGAIN for num in nums})
+            return
+        group = {"members": len(nums), "jobs": sorted(nums)}
+        for m in members:
+            m.group, m.trainer = group, trainer
+            self.how[m.job_num] = FINISH
 
 
-def _capped(group: list, max_members: int) -> list[list]:
+def _capped(group: list[Member], max_members: int) -> list[list[Member]]:
     """Groups of at most max_members, and as many as fit in half the free memory."""
-    from ablab.fused.build import bytes_per_member, free_bytes
-
-    member = group[0][1]
-    fit = max(1, int(0.5 * free_bytes(member) // max(1, bytes_per_member(member))))
-    size = max(1, min(max_members, fit))
+    fit_in = max(1, int(0.5 * free_bytes(group[0]) // max(1, bytes_per_member(group[0]))))
+    size = max(1, min(max_members, fit_in))
     n = math.ceil(len(group) / size)
     size = math.ceil(len(group) / n)  # even parts: 2 x 8, not 16 + 1
     return [group[i:i + size] for i in range(0, len(group), size)]
-
-
-def train_and_finish(launcher, part: list) -> dict[int, JobReturn]:
-    from ablab.fused.build import renumber, train_group
-
-    members = renumber([m for _, m in part])
-    jobs = [next(j for j, m in part if m is member) for member in members]
-    say(f"{jobs_named(jobs)} as one fused group of {len(jobs)}")
-    try:
-        train_group(members)
-    except Exception as exc:  # never lose the jobs: their checkpoints resume one by one
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
-            import traceback
-
-            traceback.print_exc()
-        say(f"the group of {jobs_named(jobs)} failed ({type(exc).__name__}: {exc}); running them one by one")
-        return {job.idx: one(launcher, job) for job in jobs}
-    group = {"members": len(jobs), "jobs": sorted(j.idx for j in jobs)}
-    returns = {}
-    for job, member in sorted(zip(jobs, members), key=lambda pair: pair[0].idx):  # finished in job order
-        if member.diverged is not None:
-            returns[job.idx] = _finish_diverged(launcher, job, member)
-        else:
-            with membership.finishing(group, member.logger, member.datamodule, member.tested), \
-                    warnings.catch_warnings():
-                # Its checkpoints are there because its group wrote them.
-                warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
-                returns[job.idx] = one(launcher, job)
-    return returns
-
-
-def _finish_diverged(launcher, job: Job, member) -> JobReturn:
-    """Its results.json as its separate run's: diverged, with the epochs it finished."""
-    from ablab.run import sweep_output
-
-    def record(cfg):
-        member.results.end("diverged", member.diverged)
-        member.results.note(wall_s=round(member.clock.elapsed_s, 3))
-        member.results.write()
-        sweep_output.print_job_line(member.results.record, job.idx)
-        return float("nan")
-
-    return run_job(hydra_context=launcher.hydra_context, task_function=record, config=job.config,
-                   job_dir_key="hydra.sweep.dir", job_subdir_key="hydra.sweep.subdir")
-
-

@@ -1,8 +1,8 @@
 """Each member of a fused group writes its own run directory, with its own run's callbacks.
 
-A member is everything its separate run would build before `trainer.fit` (run/train.py): the
-seeded data module and `Classifier`, the config's callbacks with its `ResultsWriter`, clock
-and throughput, its TensorBoard logger and its optimizer and schedule. `Members` is the one
+A member is its separate run's parts, as run/train.py's `prepare` builds them: the seeded data
+module and `Classifier`, the config's callbacks with its `ResultsWriter`, clock and throughput,
+its TensorBoard logger; the group adds its optimizer and schedule. `Members` is the one
 callback of the fused trainer: it calls every member's callbacks at each hook with a view of
 the trainer and module as that member's run would show them (its metrics, its optimizer, its
 logger, its data, its weights), so the history, last.ckpt and best.ckpt, the learning-rate
@@ -15,7 +15,7 @@ eval.py, predict.py and resuming (as one job or in a fused group again) load it 
 """
 from __future__ import annotations
 
-import sys
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,12 +26,14 @@ from pytorch_lightning.callbacks import Checkpoint, ModelCheckpoint, ProgressBar
 from pytorch_lightning.loggers import Logger
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
+from ablab import upstream
 from ablab.lit import Classifier
 from ablab.run.callbacks import Diverged
-from ablab.run.membership import Tested
 from ablab.run.resume.state import EpochSeed, RunClock
 from ablab.run.results_writer import ResultsWriter
 from ablab.run.tensorboard import RunLogger
+from ablab.run.train import BestEpoch, Parts
+from ablab.fused.views import ModuleView, TrainerView
 
 
 class SharedClock(RunClock):
@@ -55,110 +57,64 @@ class SharedClock(RunClock):
     def stop(self) -> None:
         self.stopped_at = time.perf_counter()
 
+    def restart(self, prepared_s: float) -> None:
+        """A member that trains alone after all: its time is its preparation's and its own training's."""
+        self.started, self.members = time.perf_counter() - prepared_s, 1
+
 
 @dataclass
 class Member:
-    k: int  # its place in the stack
+    """A job of the group: its run's prepared parts (run/train.py `prepare`) and what the group
+    keeps for it while it trains."""
+
     job_num: int
-    hydra_config: object  # the job's whole config (with hydra), as run_job gets it
-    cfg: object  # the task's config
-    run_dir: Path
-    name: str
-    datamodule: object
-    classifier: Classifier
-    callbacks: list  # its run's callbacks, checkpoints last (Lightning's order)
-    results: ResultsWriter
-    clock: SharedClock
-    logger: RunLogger | None  # made when its group trains (a job run one by one makes its own)
+    parts: Parts
+    callbacks: list  # its run's callbacks, checkpoints last (Lightning's order; `ordered`)
+    k: int = 0  # its place in the stack
     optimizer: torch.optim.Optimizer | None = None  # its own, over its slice of the stacks (fused.optim)
-    run: object = None  # run/train.py's Job: its directory and what an earlier run left there
-    start: object = None  # the checkpoint it resumes from (run/resume/start.py)
-    params: int = 0
     scheduler_configs: list[dict] = field(default_factory=list)
     diverged: str | None = None
-    tested: Tested | None = None  # its best epoch, validated and tested by its group (fused.finish)
+    best: BestEpoch | None = None  # its best epoch, validated and tested by its group (fused.finish)
+    group: dict | None = None  # results.json's `fused`: {"members": K, "jobs": [job numbers]}
+    trainer: pl.Trainer | None = None  # its group's, once trained
 
     @property
     def alive(self) -> bool:
         return self.diverged is None
+
+    @property
+    def cfg(self):
+        return self.parts.cfg
+
+    @property
+    def classifier(self) -> Classifier:
+        return self.parts.module
+
+    @property
+    def datamodule(self):
+        return self.parts.datamodule
+
+    @property
+    def logger(self) -> RunLogger:
+        return self.parts.logger
+
+    @property
+    def results(self) -> ResultsWriter:
+        return self.parts.job.results
+
+    @property
+    def clock(self) -> SharedClock:
+        return self.parts.job.clock
+
+    @property
+    def run_dir(self) -> Path:
+        return self.parts.job.run_dir
 
 
 def ordered(callbacks: list) -> list:
     """As Lightning orders a trainer's callbacks: checkpoints last; no progress bar (the group has one)."""
     kept = [c for c in callbacks if not isinstance(c, (ProgressBar, EpochSeed))]
     return [c for c in kept if not isinstance(c, Checkpoint)] + [c for c in kept if isinstance(c, Checkpoint)]
-
-
-class TrainerView:
-    """The fused trainer as member k's callbacks see it: their run's metrics, optimizer, logger,
-    data and checkpoint writer; everything else (epoch, step, loops, strategy) is the group's."""
-
-    def __init__(self, trainer: pl.Trainer, member: Member, members: "Members"):
-        self.__dict__.update(_trainer=trainer, _member=member, _members=members)
-
-    def __getattr__(self, name):
-        return getattr(self._trainer, name)
-
-    @property
-    def callback_metrics(self) -> dict:
-        prefix = f"m{self._member.k}/"
-        return {key[len(prefix):]: v for key, v in self._trainer.callback_metrics.items() if key.startswith(prefix)}
-
-    @property
-    def optimizers(self) -> list:
-        return [self._member.optimizer]
-
-    @property
-    def lr_scheduler_configs(self) -> list:
-        return self._member.scheduler_configs
-
-    @property
-    def loggers(self) -> list:
-        return [self._member.logger]
-
-    @property
-    def logger(self):
-        return self._member.logger
-
-    @property
-    def datamodule(self):
-        return self._member.datamodule
-
-    @property
-    def default_root_dir(self) -> str:
-        return str(self._member.run_dir)  # its run's ${hydra:runtime.output_dir}: where its figures go
-
-    @property
-    def callbacks(self) -> list:
-        return self._member.callbacks
-
-    @property
-    def lightning_module(self):
-        return ModuleView(self._trainer.lightning_module, self._member)
-
-    def save_checkpoint(self, filepath, weights_only: bool = False, storage_options=None) -> None:
-        self._members.save(self._trainer, self._member, filepath, weights_only)
-
-
-class ModuleView:
-    """The fused module as member k's callbacks see it: its own Classifier, weights current."""
-
-    def __init__(self, fused, member: Member):
-        self.__dict__.update(_fused=fused, _member=member)
-
-    def __getattr__(self, name):
-        return getattr(self._member.classifier, name)
-
-    def train_epoch_means(self) -> dict:
-        return self._fused.train_epoch_means(self._member.k)
-
-    @property
-    def trainer(self):
-        return TrainerView(self._fused.trainer, self._member, None)
-
-    @property
-    def device(self):
-        return self._fused.device
 
 
 class Members(pl.Callback):
@@ -209,8 +165,7 @@ class Members(pl.Callback):
         pl_module.alive[member.k] = False
         if trainer.optimizers:
             trainer.optimizers[0].freeze(member.k)
-        member.logger.finalize("failed")
-        print(f"ablab: run diverged: {member.run_dir.name}: {why}", file=sys.stderr)
+        member.logger.finalize("failed")  # its run's finish raises Diverged: `recorded` says so (ablab.fused.launch)
         if not any(m.alive for m in self.members):
             trainer.should_stop = True
 
@@ -259,7 +214,7 @@ class Members(pl.Callback):
         # Where Lightning steps a run's schedulers: after every optimizer step ("step"), and after
         # the epoch's last one ("epoch"), before any on_train_batch_end hook. Members that share an
         # optimizer share its schedule: it steps once.
-        last = trainer.fit_loop.epoch_loop._num_ready_batches_reached()
+        last = upstream.at_epochs_last_batch(trainer)
         stepped = set()
         for m in self.members:
             for config in m.scheduler_configs if m.alive else ():
@@ -311,7 +266,7 @@ class Members(pl.Callback):
             "global_step": trainer.global_step,
             "pytorch-lightning_version": pl.__version__,
             "state_dict": member.classifier.state_dict(),
-            "loops": trainer._checkpoint_connector._get_loops_state_dict(),
+            "loops": upstream.loops_state(trainer),
         }
         if not weights_only:
             checkpoint["callbacks"] = member_states(member)
@@ -343,12 +298,15 @@ def acts_at(callback: pl.Callback, hook: str) -> bool:
     if getattr(type(callback), hook, base) is base:
         return False
     return not (hook == "on_train_batch_end" and isinstance(callback, ModelCheckpoint)
-                and callback._every_n_train_steps < 1 and callback._train_time_interval is None)
+                and not upstream.saves_within_epochs(callback))
 
 
 def member_states(member: Member) -> dict:
     """Its callbacks' states by state key, as Lightning puts them in a checkpoint."""
     return {c.state_key: state for c in member.callbacks if (state := c.state_dict())}
+
+
+MEMBER_TAG = re.compile(r"m\d+/")  # what the fused module logs for member k: m<k>/<its run's tag>
 
 
 class MemberLoggers(Logger):
@@ -369,7 +327,7 @@ class MemberLoggers(Logger):
 
     @rank_zero_only
     def log_metrics(self, metrics: dict, step=None) -> None:
-        shared = {k: v for k, v in metrics.items() if not k.startswith("m")}  # Lightning's `epoch`
+        shared = {k: v for k, v in metrics.items() if not MEMBER_TAG.match(k)}  # Lightning's `epoch`
         for m in self.members:
             prefix = f"m{m.k}/"
             own = {k[len(prefix):]: v for k, v in metrics.items() if k.startswith(prefix)}

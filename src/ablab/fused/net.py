@@ -26,7 +26,7 @@ from torch import nn
 from ablab.models.mlp import MLP
 
 # Elementwise activations without parameters: applied to [K, B, H] as to [B, H].
-ELEMENTWISE = (nn.ReLU, nn.Tanh, nn.GELU, nn.SiLU, nn.ELU, nn.SELU, nn.Sigmoid, nn.LeakyReLU, nn.Softplus,
+ELEMENTWISE_LAYERS = (nn.ReLU, nn.Tanh, nn.GELU, nn.SiLU, nn.ELU, nn.SELU, nn.Sigmoid, nn.LeakyReLU, nn.Softplus,
                nn.Mish, nn.Hardswish, nn.Identity)
 
 
@@ -47,7 +47,7 @@ def unsupported(net: nn.Module) -> str | None:
             return "a BatchNorm1d without affine weights or running statistics"
         if isinstance(layer, nn.LayerNorm) and (len(layer.normalized_shape) != 1 or not layer.elementwise_affine):
             return "a LayerNorm over more than one dimension or without affine weights"
-        if not isinstance(layer, (nn.Flatten, nn.Linear, nn.BatchNorm1d, nn.LayerNorm, nn.Dropout, *ELEMENTWISE)):
+        if not isinstance(layer, (nn.Flatten, nn.Linear, nn.BatchNorm1d, nn.LayerNorm, nn.Dropout, *ELEMENTWISE_LAYERS)):
             return f"layer {type(layer).__name__} has no fused form"
     return None
 

@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from ablab.errors import USER_ERROR, say
 from ablab.report.collect import Run, collect
-from ablab.report.curves import write_curves
+from ablab.report.factor_curves import write_curves
 from ablab.report.plot import write_plot
 from ablab.report.render import Power, markdown, write_csv
 from ablab.report.stats import ALPHA, CORRECTIONS
@@ -124,7 +124,7 @@ def defaults_of(sweep: Path) -> Optional[Callable[[str], Any]]:
         return None
     from omegaconf import OmegaConf
 
-    from ablab.sweeps.ofat import baseline_lookup
+    from ablab.report.defaults import baseline_lookup
 
     try:
         return baseline_lookup(OmegaConf.load(path))

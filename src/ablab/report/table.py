@@ -172,7 +172,7 @@ def _config(run: Run, common: set[str]) -> tuple[str, ...]:
 def build_table(runs: list[Run], metric: str = "val.acc", mode: str = "max", alpha: float = ALPHA,
                 default_of: Optional[Callable[[str], Any]] = None, correction: str = "holm",
                 min_effect: Optional[float] = MIN_EFFECT, seeds: Optional[tuple[int, int]] = None) -> Table:
-    """`default_of(key)`: a key's default in the sweep's config (ablab.sweeps.ofat.baseline_lookup),
+    """`default_of(key)`: a key's default in the sweep's config (ablab.report.defaults.baseline_lookup),
     which lets a grid's all-default row be its reference and names the baseline's values.
     Every comparison of the table is one family: `correction` adjusts them together at α, or,
     with seed=auto's `seeds` = (min_seeds, max_seeds), at each look's share of α as the sweeper did."""
@@ -201,7 +201,7 @@ def build_table(runs: list[Run], metric: str = "val.acc", mode: str = "max", alp
 
 def _names(table: Table, default_of: Optional[Callable[[str], Any]]) -> None:
     """Each row named by its values; the baseline by the defaults of the keys the sweep changes."""
-    from ablab.sweeps.ofat import UNKNOWN
+    from ablab.report.defaults import UNKNOWN
 
     keys = list(dict.fromkeys(r.key for r in table.rows if r.key))
     for row in table.rows:
@@ -242,7 +242,7 @@ def _grid_references(rows: list[Row], default_of: Optional[Callable[[str], Any]]
     """In a group of rows without a reference, the one with every key at its default is it; a group
     without it (a grid that left the defaults out) takes the row with every key at the first value
     the sweep ran for it (the first listed, as Hydra runs a grid in the order typed), or its first row."""
-    from ablab.sweeps.ofat import UNKNOWN, same_value  # the OFAT sweeper's notion of "the default"
+    from ablab.report.defaults import UNKNOWN, same_value
 
     def at_default(override: str) -> bool:
         default = default_of(key_of(override)) if default_of is not None else UNKNOWN

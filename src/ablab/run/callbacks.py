@@ -10,7 +10,7 @@ from pytorch_lightning import callbacks
 from pytorch_lightning.callbacks import ProgressBar
 
 from ablab.run.resume.state import RunState
-from ablab.viz.longtail import LongTailReport
+from ablab.viz.longtail_report import LongTailReport
 
 
 class ModelCheckpoint(callbacks.ModelCheckpoint):

@@ -15,6 +15,7 @@ from torch import nn
 from ablab.data.preprocess import Preprocess
 from ablab.errors import UserError
 from ablab.factors import build
+from ablab.run import stored
 
 
 @dataclass
@@ -52,7 +53,7 @@ def load(path) -> Checkpoint:
     except Exception:  # not a torch file at all, or one holding pickled objects rather than plain data
         raise UserError(f"ckpt_path={path}: not an ablab checkpoint (not a PyTorch file of tensors and "
                         f"plain data); {hint}") from None
-    meta = raw.get("ablab") if isinstance(raw, dict) else None
+    meta = stored.current(raw.get("ablab")) if isinstance(raw, dict) else None  # its targets where they are now
     # Checkpoints written before the Preprocess object kept its facts at the top level.
     facts = meta.get("preprocess", meta) if isinstance(meta, dict) else {}
     if not {"classes", "input_shape", "mean", "std"} <= facts.keys() or "config" not in meta or "state_dict" not in raw:

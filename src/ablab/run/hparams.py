@@ -15,6 +15,8 @@ from __future__ import annotations
 import time
 from typing import Iterable
 
+from ablab import upstream
+
 # Final metrics beside each run's factors, as hp/<split>_<name>; the first five are shown.
 METRICS = [("test", "acc"), ("val", "acc"), ("test", "f1_macro"), ("val", "f1_macro"), ("test", "loss"),
            ("val", "loss"), ("test", "precision_macro"), ("test", "recall_macro"),
@@ -101,7 +103,7 @@ def write_end(writer, completed: bool) -> None:
 
 def _add(writer, pb) -> bool:
     """Into the writer's event file; DDP ranks other than zero have a no-op writer (None)."""
-    file_writer = writer._get_file_writer()
+    file_writer = upstream.file_writer(writer)
     if file_writer is None:
         return False
     file_writer.add_summary(pb)

@@ -19,7 +19,10 @@ import socket
 import time
 from pathlib import Path
 
+from hydra.core.hydra_config import HydraConfig
+
 from ablab.errors import UserError
+from ablab.run import distributed
 
 LOCK_NAME = ".ablab.lock"
 
@@ -100,6 +103,12 @@ def _alive(pid: int, host: str) -> bool:
     except OSError as exc:
         return exc.errno != errno.ESRCH
     return True  # our own pid too: this process writes that directory already
+
+
+def job_dir() -> Path | None:
+    """The run directory this process writes, as Hydra's run_job set it (DDP ranks 1.. write
+    nothing, so lock nothing)."""
+    return Path(HydraConfig.get().runtime.output_dir) if distributed.is_rank_zero() else None
 
 
 def one_writer(run_dir_of):

@@ -133,7 +133,7 @@ def defaults_in(config, unknown: Any = None) -> Callable[[str], Any]:
     """Default of a key in a composed multirun config (sweep overrides are not applied there):
     the group choice from hydra.runtime.choices, else the plain value; `unknown` where there is
     none to read (a node, an interpolation that only resolves inside a job). The OFAT sweeper
-    (ablab.sweeps.ofat.baseline_lookup) and the baseline's display name both read it."""
+    (ablab.report.defaults.baseline_lookup) and the baseline's display name both read it."""
     from omegaconf import OmegaConf
 
     choices = OmegaConf.to_container(config.hydra.runtime.choices) if "hydra" in config else {}

@@ -19,7 +19,7 @@ def write_json(path: Path, data: dict) -> None:
 def split_record(evaluation, datamodule) -> dict:
     """One split's entry of results.json (or eval.json) from its `Evaluation`: the scalars,
     per-class accuracy and, for long-tailed training data, the shot groups' accuracy."""
-    from ablab.metrics.longtail import split_shots
+    from ablab.metrics.shot_accuracy import split_shots
 
     out = {k: evaluation.scalars[k] for k in SCALAR_KEYS if k in evaluation.scalars}
     out["per_class_acc"] = list(evaluation.per_class_acc)

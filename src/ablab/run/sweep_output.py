@@ -18,7 +18,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ablab.run import membership
+from ablab import upstream
+
 
 
 @dataclass
@@ -93,14 +94,12 @@ def quiet_job(hydra_cfg, cfg) -> bool:
         if _sweep is not None:
             _sweep.jobs_begun += 1
         quiet = not first and not cfg.get("verbose", False)
-    if membership.group() is not None:  # a fused member's finish: its group said what there is to say
-        quiet = not cfg.get("verbose", False)
     for logger in (logging.getLogger(), logging.getLogger("pytorch_lightning"), logging.getLogger("lightning")):
         for handler in logger.handlers:
             if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
                 if _QUIET not in handler.filters:
                     handler.addFilter(_QUIET)
-    launcher = logging.getLogger("hydra._internal.core_plugins.basic_launcher")  # its handlers are remade per job
+    launcher = logging.getLogger(upstream.BASIC_LAUNCHER_LOGGER)  # its handlers are remade per job
     if _QUIET not in launcher.filters:
         launcher.addFilter(_QUIET)
     _QUIET.active = quiet

@@ -1,10 +1,13 @@
-"""One training run, as a recipe: validate, seed, data, model, callbacks, logger, trainer,
-fit, test, results.json. Each step that needs more than a line is one call to a helper
-below it (resuming, the trainer with its DDP re-pointing, fitting with the CPU CUDA-check
-toggle), and `recorded` maps however the run ends to results.json's status.
+"""One training run as a recipe of three public steps:
 
-`train(cfg)` is what train.py calls inside Hydra (one call per job of a sweep). It
-returns the validation accuracy so Hydra sweepers (Optuna, OFAT) can compare jobs.
+    prepare(cfg, job) -> parts     check, seed, data, network, callbacks, logger, where to start
+    fit(parts) -> trainer          Lightning fits the network (resuming where `parts.start` says)
+    finish(parts, trainer)         best epoch validated and tested, results.json and TensorBoard closed
+
+`train(cfg)` is what train.py calls inside Hydra (one call per job of a sweep): the three steps
+under `recorded`, which maps however the run ends to results.json's status. It returns the
+validation accuracy so Hydra sweepers (Optuna, OFAT) can compare jobs. The fused launcher
+(ablab.fused) calls `prepare` and `finish` for each member of a group and trains the group itself.
 """
 import sys
 import time
@@ -23,11 +26,11 @@ from pytorch_lightning.callbacks import ProgressBar
 from ablab.errors import UserError
 from ablab.factors import build
 from ablab.lit import Classifier
-from ablab.run import devices, distributed, hparams, membership, names, predictions, stop, sweep_output
+from ablab.run import devices, distributed, hparams, names, predictions, stop, sweep_output
 from ablab.run.callbacks import Diverged, Throughput, callbacks_for, progress_bar
 from ablab.run.checkpoint_io import AtomicCheckpointIO
 from ablab.run.cuda_probe import plain_cuda_check_on_cpu
-from ablab.run.lock import one_writer
+from ablab.run.lock import job_dir, one_writer
 from ablab.run.pruned import Pruned
 from ablab.run.results_writer import ResultsWriter
 from ablab.run.resume.earlier import NOTHING, Earlier, earlier_run
@@ -36,87 +39,129 @@ from ablab.run.resume.state import EpochSeed, RunClock
 from ablab.run.summary import summary
 from ablab.run.tensorboard import RunLogger
 from ablab.schema import validate
+from ablab.seeds import seed_of
 
 # Final metrics shown beside each run's factors in TensorBoard's HParams dashboard, as hp/<split>_<name>.
 HPARAM_METRICS = hparams.METRICS
 
 
-def _own_dir():
-    """The run directory this process writes (DDP ranks 1.. write nothing, so lock nothing)."""
-    return Path(HydraConfig.get().runtime.output_dir) if distributed.is_rank_zero() else None
-
-
 @dataclass(frozen=True)
 class Job:
-    """Where this run writes and what an earlier part of it left there."""
+    """Where this run writes (its directory, its results.json), what an earlier part of it left
+    there, and its clock (wall_s: the run's own time, not a process's imports)."""
 
     hydra: DictConfig
     run_dir: Path
     overrides: list[str]
     earlier: Earlier
+    results: ResultsWriter
+    clock: RunClock
 
     @classmethod
-    def of_this_process(cls) -> "Job":
+    def of_this_process(cls, cfg: DictConfig, clock: RunClock | None = None) -> "Job":
+        """The job Hydra's run_job entered; `clock`: a fused member's share of its group's time."""
         hydra_cfg = HydraConfig.get()
         run_dir, overrides = Path(hydra_cfg.runtime.output_dir), list(hydra_cfg.overrides.task)
         in_sweep = hydra_cfg.mode == RunMode.MULTIRUN  # only a sweep's job dir is reused by a rerun
-        return cls(hydra_cfg, run_dir, overrides, earlier_run(run_dir, overrides) if in_sweep else NOTHING)
+        results = ResultsWriter(run_dir / "results.json", name=names.job_name(hydra_cfg), overrides=overrides,
+                                seed=cfg.seed)
+        return cls(hydra_cfg, run_dir, overrides, earlier_run(run_dir, overrides) if in_sweep else NOTHING,
+                   results, clock or RunClock(started=time.perf_counter()))
 
 
-@one_writer(_own_dir)  # a second process into a directory in use is refused (ablab.run.lock)
+@dataclass
+class Parts:
+    """What `prepare` builds and `fit` and `finish` use."""
+
+    cfg: DictConfig
+    job: Job
+    datamodule: object
+    module: Classifier
+    callbacks: list  # the config's, the run's state (seed, clock) and, last, its ResultsWriter
+    logger: RunLogger
+    start: Start  # the checkpoint fit goes on from, or none
+    params: int
+
+
+@dataclass(frozen=True)
+class BestEpoch:
+    """A best epoch (counted from 1; None without a best checkpoint) and its evaluations
+    ("val", "test": Evaluations), when the caller of `finish` has measured them (a fused group)."""
+
+    epoch: int | None
+    evaluated: dict
+
+
+@one_writer(job_dir)  # a second process into a directory in use is refused (ablab.run.lock)
 def train(cfg: DictConfig) -> float:
-    job = Job.of_this_process()
+    job = Job.of_this_process(cfg)
     if job.earlier.completed:  # a sweep run again into its own dir: keep what this job wrote
         return job.earlier.metric
-    name = names.job_name(job.hydra)  # what differs from the sweep's other jobs, as people read it
-    results = ResultsWriter(job.run_dir / "results.json", name=name, overrides=job.overrides, seed=cfg.seed)
-    clock = RunClock(started=time.perf_counter())  # wall_s: the run's own time, not a process's imports
-    with recorded(results, job, clock):  # results.json says how the run ended, however it ends
-        validate(cfg)  # again, cheaply: a value Optuna samples from a range is first seen here
-        devices.require("trainer.accelerator", cfg.trainer.accelerator)
-        # ckpt_path=<bad file> fails here, before data loads; a sweep's damaged last.ckpt is passed over.
-        start = choose(cfg.get("ckpt_path"), job.earlier.checkpoints, job.overrides)
-        pl.seed_everything(cfg.seed, workers=True, verbose=False)
-        datamodule = membership.datamodule()  # a fused member's, set up by its group already
-        if datamodule is None:
-            datamodule = build.datamodule(cfg)
-        datamodule.setup("fit")  # load now: missing or corrupt data fails before any training
-        module = _classifier(cfg, datamodule, job.overrides)
-        params = sum(p.numel() for p in module.model.parameters())
-        results.note(train_class_counts=dict(zip(datamodule.classes, datamodule.train_counts)), params=params,
-                     val_size=len(datamodule.splits["val"].y))  # val_size: n_val of the report's test over folds
-        start = _resume(start, module, job, results, clock)
-        if membership.group() is not None:  # trained in a fused group: finished here, not resumed
-            results.note(resume=None, fused=membership.group())
-        # EpochSeed: a resumed run redraws what the uninterrupted one drew.
-        callbacks = callbacks_for(cfg, datamodule, EpochSeed(cfg.seed), clock)
-        callbacks.append(results)  # the per-epoch history as it goes, the final metrics after test
-        logger = _logger(cfg, job, start, params, name)
-        trainer = _trainer(cfg, job, start, callbacks, logger, datamodule)
-        _fit(trainer, module, datamodule, start.checkpoint)
-        tested = membership.tested()
-        if tested is not None:  # a fused member: its group validated and tested its best epoch
-            module.evaluated.update(tested.evaluated)
-            results.final(module.evaluated, datamodule)
-            best_epoch = tested.best_epoch
-        else:
-            best_epoch = _validate_and_test_best(trainer, module, datamodule)
-        predictions.write(job.run_dir, module.predicted)  # per-example evidence of the best epoch
-        # None when the config drops it (callbacks.throughput=null).
-        throughput = next((c for c in callbacks if isinstance(c, Throughput)), None)
-        results.end("completed", epochs=trainer.current_epoch, best_epoch=best_epoch,
-                    train_images_per_s=throughput.images_per_s if throughput else None)
-        final = results.record
-        logger.log_metrics({f"hp/{s}_{n}": final[s][n] for s, n in HPARAM_METRICS}, step=trainer.global_step)
-        hparams.write_end(logger.experiment, completed=True)
-        logger.close()
-        return final["val"]["acc"]
+    with recorded(job):  # results.json says how the run ended, however it ends
+        parts = prepare(cfg, job)
+        trainer = fit(parts)
+        return finish(parts, trainer)
     return float("nan")  # diverged or pruned: recorded as such, and a sweep goes on with its next job
 
 
+def prepare(cfg: DictConfig, job: Job) -> Parts:
+    """Everything the run needs before Lightning fits: checked, seeded, loaded, built."""
+    validate(cfg)  # again, cheaply: a value Optuna samples from a range is first seen here
+    devices.require("trainer.accelerator", cfg.trainer.accelerator)
+    # ckpt_path=<bad file> fails here, before data loads; a sweep's damaged last.ckpt is passed over.
+    start = choose(cfg.get("ckpt_path"), job.earlier.checkpoints, job.overrides)
+    pl.seed_everything(seed_of("weights", cfg.seed), workers=True, verbose=False)
+    datamodule = build.datamodule(cfg)
+    datamodule.setup("fit")  # load now: missing or corrupt data fails before any training
+    module = classifier(cfg, datamodule, job.overrides)
+    params = sum(p.numel() for p in module.model.parameters())
+    job.results.note(train_class_counts=dict(zip(datamodule.classes, datamodule.train_counts)), params=params,
+                     val_size=len(datamodule.splits["val"].y))  # val_size: n_val of the report's test over folds
+    start = _resume(start, module, job)
+    # EpochSeed: a resumed run redraws what the uninterrupted one drew.
+    callbacks = callbacks_for(cfg, datamodule, EpochSeed(cfg.seed), job.clock)
+    callbacks.append(job.results)  # the per-epoch history as it goes, the final metrics after test
+    logger = _logger(cfg, job, start, params)
+    return Parts(cfg, job, datamodule, module, callbacks, logger, start, params)
+
+
+def fit(parts: Parts) -> pl.Trainer:
+    """Lightning's Trainer from the config, fitted; a Ctrl-C raises KeyboardInterrupt."""
+    trainer = _trainer(parts)
+    with plain_cuda_check_on_cpu(trainer):
+        trainer.fit(parts.module, datamodule=parts.datamodule, ckpt_path=parts.start.checkpoint)
+    if trainer.interrupted:
+        raise KeyboardInterrupt
+    return trainer
+
+
+def finish(parts: Parts, trainer, evaluations: BestEpoch | None = None) -> float:
+    """The best epoch validated and tested (or `evaluations`, as the caller measured them),
+    results.json's final entries, the HParams metrics; returns the validation accuracy. `trainer`
+    needs only `current_epoch` and `global_step` when `evaluations` are given."""
+    results, module = parts.job.results, parts.module
+    if evaluations is None:
+        best_epoch = _validate_and_test_best(trainer, module, parts.datamodule)
+    else:
+        module.evaluated.update(evaluations.evaluated)
+        results.final(module.evaluated, parts.datamodule)
+        best_epoch = evaluations.epoch
+    predictions.write(parts.job.run_dir, module.predicted)  # per-example evidence of the best epoch
+    # None when the config drops it (callbacks.throughput=null).
+    throughput = next((c for c in parts.callbacks if isinstance(c, Throughput)), None)
+    results.end("completed", epochs=trainer.current_epoch, best_epoch=best_epoch,
+                train_images_per_s=throughput.images_per_s if throughput else None)
+    final = results.record
+    parts.logger.log_metrics({f"hp/{s}_{n}": final[s][n] for s, n in HPARAM_METRICS}, step=trainer.global_step)
+    hparams.write_end(parts.logger.experiment, completed=True)
+    parts.logger.close()
+    return final["val"]["acc"]
+
+
 @contextmanager
-def recorded(results: ResultsWriter, job: Job, clock: RunClock):
+def recorded(job: Job):
     """Map how the run ended to results.json's status and error, and write it (rank zero)."""
+    results = job.results
     try:
         yield
     except UserError as exc:
@@ -139,7 +184,7 @@ def recorded(results: ResultsWriter, job: Job, clock: RunClock):
         results.end("failed", f"{type(exc).__name__}: {exc}")
         raise
     finally:
-        results.note(wall_s=round(clock.elapsed_s, 3))  # every part of a resumed run
+        results.note(wall_s=round(job.clock.elapsed_s, 3))  # every part of a resumed run
         distributed.release(job.hydra)
         if distributed.is_rank_zero():  # one results.json per run, however many DDP processes
             results.write()
@@ -149,7 +194,9 @@ def recorded(results: ResultsWriter, job: Job, clock: RunClock):
                 print(summary(results.record, job.run_dir), flush=True)
 
 
-def _classifier(cfg: DictConfig, datamodule, overrides: list[str]) -> Classifier:
+def classifier(cfg: DictConfig, datamodule, overrides: list[str]) -> Classifier:
+    """The LightningModule: the network for the data's shape and classes, its loss, penalty,
+    optimizer and schedule (partial configs it binds later), and the config it is saved with."""
     net = build.model(cfg, datamodule.input_shape, datamodule.num_classes)
     if cfg.get("compile"):
         net.compile()  # in place: checkpoints keep the plain module's keys
@@ -165,22 +212,21 @@ def _classifier(cfg: DictConfig, datamodule, overrides: list[str]) -> Classifier
     )
 
 
-def _resume(start: Start, module: Classifier, job: Job, results: ResultsWriter, clock: RunClock) -> Start:
+def _resume(start: Start, module: Classifier, job: Job) -> Start:
     """The checkpoint this run goes on from, checked against the model; said and recorded."""
     start = start.fitting(module)  # another model's checkpoint: the user's is an error, a sweep's passed over
-    results.note(resume=start.record())
+    job.results.note(resume=start.record())
     if start.note:
         print(f"ablab: {job.run_dir}: {start.note}", file=sys.stderr)
     if start.checkpoint:  # an interrupted part's results.json may know of more time than its checkpoint
-        clock.earlier_s = max(start.earlier_s, job.earlier.wall_s or 0.0)
+        job.clock.earlier_s = max(start.earlier_s, job.earlier.wall_s or 0.0)
     return start
 
 
-def _logger(cfg: DictConfig, job: Job, start: Start, params: int, name: str) -> RunLogger:
+def _logger(cfg: DictConfig, job: Job, start: Start, params: int) -> RunLogger:
     # purge_step: TensorBoard hides an earlier part's points from the resumed step on (they are replayed).
     dataset = job.hydra.runtime.choices.get("data", "")
-    if membership.logger() is not None:  # a fused member: the one its group wrote its points with
-        return membership.logger()
+    name = job.results.record["name"]
     logger = RunLogger(job.run_dir, name, label=f"{name} · {dataset}", purge_step=start.step)
     if start.checkpoint is None:  # once per run: a resumed part's hparams would be a second session
         swept = names.varied_keys(job.hydra)
@@ -189,21 +235,15 @@ def _logger(cfg: DictConfig, job: Job, start: Start, params: int, name: str) -> 
     return logger
 
 
-def _trainer(cfg: DictConfig, job: Job, start: Start, callbacks, logger, datamodule) -> pl.Trainer:
-    distributed.prepare(job.hydra, cfg.trainer, start.checkpoint)  # DDP ranks of a sweep's job run that job
+def _trainer(parts: Parts) -> pl.Trainer:
+    cfg, job = parts.cfg, parts.job
+    distributed.prepare(job.hydra, cfg.trainer, parts.start.checkpoint)  # DDP ranks of a sweep's job run that job
     quiet = sweep_output.quiet_job(job.hydra, cfg)  # a sweep's later jobs: no model table, devices or bar
-    callbacks = [c for c in callbacks if not (quiet and isinstance(c, ProgressBar))]
-    return instantiate(cfg.trainer, callbacks=callbacks, logger=logger, plugins=[AtomicCheckpointIO()],
+    callbacks = [c for c in parts.callbacks if not (quiet and isinstance(c, ProgressBar))]
+    return instantiate(cfg.trainer, callbacks=callbacks, logger=parts.logger, plugins=[AtomicCheckpointIO()],
                        enable_progress_bar=progress_bar(cfg.trainer) and not quiet,
                        enable_model_summary=cfg.trainer.get("enable_model_summary", True) and not quiet,
-                       log_every_n_steps=_logging_interval(cfg.trainer, len(datamodule.train_dataloader())))
-
-
-def _fit(trainer: pl.Trainer, module: Classifier, datamodule, checkpoint) -> None:
-    with plain_cuda_check_on_cpu(trainer):
-        trainer.fit(module, datamodule=datamodule, ckpt_path=checkpoint)
-    if trainer.interrupted:
-        raise KeyboardInterrupt
+                       log_every_n_steps=logging_interval(cfg.trainer, len(parts.datamodule.train_dataloader())))
 
 
 def _validate_and_test_best(trainer: pl.Trainer, module: Classifier, datamodule) -> int | None:
@@ -220,7 +260,7 @@ def _validate_and_test_best(trainer: pl.Trainer, module: Classifier, datamodule)
     return best_epoch
 
 
-def _logging_interval(trainer_cfg, batches_per_epoch: int) -> int:
+def logging_interval(trainer_cfg, batches_per_epoch: int) -> int:
     """trainer.log_every_n_steps, at most one epoch's steps: the loss of a short epoch still
     reaches TensorBoard, and Lightning has no "fewer batches than the interval" to warn about."""
     limit = trainer_cfg.get("limit_train_batches")

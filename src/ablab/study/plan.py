@@ -111,7 +111,7 @@ def jobs(stage: Stage, default_of: Callable[[str], object]) -> list[list[str]]:
     if stage.sweeper == "grid":
         # Hydra's basic sweeper: the product of every swept key, seeds and folds included, in order.
         return [list(p) for p in product(*[[f"{k}={v}" for v in vs] for k, vs in swept.items()])] or [[]]
-    from ablab.sweeps.ofat import same_value
+    from ablab.report.defaults import same_value
 
     configs: list[list[str]] = [[]]  # the baseline
     for i, (key, values) in enumerate(factors):
@@ -128,7 +128,7 @@ def check(study: Study, stage: Stage, fixed: list[str], seen: Optional[set] = No
     Every config composed is appended to `composed` (for the study's data check)."""
     from omegaconf import OmegaConf
 
-    from ablab.sweeps.ofat import baseline_lookup
+    from ablab.report.defaults import baseline_lookup
     from ablab.schema import validate
 
     seen = set() if seen is None else seen

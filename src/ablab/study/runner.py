@@ -132,11 +132,10 @@ def run_predict(study: Study, stage: Stage, out: Path) -> int:
 def write_test_csv(job: Path, path: Path) -> Path:
     """The job's own test split as a Kaggle digit-recognizer test.csv (pixel0..pixelN-1, no
     labels), for a quick study that was given no CSV of its own."""
-    from omegaconf import OmegaConf
-
     from ablab.factors import build
+    from ablab.run import stored
 
-    cfg = OmegaConf.load(job / ".hydra" / "config.yaml")
+    cfg = stored.load(job / ".hydra" / "config.yaml")
     dm = build.datamodule(cfg)
     dm.setup("test")
     images = dm.splits["test"].x

@@ -17,7 +17,8 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 from hydra.core.override_parser.types import Override, Transformer
 from omegaconf import DictConfig
 
-UNKNOWN = object()  # the baseline has no knowable value for a key (e.g. `+new=1,2`)
+from ablab.report.defaults import UNKNOWN, same_typed
+
 
 
 @dataclass(frozen=True)
@@ -46,34 +47,6 @@ class SweepSpec:
         return [job + rep for rep in self.repeats]
 
 
-def _same(typed: Any, text: str, default: Any) -> bool:
-    # Group choices are strings; 0 and 0.0 are the same dropout, but True is not 1.
-    if isinstance(typed, bool) or isinstance(default, bool):
-        return typed is default
-    if isinstance(typed, (int, float)) and isinstance(default, (int, float)):
-        return float(typed) == float(default)
-    return typed == default or (isinstance(default, str) and text == default)
-
-
-def same_value(text: str, default: Any) -> bool:
-    """Whether an override's value, as written in a job's overrides.yaml, is `default`
-    (typed the way Hydra types it, so `dropout=0` is the default 0.0)."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    try:
-        typed = OverridesParser.create().parse_override(f"key={text}").value()
-    except Exception:  # not a plain value (a sweep, a function call): compare the text
-        typed = text
-    return _same(typed, text, default)
-
-
-def baseline_lookup(config: DictConfig) -> Callable[[str], Any]:
-    """Default of a key in the composed multirun config, UNKNOWN where there is none."""
-    from ablab.run.names import defaults_in
-
-    return defaults_in(config, UNKNOWN)
-
-
 def split_overrides(
     overrides: Iterable[Override],
     default_of: Callable[[str], Any] = lambda key: UNKNOWN,
@@ -98,7 +71,7 @@ def split_overrides(
         default = UNKNOWN if o.is_add() else default_of(name)
         match = None
         if default is not UNKNOWN:
-            match = next((t for v, t in zip(typed, texts) if _same(v, t, default)), None)
+            match = next((t for v, t in zip(typed, texts) if same_typed(v, t, default)), None)
         by_key[key] = ("factor", Factor(key, tuple(texts), match))
     kinds = list(by_key.values())
     return SweepSpec(

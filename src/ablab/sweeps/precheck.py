@@ -16,6 +16,7 @@ from typing import Callable, Iterable, Optional
 
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
+from ablab import upstream
 from ablab.errors import UserError
 # SEARCH (Optuna): processes given one sweep directory are workers of its one study (ablab.sweeps.search),
 # each trial in its own job directory, so the directory is not locked to one of them.
@@ -32,11 +33,10 @@ def planned_jobs(config: DictConfig) -> list[list[str]]:
     typed = params + list(config.hydra.overrides.task)
     parsed = OverridesParser.create().parse_overrides(typed)
     if target == BASIC:
-        from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-
-        return [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+        return [job for batch in upstream.basic_sweeper().split_arguments(parsed, None) for job in batch]
     if target == OFAT:
-        from ablab.sweeps.ofat import baseline_lookup, plan_jobs, split_overrides
+        from ablab.report.defaults import baseline_lookup
+        from ablab.sweeps.ofat import plan_jobs, split_overrides
 
         return plan_jobs(split_overrides(parsed, baseline_lookup(config), list(sweeper.repeat_keys)))
     # Another sweeper (Optuna): the values it may choose, one at a time on the fixed overrides.
@@ -125,10 +125,10 @@ def _raw(cfg: DictConfig, key: str):
     parent = OmegaConf.select(cfg, parent_key, default=None) if parent_key else cfg
     if not isinstance(parent, DictConfig) or leaf not in parent:
         return _ABSENT
-    node = parent._get_node(leaf)
+    node = upstream.node_of(parent, leaf)
     if isinstance(node, (DictConfig, ListConfig)):
         return OmegaConf.to_container(node, resolve=False)
-    return node._value()
+    return upstream.value_as_written(node)
 
 
 _opened: set = set()  # datasets this process has opened: a study's stages do not open them again

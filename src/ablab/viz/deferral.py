@@ -6,7 +6,7 @@ from pathlib import Path
 import torch
 
 DEFERRED = "figures.pt"  # in <run dir>/figures/: the Figures callback's data, saved, not drawn yet
-DEFERRED_LONGTAIL = "longtail.pt"  # the long-tail report's (ablab.viz.longtail)
+DEFERRED_LONGTAIL = "longtail.pt"  # the long-tail report's (ablab.viz.longtail_report)
 
 
 def drawn_later(draw: str) -> bool:

@@ -15,7 +15,7 @@ from ablab.viz.png import add_png, footer, save_png
 def draw(data: dict) -> dict:
     """name -> matplotlib Figure."""
     from ablab.viz.charts import confusion_matrix_figure, per_class_accuracy_figure
-    from ablab.viz.curves import curves_figure
+    from ablab.viz.run_curves import curves_figure
     from ablab.viz.images import prediction_grid, sample_grid
     from ablab.viz.weights import first_layer_figure
 
@@ -59,7 +59,7 @@ def draw_deferred(root: Path) -> list[Path]:
     into its figures/ and its own TensorBoard run; the run directories drawn."""
     from torch.utils.tensorboard import SummaryWriter
 
-    from ablab.viz.longtail import publish_longtail
+    from ablab.viz.longtail_report import publish_longtail
 
     drawers = {DEFERRED: publish, DEFERRED_LONGTAIL: publish_longtail}
     drawn = waiting(root)

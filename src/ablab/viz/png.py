@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from pytorch_lightning import Trainer
 from pytorch_lightning.loggers import TensorBoardLogger
 
+from ablab import upstream
+
 if TYPE_CHECKING:  # matplotlib is imported by whoever draws, after training, not by a run's start
     from matplotlib.figure import Figure
 
@@ -39,7 +41,7 @@ def add_png(writer, tag: str, png: bytes, step: int) -> None:
     width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk that starts every PNG
     image = Summary.Image(height=height, width=width, colorspace=4, encoded_image_string=png)  # matplotlib: RGBA
     # The writer's own path for summaries, as add_image's last step (_get_file_writer reopens a closed writer).
-    writer._get_file_writer().add_summary(Summary(value=[Summary.Value(tag=tag, image=image)]), step)
+    upstream.file_writer(writer).add_summary(Summary(value=[Summary.Value(tag=tag, image=image)]), step)
 
 
 def tensorboard_writer(trainer: Trainer):

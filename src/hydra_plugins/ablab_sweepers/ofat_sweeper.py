@@ -79,7 +79,8 @@ class OFATSweeper(Sweeper):
     def sweep(self, arguments: List[str]) -> Any:
         # Imported here, not at module level: Hydra imports every plugin at start-up.
         from ablab.sweeps.greedy import GreedySearch
-        from ablab.sweeps.ofat import baseline_lookup, plan_jobs, split_overrides
+        from ablab.report.defaults import baseline_lookup
+        from ablab.sweeps.ofat import plan_jobs, split_overrides
 
         assert self.config is not None and self.hydra_context is not None
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Optional
 
 from ablab.errors import UserError
-from ablab.run import membership
 
 log = logging.getLogger(__name__)
 RESUMABLE = ("interrupted", "failed", "running")  # "running": stopped before it could say more
@@ -65,8 +64,7 @@ def earlier_run(run_dir: Path, overrides: list[str]) -> Earlier:
         log.info(f"{run_dir}: completed in an earlier run of this sweep (results.json); not run again")
         return Earlier(status, metric=(results.get("val") or {}).get("acc"))
     if status in RESUMABLE and last.is_file():
-        if membership.group() is None:  # a fused member's finish is no resume to speak of
-                log.info(f"{run_dir}: {status} in an earlier run of this sweep; continuing from {last}")
+        log.info(f"{run_dir}: {status} in an earlier run of this sweep; continuing from {last}")
         return Earlier(status, checkpoint=str(last), fallbacks=fallbacks, wall_s=results.get("wall_s"))
     return Earlier(status)
 

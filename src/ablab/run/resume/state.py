@@ -20,6 +20,8 @@ import time
 import pytorch_lightning as pl
 import torch
 
+from ablab.seeds import seed_of
+
 
 class RunState(pl.Callback):
     """A callback whose state belongs to the whole run: restored when fit resumes from a
@@ -47,9 +49,9 @@ class EpochSeed(pl.Callback):
 
     @staticmethod
     def stream(seed: int, epoch: int) -> int:
-        """The seed of epoch `epoch`'s dropout draws (distinct from the data's streams); a fused
-        member draws from its own generator seeded with it (ablab.fused.net)."""
-        return (int(seed) + 2) * 100_003 + epoch
+        """The seed of epoch `epoch`'s dropout draws (ablab.seeds); a fused member draws from its
+        own generator seeded with it (ablab.fused.net)."""
+        return seed_of("dropout", seed, epoch)
 
 
 class RunClock(RunState):

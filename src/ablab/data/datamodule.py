@@ -2,7 +2,7 @@
 
 The source gives uint8 images and labels (cached once decoded); `setup` splits them
 (ablab.data.splits) and cuts the long tail off train when asked; the loaders are the
-batch sources of ablab.data.batches, every one yielding `Batch`es of uint8 images,
+batch sources of ablab.data.batch_source, every one yielding `Batch`es of uint8 images,
 already on the training device when the data is held in memory. Turning them into the
 network's floats is `preprocess`'s work, done by the LightningModule.
 """
@@ -12,13 +12,14 @@ from functools import cached_property
 import pytorch_lightning as pl
 import torch
 
-from ablab.data.batches import batch_source
+from ablab.data.batch_source import batch_source
 from ablab.data.cache import load_cached
 from ablab.data.longtail_options import parse as parse_longtail
 from ablab.data.preprocess import Preprocess, channel_stats
 from ablab.data.sampling import Shuffle
 from ablab.data.sources import DecodedDataset
 from ablab.data.splits import Split, make_splits, refuse_too_few
+from ablab.seeds import seed_of
 
 
 class ImageDataModule(pl.LightningDataModule):
@@ -65,11 +66,11 @@ class ImageDataModule(pl.LightningDataModule):
                        f"data.val_fraction={self.val_fraction}, data.test_fraction={self.test_fraction}, "
                        f"data.folds={self.folds}")
         if self.longtail:
-            from ablab.data.longtail import select_longtail
+            from ablab.data.longtail_subset import select_longtail
 
             train = splits["train"]
             self.longtail_options = parse_longtail(self.longtail, len(self.classes))
-            splits["train"] = train.take(select_longtail(train.y, len(self.classes), self.seed,
+            splits["train"] = train.take(select_longtail(train.y, len(self.classes), seed_of("longtail", self.seed),
                                                          **self.longtail_options.selection))
         self.splits = splits
         self.input_shape = splits["train"].image_shape

@@ -1,5 +1,5 @@
 """Shot-group accuracy of a long-tailed run: the numbers results.json's `<split>.shots` and the
-long-tail report (ablab.viz.longtail) show."""
+long-tail report (ablab.viz.longtail_report) show."""
 from ablab.metrics.shots import head_tail, shot_groups
 
 

@@ -1,5 +1,5 @@
 """Long-tailed runs in TensorBoard and figures/: training class counts, shot-group accuracy
-(computed by ablab.metrics.longtail).
+(computed by ablab.metrics.shot_accuracy).
 
 `LongTailReport` is the callback a run adds (ablab.run.callbacks) when `data.longtail` is set. It reads
 `trainer.datamodule` (`classes`, `train_counts`, `longtail_options`: the parsed data.longtail)
@@ -10,7 +10,7 @@ validation / test epoch end), and writes to TensorBoard and figures/:
   <run dir>/figures/train_class_counts.png);
 - after every validation and after test: the mean per-class accuracy of the many-,
   medium- and few-shot classes (and of head and tail for a step profile) as scalars
-  `<split>/many_acc`, ... (ablab.metrics.longtail's `split_shots`, which results.json's
+  `<split>/many_acc`, ... (ablab.metrics.shot_accuracy's `split_shots`, which results.json's
   `<split>.shots` come from too);
 - after test: class, count, group and val/test accuracy as a table (text
   `data/per_class_accuracy`) and a chart of test accuracy over the counts
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from pytorch_lightning import Callback
 
-from ablab.metrics.longtail import shot_group, split_shots
+from ablab.metrics.shot_accuracy import shot_group, split_shots
 from ablab.viz.deferral import DEFERRED_LONGTAIL, drawn_later, save_for_later
 from ablab.viz.png import add_png, footer, save_png, tensorboard_writer
 
