@@ -8,21 +8,46 @@ from tensorboard.backend.event_processing.event_multiplexer import EventMultiple
 from tensorboard.plugins.hparams import metadata
 
 from ablab.run import sweep_output
-from ablab.run.names import display_name
+from ablab.run.names import description, display_name
 from tests.conftest import TINY, read_results, run_cli
 
 
-def test_names_lead_with_what_differs_seeds_and_folds_last():
+def test_names_are_values_where_unambiguous_with_the_seed_always_and_the_fold_last():
     varied = ["optimizer", "seed", "data.fold"]
-    assert display_name(["seed=1", "model=mlp", "optimizer=sgd", "data.fold=2"], varied) == "optimizer=sgd seed=1 fold=2"
-    baseline = {"optimizer": "adam"}.get
-    assert display_name(["model=mlp", "seed=0"], varied, baseline) == "baseline (optimizer=adam) seed=0"
-    assert display_name(["model=mlp", "hydra.sweep.dir=/x", "optimizer=rmsprop"], ["optimizer"]) == "optimizer=rmsprop"
+    assert display_name(["seed=1", "model=mlp", "optimizer=sgd", "data.fold=2"], varied) == "sgd s1 f2"
+    assert display_name(["model=mlp", "seed=0"], varied, {"optimizer": "adam"}.get) == "baseline s0"
+    assert description(["model=mlp", "seed=0"], varied, {"optimizer": "adam"}.get) == "baseline (optimizer=adam) seed=0"
+    # seed=auto's rounds set the seed, which the sweep does not list; a single run's seed is its config's.
+    assert display_name(["model=mlp", "hydra.sweep.dir=/x", "optimizer=rmsprop", "seed=4"], ["optimizer"]) == "rmsprop s4"
+    assert display_name(["optimizer=rmsprop"], ["optimizer"], seed=0) == "rmsprop s0"
+    # A value another swept key also takes, or one that says nothing alone, keeps its key.
+    swept = {"norm": ["batch", "none"], "augment": ["none", "digits"]}
+    assert display_name(["norm=none"], list(swept), swept_values=swept, seed=0) == "norm=none s0"
+    assert display_name(["augment=digits"], list(swept), swept_values=swept, seed=0) == "digits s0"
+    assert display_name(["activation=relu", "loss=relu"], ["activation", "loss"], seed=0) == "activation=relu loss=relu s0"
+    # Plain values keep their key, shortened; two keys with one short form keep the whole key.
+    assert display_name(["optimizer.lr=0.001"], ["optimizer.lr"], seed=0) == "lr=0.001 s0"
+    assert display_name(["model.lr=1", "optimizer.lr=2"], ["model.lr", "optimizer.lr"], seed=0) == \
+        "model.lr=1 optimizer.lr=2 s0"
     # A single run: its own overrides, without where its data is or how it was run.
     single = ["model=mlp", "data.root=/d", "trainer.limit_train_batches=3", "trainer.max_epochs=2", "hydra.run.dir=/r"]
-    assert display_name(single) == "model=mlp trainer.max_epochs=2"
+    assert display_name(single, seed=0) == "mlp epochs=2 s0"
     assert display_name([]) == "baseline"
     assert "/" not in display_name(["data.root=/a", "model=a/b"])
+
+
+def test_every_run_of_a_twenty_job_ofat_sweep_fits_a_tensorboard_card_header():
+    """TensorBoard cuts a run's name at about 28 characters; the run is <sweep>/<job>/<name>, so
+    <job>/<name> leaves four characters for a sweep's own folder (e.g. `--logdir_spec s3:<dir>`)."""
+    swept = {"optimizer": ["sgd", "adamw", "rmsprop"], "activation": ["gelu", "tanh", "leaky_relu"],
+             "norm": ["none", "layer"], "scheduler": ["step", "cosine"], "dropout": ["0.1", "0.5"],
+             "optimizer.lr": ["0.0003", "0.003"], "model.hidden": ["[256,128]", "[1024,512]"],
+             "regularizer": ["l2", "l1"], "augment": ["digits"]}
+    jobs = [[]] + [[f"{k}={v}"] for k, values in swept.items() for v in values]
+    assert len(jobs) == 20
+    names = [display_name(job + ["seed=12"], [*swept, "seed"], swept_values=swept) for job in jobs]
+    assert len(set(names)) == 20 and names[0] == "baseline s12"
+    assert max(len(f"{j}/{n}") for j, n in enumerate(names)) <= 24, names
 
 
 def test_job_line_counts_jobs_and_the_time_left():
@@ -43,25 +68,30 @@ def test_ofat_sweep_names_runs_writes_the_hparams_config_and_prints_one_line_per
     assert proc.returncode == 0, proc.stderr[-2000:]
     # Names: the baseline says what it stands for; the TensorBoard run is <job>/<name>, and
     # `tensorboard --logdir` of the sweep (or of multirun/) finds every run.
-    assert [read_results(sweep / j)["name"] for j in ("0", "1")] == ["baseline (optimizer=adam)", "optimizer=sgd"]
+    assert [read_results(sweep / j)["name"] for j in ("0", "1")] == ["baseline s0", "sgd s0"]
+    assert read_results(sweep / "0")["description"] == f"baseline (optimizer=adam) seed=0 · {sweep.parent.name}/sweep/0"
     runs = EventMultiplexer().AddRunsFromDirectory(str(sweep)).Runs()
-    assert set(runs) == {"0/baseline (optimizer=adam)", "1/optimizer=sgd"}
+    assert set(runs) == {"0/baseline s0", "1/sgd s0"}
     # Progress: one line per job, Lightning's model table once.
-    assert "[1/2] baseline (optimizer=adam) · val acc " in proc.stdout and "[2/2] optimizer=sgd · val acc " in proc.stdout
+    assert "[1/2] baseline s0 · val acc " in proc.stdout and "[2/2] sgd s0 · val acc " in proc.stdout
     assert proc.stdout.count("Total params") == 1 and "ablab: run completed" not in proc.stdout
 
-    events = EventAccumulator(str(sweep / "1" / "optimizer=sgd"), size_guidance={"scalars": 0, "tensors": 0})
+    events = EventAccumulator(str(sweep / "1" / "sgd s0"), size_guidance={"scalars": 0, "tensors": 0})
     events.Reload()
     content = events.PluginTagToContent("hparams")
     experiment = metadata.parse_experiment_plugin_data(content[metadata.EXPERIMENT_TAG])
     hparams = {h.name: h for h in experiment.hparam_infos}
     assert [h.name for h in experiment.hparam_infos if h.differs] == ["optimizer"]  # the dashboard's first column
-    assert {"model", "lr", "seed", "batch_size"} <= hparams.keys() and not {"trainer", "callbacks", "viz"} & hparams.keys()
-    metrics = [m.name.tag for m in experiment.metric_infos]
-    assert metrics[:2] == ["hp/test_acc", "hp/val_acc"] and {"hp/test_f1_macro", "hp/val_loss"} <= set(metrics)
+    # Every value of what is trained can be shown: the architecture's sizes and the weight count too.
+    assert {"model", "model.hidden", "params", "lr", "optimizer.momentum", "seed", "batch_size", "run"} <= hparams.keys()
+    assert not {"trainer", "callbacks", "viz", "data.root"} & hparams.keys()
+    metrics = [m.name.tag for m in experiment.metric_infos]  # val first: the dashboard shows five
+    assert metrics[:5] == ["hp/val_acc", "hp/val_f1_macro", "hp/val_loss", "hp/test_acc", "hp/test_f1_macro"]
     start = metadata.parse_session_start_info_plugin_data(content[metadata.SESSION_START_INFO_TAG])
     assert start.hparams["seed"].string_value == "0" and start.hparams["batch_size"].string_value == "128"
-    assert start.hparams["optimizer"].string_value == "sgd" and start.group_name.startswith("optimizer=sgd")
+    assert start.hparams["optimizer"].string_value == "sgd" and start.group_name == "sgd s0 · sweep/1"
+    assert start.hparams["model.hidden"].string_value == "[512,256,128]" and int(start.hparams["params"].string_value) > 0
+    assert start.hparams["run"].string_value == f"optimizer=sgd seed=0 · {sweep.parent.name}/sweep/1"
     assert metadata.SESSION_END_INFO_TAG in content
 
     scalars = set(events.Tags()["scalars"])
@@ -72,3 +102,22 @@ def test_ofat_sweep_names_runs_writes_the_hparams_config_and_prints_one_line_per
         assert len(points) == 1 and math.isfinite(points[0].value), tag
     assert {"hp/test_acc", "hp/val_acc", "curves/loss_train", "curves/acc_val"} <= scalars
     assert min(t.split("/")[0] for t in scalars) == "curves"  # TensorBoard orders groups by name
+
+
+def test_hparams_tell_two_architectures_apart_and_mark_what_the_sweep_varies():
+    from omegaconf import OmegaConf
+
+    from ablab.run import hparams
+
+    def cfg(hidden, dropout):
+        return OmegaConf.create({"model": {"_target_": "x.MLP", "hidden": hidden}, "dropout": dropout, "seed": 0,
+                                 "optimizer": {"lr": 0.001, "betas": [0.9, 0.999]}, "trainer": {"max_epochs": 2},
+                                 "data": {"batch_size": 128, "root": "/somewhere"}})
+
+    small = hparams.values(cfg([128, 64], 0.0), {"model": "mlp"}, 109386, ["model.hidden", "dropout"], "d")
+    large = hparams.values(cfg([512, 256], 0.2), {"model": "mlp"}, 535818, ["model.hidden", "dropout"], "d")
+    assert (small["model.hidden"], large["model.hidden"]) == ("[128,64]", "[512,256]")
+    assert small["params"] != large["params"] and small["dropout"] != large["dropout"]
+    assert "data.root" not in small and "model._target_" not in small and small["optimizer.betas"] == "[0.9,0.999]"
+    assert hparams.differing(["model.hidden", "dropout"]) == {"model.hidden", "dropout", "params"}
+    assert hparams.differing(["optimizer", "seed"]) == {"optimizer", "seed"}

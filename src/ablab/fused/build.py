@@ -42,8 +42,9 @@ def build_member(job: Job, group_size: int) -> Member | None:
     run = RunJob.of_this_process()
     if run.earlier.completed:
         return None
-    name = names.job_name(run.hydra)
-    results = ResultsWriter(run_dir / "results.json", name=name, overrides=run.overrides, seed=cfg.seed)
+    name = names.job_name(run.hydra, cfg.seed)
+    results = ResultsWriter(run_dir / "results.json", name=name, overrides=run.overrides, seed=cfg.seed,
+                            description=names.job_description(run.hydra, cfg.seed))
     validate(cfg)
     start = choose(None, run.earlier.checkpoints, run.overrides)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)  # as the separate run: the same weights

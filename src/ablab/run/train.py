@@ -67,8 +67,9 @@ def train(cfg: DictConfig) -> float:
     job = Job.of_this_process()
     if job.earlier.completed:  # a sweep run again into its own dir: keep what this job wrote
         return job.earlier.metric
-    name = names.job_name(job.hydra)  # what differs from the sweep's other jobs, as people read it
-    results = ResultsWriter(job.run_dir / "results.json", name=name, overrides=job.overrides, seed=cfg.seed)
+    name = names.job_name(job.hydra, cfg.seed)  # what differs from the sweep's other jobs, as people read it
+    results = ResultsWriter(job.run_dir / "results.json", name=name, overrides=job.overrides, seed=cfg.seed,
+                            description=names.job_description(job.hydra, cfg.seed))
     clock = RunClock(started=time.perf_counter())  # wall_s: the run's own time, not a process's imports
     with recorded(results, job, clock):  # results.json says how the run ended, however it ends
         validate(cfg)  # again, cheaply: a value Optuna samples from a range is first seen here
@@ -180,7 +181,8 @@ def _logger(cfg: DictConfig, job: Job, start: Start, params: int, name: str) -> 
     logger = RunLogger(job.run_dir, name, label=f"{name} · {dataset}", purge_step=start.step)
     if start.checkpoint is None:  # once per run: a resumed part's hparams would be a second session
         swept = names.varied_keys(job.hydra)
-        values = hparams.values(cfg, dict(job.hydra.runtime.choices), params, swept)
+        values = hparams.values(cfg, dict(job.hydra.runtime.choices), params, swept,
+                                names.job_description(job.hydra, cfg.seed))
         hparams.write_start(logger.experiment, values, swept, group=f"{name} · {job.run_dir.parent.name}/{job.run_dir.name}")
     return logger
 
