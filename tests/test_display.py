@@ -3,6 +3,8 @@ Scalars as the run writes them (read back with TensorBoard's own readers), and a
 one line per job."""
 import math
 
+import pytest
+
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
 from tensorboard.plugins.hparams import metadata
@@ -86,7 +88,7 @@ def test_ofat_sweep_names_runs_writes_the_hparams_config_and_prints_one_line_per
     assert {"model", "model.hidden", "params", "lr", "optimizer.momentum", "seed", "batch_size", "run"} <= hparams.keys()
     assert not {"trainer", "callbacks", "viz", "data.root"} & hparams.keys()
     metrics = [m.name.tag for m in experiment.metric_infos]  # val first: the dashboard shows five
-    assert metrics[:5] == ["hp/val_acc", "hp/val_f1_macro", "hp/val_loss", "hp/test_acc", "hp/test_f1_macro"]
+    assert metrics[:5] == ["~hp/val_acc", "~hp/val_f1_macro", "~hp/val_loss", "~hp/test_acc", "~hp/test_f1_macro"]
     start = metadata.parse_session_start_info_plugin_data(content[metadata.SESSION_START_INFO_TAG])
     assert start.hparams["seed"].string_value == "0" and start.hparams["batch_size"].string_value == "128"
     assert start.hparams["optimizer"].string_value == "sgd" and start.group_name == "sgd s0 · sweep/1"
@@ -97,11 +99,13 @@ def test_ofat_sweep_names_runs_writes_the_hparams_config_and_prints_one_line_per
     scalars = set(events.Tags()["scalars"])
     assert "lr" in scalars and "epoch" not in scalars and not any(t.startswith("lr-") for t in scalars)
     assert not any(t.endswith("_micro") for t in scalars)  # equal to accuracy for one label per image
-    for tag in (t for t in scalars if t.startswith("hp/")):  # one real value each, no NaN placeholder
+    for tag in (t for t in scalars if t.startswith("~hp/")):  # one real value each, no NaN placeholder
         points = events.Scalars(tag)
         assert len(points) == 1 and math.isfinite(points[0].value), tag
-    assert {"hp/test_acc", "hp/val_acc", "curves/loss_train", "curves/acc_val"} <= scalars
-    assert min(t.split("/")[0] for t in scalars) == "curves"  # TensorBoard orders groups by name
+    assert {"~hp/test_acc", "~hp/val_acc", "curves/loss_train", "curves/acc_val"} <= scalars
+    groups = sorted({t.split("/")[0] for t in scalars})  # TensorBoard orders groups by character codes
+    assert groups[0] == "curves" and groups[-1] == "~hp" and not events.Tags()["histograms"]  # histograms: opt-in
+    assert [p.step for p in events.Scalars("curves/acc_val")] == [1]  # per-epoch charts over epochs
 
 
 def test_hparams_tell_two_architectures_apart_and_mark_what_the_sweep_varies():
@@ -121,3 +125,36 @@ def test_hparams_tell_two_architectures_apart_and_mark_what_the_sweep_varies():
     assert "data.root" not in small and "model._target_" not in small and small["optimizer.betas"] == "[0.9,0.999]"
     assert hparams.differing(["model.hidden", "dropout"]) == {"model.hidden", "dropout", "params"}
     assert hparams.differing(["optimizer", "seed"]) == {"optimizer", "seed"}
+
+
+def test_learning_rate_is_charted_every_step_and_history_takes_each_epochs_last(tmp_path):
+    """One learning-rate truth: TensorBoard's `lr` has the rate every step used (one-cycle's
+    warm-up peak included) and results.json's history (figures/curves.png) the rate of each
+    epoch's last step, the same value as the chart at that step."""
+    run = tmp_path / "run"
+    proc = run_cli("model=mlp", "trainer.max_epochs=2", "trainer.limit_train_batches=8", "trainer.limit_val_batches=2",
+                   "trainer.limit_test_batches=2", "viz=none", f"hydra.run.dir={run}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    events = EventAccumulator(str(run / "mlp epochs=2 s0"), size_guidance={"scalars": 0})
+    events.Reload()
+    lr = {p.step: p.value for p in events.Scalars("lr")}
+    assert sorted(lr) == list(range(16))
+    assert max(lr.values()) == pytest.approx(1e-3, rel=1e-3) and lr[0] == pytest.approx(1e-3 / 25, rel=1e-3)
+    history = read_results(run)["history"]
+    assert [h["lr"] for h in history] == pytest.approx([lr[7], lr[15]], rel=1e-6)
+    assert [p.step for p in events.Scalars("curves/loss_train")] == [1, 2]  # epochs, from 1
+
+
+def test_a_validation_after_fit_is_not_a_point_of_the_curves(tmp_path):
+    from ablab.run.tensorboard import RunLogger
+
+    logger = RunLogger(tmp_path, "sgd s0")
+    logger.log_metrics({"val/acc": 0.5, "val/f1_macro": 0.4, "epoch": 0}, step=63)
+    logger.log_metrics({"val/acc": 0.6, "train/loss_step": 1.0, "epoch": 1}, step=127)
+    logger.fitting = False  # trainer.validate of the best epoch
+    logger.log_metrics({"val/acc": 0.55, "epoch": 2}, step=127)
+    logger.close()
+    events = EventAccumulator(str(tmp_path / "sgd s0"), size_guidance={"scalars": 0})
+    events.Reload()
+    assert [(p.step, p.value) for p in events.Scalars("curves/acc_val")] == [(1, 0.5), (2, pytest.approx(0.6))]
+    assert [p.step for p in events.Scalars("train/loss_step")] == [127] and "epoch" not in events.Tags()["scalars"]

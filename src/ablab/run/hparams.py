@@ -2,8 +2,8 @@
 
 Written as the hparams plugin's own summaries, not through Lightning's `log_hyperparams`
 (which logs every hparam alphabetically and a NaN point per metric at step 0):
-- the experiment config (`hparams_config`): every hparam and the metrics `hp/val_*`, then
-  `hp/test_*`. The dashboard shows the first five hparams, sorted by name with those marked
+- the experiment config (`hparams_config`): every hparam and the metrics `~hp/val_*`, then
+  `~hp/test_*`. The dashboard shows the first five hparams, sorted by name with those marked
   `differs` first, and the first five metrics; `differs` marks what varies within the run's
   sweep (its swept keys, the seed when seeds vary, the weight count when the architecture or
   the data varies), so it opens on the swept factors and val acc, val F1, val loss, test acc,
@@ -24,7 +24,9 @@ from __future__ import annotations
 import time
 from typing import Iterable
 
-# Final metrics beside each run's factors, as hp/<split>_<name>; the first five are shown.
+# Final metrics beside each run's factors, as ~hp/<split>_<name> (the chart group TensorBoard's
+# Scalars sorts last: ablab.run.tensorboard); the first five are shown.
+GROUP = "~hp"
 METRICS = [("val", "acc"), ("val", "f1_macro"), ("val", "loss"), ("test", "acc"), ("test", "f1_macro"),
            ("test", "loss"), ("val", "precision_macro"), ("val", "recall_macro"),
            ("test", "precision_macro"), ("test", "recall_macro")]
@@ -102,6 +104,10 @@ def differing(swept: Iterable[str]) -> set[str]:
     return found
 
 
+def metric_tag(split: str, name: str) -> str:
+    return f"{GROUP}/{split}_{name}"
+
+
 def _summary(tag: str, data):
     """A Summary holding the hparams plugin's data (tensorboard's own helper needs TensorFlow)."""
     from tensorboard.compat.proto.summary_pb2 import Summary
@@ -125,7 +131,7 @@ def summaries(hparams: dict, swept: Iterable[str], group: str):
         else:
             start.hparams[name].string_value = str(value)
     datasets = {"val": api_pb2.DATASET_VALIDATION, "test": api_pb2.DATASET_UNKNOWN}
-    metrics = [api_pb2.MetricInfo(name=api_pb2.MetricName(tag=f"hp/{s}_{n}"), display_name=f"{s} {n}",
+    metrics = [api_pb2.MetricInfo(name=api_pb2.MetricName(tag=metric_tag(s, n)), display_name=f"{s} {n}",
                                   dataset_type=datasets[s]) for s, n in METRICS]
     experiment = api_pb2.Experiment(hparam_infos=infos, metric_infos=metrics, time_created_secs=time.time())
     return (_summary(metadata.EXPERIMENT_TAG, plugin_data_pb2.HParamsPluginData(experiment=experiment)),

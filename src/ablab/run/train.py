@@ -106,7 +106,8 @@ def train(cfg: DictConfig) -> float:
         results.end("completed", epochs=trainer.current_epoch, best_epoch=best_epoch,
                     train_images_per_s=throughput.images_per_s if throughput else None)
         final = results.record
-        logger.log_metrics({f"hp/{s}_{n}": final[s][n] for s, n in HPARAM_METRICS}, step=trainer.global_step)
+        logger.log_metrics({hparams.metric_tag(s, n): final[s][n] for s, n in HPARAM_METRICS},
+                           step=trainer.global_step)
         hparams.write_end(logger.experiment, completed=True)
         logger.close()
         return final["val"]["acc"]
