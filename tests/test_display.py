@@ -56,12 +56,44 @@ def test_job_line_counts_jobs_and_the_time_left():
     sweep_output.begin_study(106)
     try:
         sweep_output.study_stage("cnn_search")
-        sweep_output._study.done, sweep_output._study.started = 11, 1000.0
-        line = sweep_output.job_line({"status": "completed", "name": "optimizer=adam fold=2", "wall_s": 3.21,
+        sweep_output._study.lines = sweep_output._study.trained = 11
+        sweep_output._study.started = 1000.0
+        line = sweep_output.job_line({"status": "completed", "name": "adam f2 s0", "wall_s": 3.21,
                                       "val": {"acc": 0.86412}}, job_num=3, now=1000.0 + 240)
     finally:
         sweep_output.end_study()
-    assert line == "[12/106] cnn_search optimizer=adam fold=2 · val acc 0.8641 · 3.2 s · study 4 min in, ~31 min left"
+    assert line == "[12/106] cnn_search adam f2 s0 · val acc 0.8641 · 3.2 s · study 4 min in, ~31 min left"
+
+
+def test_time_left_counts_only_trained_jobs_and_a_fused_group_as_its_members_share():
+    record = {"status": "completed", "name": "sgd s0", "wall_s": 1.0, "val": {"acc": 0.9}}
+    # Resumed: 20 of 30 jobs completed before; one trained job of 60 s leaves 9 more, not 10 x 60 / 21.
+    sweep_output.begin_sweep(30, done_before=20)
+    sweep_output._sweep.started = 0.0
+    for j in range(20):
+        assert "completed before" in sweep_output.job_line(record, j, now=1.0, resumed=True)
+    assert sweep_output.job_line(record, 20, now=60.0) == "[21/30] sgd s0 · val acc 0.9000 · 1.0 s · sweep 60 s in, ~9 min left"
+    # A fused group of 8 trained in 80 s: its first member's line counts all 8 (10 s each).
+    sweep_output.begin_sweep(16)
+    sweep_output._sweep.started = 0.0
+    sweep_output.group_trained(8)
+    assert sweep_output.job_line(record, 0, now=80.0) == "[1/16] sgd s0 · val acc 0.9000 · 1.0 s · sweep 80 s in, ~80 s left"
+    assert sweep_output.job_line(record, 1, now=81.0).startswith("[2/16] ")
+    # seed=auto: at most N, and the time left is a bound.
+    sweep_output.begin_sweep(90, at_most=True)
+    sweep_output._sweep.started = 0.0
+    assert sweep_output.job_line(record, 0, now=30.0) == "[1/≤90] sgd s0 · val acc 0.9000 · 1.0 s · sweep 30 s in, ≤ ~44 min left"
+    sweep_output.begin_sweep(None)
+
+
+def test_lightning_lines_keep_their_label_under_hydras_console_format():
+    import logging
+
+    formatter = sweep_output.ByOrigin("[%(asctime)s][HYDRA] %(message)s")
+    lightning = logging.LogRecord("lightning.pytorch.utilities.rank_zero", logging.INFO, "", 0, "GPU available", None, None)
+    hydra = logging.LogRecord("hydra._internal.core_plugins.basic_launcher", logging.INFO, "", 0, "Launching", None, None)
+    assert formatter.format(lightning).endswith("][lightning] GPU available")
+    assert formatter.format(hydra).endswith("][HYDRA] Launching")
 
 
 def test_ofat_sweep_names_runs_writes_the_hparams_config_and_prints_one_line_per_job(tmp_path):
@@ -77,6 +109,11 @@ def test_ofat_sweep_names_runs_writes_the_hparams_config_and_prints_one_line_per
     # Progress: one line per job, Lightning's model table once.
     assert "[1/2] baseline s0 · val acc " in proc.stdout and "[2/2] sgd s0 · val acc " in proc.stdout
     assert proc.stdout.count("Total params") == 1 and "ablab: run completed" not in proc.stdout
+    # The same command again: every job counted, as completed before, nothing trained.
+    again = run_cli("-m", "hydra/sweeper=ofat", "optimizer=sgd,adam", "model=mlp", *TINY, f"hydra.sweep.dir={sweep}")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "[1/2] baseline s0 · completed before · val acc " in again.stdout
+    assert "[2/2] sgd s0 · completed before · val acc " in again.stdout
 
     events = EventAccumulator(str(sweep / "1" / "sgd s0"), size_guidance={"scalars": 0, "tensors": 0})
     events.Reload()

@@ -27,7 +27,7 @@ from hydra.core.utils import JobReturn, configure_log, run_job
 
 from ablab.fused import grouping
 from ablab.fused.jobs import Job, compose
-from ablab.run import membership
+from ablab.run import membership, sweep_output
 
 
 def say(line: str) -> None:
@@ -132,6 +132,7 @@ def train_and_finish(launcher, part: list) -> dict[int, JobReturn]:
             traceback.print_exc()
         say(f"the group of {jobs_named(jobs)} failed ({type(exc).__name__}: {exc}); running them one by one")
         return {job.idx: one(launcher, job) for job in jobs}
+    sweep_output.group_trained(len(jobs))  # its members' lines follow: each its share of the group's time
     group = {"members": len(jobs), "jobs": sorted(j.idx for j in jobs)}
     returns = {}
     for job, member in sorted(zip(jobs, members), key=lambda pair: pair[0].idx):  # finished in job order
@@ -148,8 +149,6 @@ def train_and_finish(launcher, part: list) -> dict[int, JobReturn]:
 
 def _finish_diverged(launcher, job: Job, member) -> JobReturn:
     """Its results.json as its separate run's: diverged, with the epochs it finished."""
-    from ablab.run import sweep_output
-
     def record(cfg):
         member.results.end("diverged", member.diverged)
         member.results.note(wall_s=round(member.clock.elapsed_s, 3))

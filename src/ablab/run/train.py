@@ -66,6 +66,7 @@ class Job:
 def train(cfg: DictConfig) -> float:
     job = Job.of_this_process()
     if job.earlier.completed:  # a sweep run again into its own dir: keep what this job wrote
+        sweep_output.print_done_before(job.run_dir, int(job.hydra.job.num))
         return job.earlier.metric
     name = names.job_name(job.hydra, cfg.seed)  # what differs from the sweep's other jobs, as people read it
     results = ResultsWriter(job.run_dir / "results.json", name=name, overrides=job.overrides, seed=cfg.seed,

@@ -38,7 +38,21 @@ class SweepStart(Callback):
         from ablab.run import sweep_output
         from ablab.sweeps.precheck import count_jobs
 
-        sweep_output.begin_sweep(count_jobs(config))  # each job's line says [i/n]
+        total, at_most = count_jobs(config)  # each job's line says [k/N]
+        sweep_output.begin_sweep(total, at_most, done_before=_completed_in(_started["dir"]))
+
+
+def _completed_in(sweep: Path) -> int:
+    """Jobs an earlier run of this sweep completed: the sweep run again skips them."""
+    import json
+
+    done = 0
+    for path in sweep.glob("*/results.json"):
+        try:
+            done += json.loads(path.read_text()).get("status") == "completed"
+        except (OSError, ValueError, AttributeError):
+            pass
+    return done
 
 
 def sweep_dir() -> Optional[Path]:
