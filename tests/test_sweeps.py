@@ -111,6 +111,8 @@ def test_optuna_searches_lr_weight_decay_and_dropout(mnist_dir, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = [read_results(j) for j in job_dirs(sweep)]
     assert len(results) == 2 and {r["status"] for r in results} == {"completed"}
+    assert {r["device"] for r in results} == {"cpu"}
+    assert (sweep / "optuna.journal").is_file()  # the study, kept for a resumed or shared search
     best = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
     assert set(best["best_params"]) == {"optimizer.lr", "optimizer.weight_decay", "dropout"}
     assert math.isclose(best["best_value"], max(r["val"]["acc"] for r in results))  # what each job returned

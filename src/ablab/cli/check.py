@@ -73,8 +73,10 @@ def _check_sweep(config, config_name) -> None:
     sweep_dir = Path(str(config.hydra.sweep.dir))
     writable_dir(sweep_dir, "sweep directory", "hydra.sweep.dir=<dir>")
     from ablab.run.lock import RunLock  # one sweep per sweep directory, as one run per run directory
+    from ablab.sweeps.precheck import SEARCH
 
-    _held.append(RunLock(sweep_dir, what="sweep directory").acquire())
+    if str(config.hydra.sweeper.get("_target_", "")) != SEARCH:  # a search's workers share theirs (one study)
+        _held.append(RunLock(sweep_dir, what="sweep directory").acquire())
     if config_name == "train":
         from ablab.factors.build import datamodule
         from ablab.sweeps.precheck import open_datasets

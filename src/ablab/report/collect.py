@@ -17,7 +17,7 @@ import yaml
 @dataclass
 class Run:
     path: Path  # the job directory
-    status: str  # completed | failed | diverged | interrupted | running | unreadable
+    status: str  # completed | failed | diverged | pruned | interrupted | running | unreadable
     overrides: list[str]
     results: dict[str, Any] = field(default_factory=dict)
     error: Optional[str] = None

@@ -65,6 +65,13 @@ class RunLock:
             self.path.unlink(missing_ok=True)
 
 
+def held_elsewhere(run_dir: Path) -> bool:
+    """Whether another live process writes `run_dir` now (e.g. a job of another worker of one
+    search, sharing its sweep directory): not this process's job to count."""
+    holder = _holder(Path(run_dir) / LOCK_NAME)
+    return holder is not None and holder != (os.getpid(), socket.gethostname()) and _alive(*holder)
+
+
 def _holder(path: Path) -> tuple[int, str] | None:
     try:
         pid, host = path.read_text().split()

@@ -5,8 +5,10 @@ parameters, resume) and ends it with how the run ended (`end`). In between, as a
 Lightning callback, it
 - appends one `history` entry per finished training epoch: `epoch`, `train_loss`,
   `train_acc`, `val_loss`, `val_acc`, `val_f1_macro`, `lr` (the first param group's rate
-  that the epoch's last training step used: TensorBoard's `lr` chart at that step), and rewrites the file atomically with status "running", so a run that
-  fails, diverges or is killed keeps the epochs it finished;
+  that the epoch's last training step used: TensorBoard's `lr` chart at that step), and
+  rewrites the file atomically with status "running", so a run that fails, diverges or is killed keeps the epochs it finished;
+- at the start of fit, notes the `device` the run trains on ("cpu", "cuda:2": the
+  machine's GPU number, so a sweep over several GPUs shows which job ran where);
 - after test, takes each split's metrics from the module's `evaluated` (what the metric
   objects returned), with shot-group accuracy for long-tailed data.
 Nothing else writes the record; the figures read its history.
@@ -27,6 +29,7 @@ from typing import Any, Optional
 import pytorch_lightning as pl
 from pytorch_lightning.trainer.states import TrainerFn
 
+from ablab.run.devices import trained_on
 from ablab.run.results import split_record, write_json
 from ablab.run.resume.state import RunState
 
@@ -69,6 +72,9 @@ class ResultsWriter(RunState):
         write_json(self.path, self._record)
 
     # ---- the per-epoch history ----
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.note(device=trained_on(trainer))
+
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch, batch_idx) -> None:
         # The rate this step uses: at the epoch's end a per-step schedule has already moved on
         # to the next step's (one-cycle's last epoch read 3e-7, a rate no step used).

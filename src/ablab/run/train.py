@@ -28,6 +28,7 @@ from ablab.run.callbacks import Diverged, Throughput, callbacks_for, progress_ba
 from ablab.run.checkpoint_io import AtomicCheckpointIO
 from ablab.run.cuda_probe import plain_cuda_check_on_cpu
 from ablab.run.lock import one_writer
+from ablab.run.pruned import Pruned
 from ablab.run.results_writer import ResultsWriter
 from ablab.run.resume.earlier import NOTHING, Earlier, earlier_run
 from ablab.run.resume.start import Start, choose
@@ -112,7 +113,7 @@ def train(cfg: DictConfig) -> float:
         hparams.write_end(logger.experiment, completed=True)
         logger.close()
         return final["val"]["acc"]
-    return float("nan")  # diverged: recorded as such, and a sweep goes on with its next job
+    return float("nan")  # diverged or pruned: recorded as such, and a sweep goes on with its next job
 
 
 @contextmanager
@@ -126,6 +127,8 @@ def recorded(results: ResultsWriter, job: Job, clock: RunClock):
     except Diverged as exc:  # not an error of the sweep: the job says diverged and returns NaN
         results.end("diverged", str(exc))
         print(f"ablab: run diverged: {exc}", file=sys.stderr)
+    except Pruned as exc:  # a search's pruner stopped it: a result, like diverged
+        results.end("pruned", str(exc))
     except (KeyboardInterrupt, SystemExit):  # Lightning ends fit on Ctrl-C with sys.exit(1)
         results.end("interrupted", "interrupted by the user")
         _say_how_to_resume(job)

@@ -8,7 +8,8 @@ finish or raise, then reads the run contract of the jobs this invocation ran:
     ablab: 1 of 3 jobs failed: multirun/2026-01-01/12-00-00/1 (data.fold=9 is not allowed ...)
 
 and exits 1 when any job failed. A diverged job is a result, not a failure (as for a
-single run): it is named in the line but does not change the exit code.
+single run): it is named in the line but does not change the exit code; a trial that a
+search's pruner stopped (`pruned`) is counted, not named.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from typing import Optional
 from hydra.experimental.callback import Callback
 
 from ablab.paths import shown
+from ablab.run.lock import held_elsewhere
 
 SLACK_S = 2.0  # file times vs time.time(): a job written this soon before the start is still ours
 SHOWN = 5  # failed jobs named in the line; the rest are counted
@@ -66,13 +68,18 @@ class Outcome:
     jobs: int = 0
     failed: list[tuple[Path, str]] = field(default_factory=list)
     diverged: list[tuple[Path, str]] = field(default_factory=list)
+    pruned: int = 0  # stopped early by a search's pruner (ablab.sweeps.pruning)
 
     def line(self) -> str:
         where = shown(self.sweep_dir)
+        completed = self.jobs - len(self.diverged) - self.pruned
         if not self.failed and not self.diverged:
-            return f"ablab: {self.jobs} of {self.jobs} jobs completed in {where}"
+            pruned = f"; {self.pruned} pruned" if self.pruned else ""
+            return f"ablab: {completed} of {self.jobs} jobs completed{pruned} in {where}"
         parts = [f"{len(self.failed)} of {self.jobs} jobs failed: {_listing(self.failed)}" if self.failed else
-                 f"{self.jobs - len(self.diverged)} of {self.jobs} jobs completed"]
+                 f"{completed} of {self.jobs} jobs completed"]
+        if self.pruned:
+            parts.append(f"{self.pruned} pruned")
         if self.diverged:
             parts.append(f"{len(self.diverged)} diverged: {_listing(self.diverged)}")
         return "ablab: " + "; ".join(parts)
@@ -86,6 +93,8 @@ def summarize(sweep: Path, since: Optional[float] = None) -> Outcome:
     for run in collect(Path(sweep)):
         if since is not None and _written(run.path) < since - SLACK_S:
             continue  # another invocation's job, e.g. left in a reused sweep dir
+        if run.status == "running" and held_elsewhere(run.path):
+            continue  # running in another process: another worker of a search sharing this sweep dir
         outcome.jobs += 1
         launched_as = _launched_as(run.path)
         if since is not None and Path(run.path).resolve() in _failed_here:  # e.g. refused: its dir is in use,
@@ -95,6 +104,8 @@ def summarize(sweep: Path, since: Optional[float] = None) -> Outcome:
                                    f"{' '.join(run.overrides) or '(none)'}); use a new hydra.sweep.dir"))
         elif run.status == "diverged":
             outcome.diverged.append((run.path, run.error or "diverged"))
+        elif run.status == "pruned":
+            outcome.pruned += 1
         elif run.status != "completed":
             why = run.error or {"running": "results.json still says running: the job died before it finished; "
                                 "see its log" if run.results else

@@ -20,6 +20,9 @@ from ablab.errors import UserError
 
 BASIC = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 OFAT = "hydra_plugins.ablab_sweepers.ofat_sweeper.OFATSweeper"
+# Optuna: processes given one sweep directory are workers of its one study (ablab.sweeps.search),
+# each trial in its own job directory, so the directory is not locked to one of them.
+SEARCH = "hydra_plugins.ablab_sweepers.optuna_sweeper.OptunaSweeper"
 
 
 def planned_jobs(config: DictConfig) -> list[list[str]]:
@@ -156,7 +159,7 @@ def count_jobs(config: DictConfig) -> tuple[Optional[int], bool]:
     with seed=auto at most every configuration at `max_seeds` (bound); None when the plan
     cannot be read."""
     sweeper = config.hydra.sweeper
-    if "optuna" in str(sweeper.get("_target_", "")).lower():
+    if str(sweeper.get("_target_", "")) == SEARCH:
         return sweeper.get("n_trials"), False
     try:
         jobs = len(planned_jobs(config))  # seed=auto is a plain value here: one job per configuration
