@@ -120,7 +120,7 @@ def test_ofat_sweep_names_runs_writes_the_hparams_config_and_prints_one_line_per
     content = events.PluginTagToContent("hparams")
     experiment = metadata.parse_experiment_plugin_data(content[metadata.EXPERIMENT_TAG])
     hparams = {h.name: h for h in experiment.hparam_infos}
-    assert [h.name for h in experiment.hparam_infos if h.differs] == ["optimizer"]  # the dashboard's first column
+    assert [h.name for h in experiment.hparam_infos if h.differs] == ["optimizer", "run"]  # the first columns
     # Every value of what is trained can be shown: the architecture's sizes and the weight count too.
     assert {"model", "model.hidden", "params", "lr", "optimizer.momentum", "seed", "batch_size", "run"} <= hparams.keys()
     assert not {"trainer", "callbacks", "viz", "data.root"} & hparams.keys()

@@ -6,8 +6,9 @@ Written as the hparams plugin's own summaries, not through Lightning's `log_hype
   `~hp/test_*`. The dashboard shows the first five hparams, sorted by name with those marked
   `differs` first, and the first five metrics; `differs` marks what varies within the run's
   sweep (its swept keys, the seed when seeds vary, the weight count when the architecture or
-  the data varies), so it opens on the swept factors and val acc, val F1, val loss, test acc,
-  test F1. TensorBoard takes the columns of one run's experiment for the whole logdir, so
+  the data varies, and `run`, the description, which every run has its own), so it opens on
+  the swept factors and val acc, val F1, val loss, test acc, test F1, and a sweep of fewer
+  than five varying values shows the description in a slot a constant would fill. TensorBoard takes the columns of one run's experiment for the whole logdir, so
   every run lists every value of its configuration, not only its sweep's;
 - the session start (the run's values) and, at the end, the session end.
 
@@ -120,7 +121,7 @@ def summaries(hparams: dict, swept: Iterable[str], group: str):
     """The experiment config and the session start, as TensorBoard Summary protos."""
     from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
 
-    differs = differing(swept)
+    differs = differing(swept) | {"run"}  # each run its own: a varying column, not a constant, fills a slot
     infos, start = [], plugin_data_pb2.SessionStartInfo(group_name=group, start_time_secs=time.time())
     for name, value in hparams.items():
         number = isinstance(value, float)
