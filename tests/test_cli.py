@@ -4,6 +4,8 @@ import json
 import pytest
 import yaml
 
+from ablab.run import predictions
+
 from tests.conftest import TINY, read_results, run_cli
 
 SPLIT_KEYS = {"loss", "acc", "precision_micro", "precision_macro", "recall_micro", "recall_macro",
@@ -26,6 +28,11 @@ def test_single_run_writes_the_run_directory_contract(mnist_dir, tmp_path):
     assert (run_dir / ".hydra" / "config.yaml").is_file()
     assert yaml.safe_load((run_dir / ".hydra" / "config.yaml").read_text())["model"]["hidden"] == [512, 256, 128]
     assert {p.name for p in (run_dir / "checkpoints").iterdir()} == {"best.ckpt", "last.ckpt"}
+    # Per-example evidence of the best epoch: its predictions reproduce its accuracies exactly.
+    for split in ("val", "test"):
+        pred, label = predictions.read(run_dir, split)
+        assert len(pred) == len(label) > 0
+        assert (pred == label).mean() == pytest.approx(results[split]["acc"], abs=1e-6)
     events = list(run_dir.rglob("events.out.tfevents.*"))
     assert events, "no TensorBoard event files"
     scalars = _tensorboard_scalars(events[0].parent)

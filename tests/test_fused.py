@@ -33,6 +33,7 @@ from ablab.fused.net import FusedNet, unsupported
 from ablab.fused.optim import MemberOptimizers
 from ablab.lit import Classifier
 from ablab.models.mlp import MLP
+from ablab.run import predictions
 from ablab.run.resume.state import EpochSeed
 from tests.conftest import REPO, read_results, run_cli
 from tests.test_faults import same, tensorboard
@@ -299,6 +300,10 @@ def test_a_fused_sweep_writes_each_job_as_its_separate_run(tmp_path):
     basic, basic_dir = sweep(tmp_path, "basic", *args, launcher="basic")
     assert basic.returncode == 0, basic.stderr[-3000:]
     assert_as_separate_runs(fused_dir, basic_dir, 3)
+    for j in range(3):  # each member's per-example predictions, as its run writes them
+        for split in ("val", "test"):
+            pred, label = predictions.read(fused_dir / str(j), split)
+            assert (pred == label).mean() == pytest.approx(read_results(fused_dir / str(j))[split]["acc"], abs=1e-6)
     # A member's checkpoint is any run's: eval.py gives its recorded test metrics.
     out = tmp_path / "eval"
     proc = run_cli(f"ckpt_path={fused_dir}/1/checkpoints/best.ckpt", f"hydra.run.dir={out}", "viz=none",

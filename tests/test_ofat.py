@@ -214,7 +214,8 @@ def test_seed_auto_through_hydra(tmp_path, greedy):
     proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     record = yaml.safe_load((sweep / "seed_auto.yaml").read_text())
-    assert record["looks"] == 4 and "Bonferroni" in record["rule"]
+    assert record["looks"] == 4 and "α-spending" in record["rule"]
+    assert sum(record["alpha_looks"]) == pytest.approx(0.05, abs=1e-5) and len(record["alpha_looks"]) == 4
     jobs = [p for p in sweep.iterdir() if (p / "results.json").is_file()]
     seeds = [json.loads((p / "results.json").read_text())["seed"] for p in jobs]
     assert min(seeds) == 0 and max(seeds) <= 5 and len(jobs) >= 9  # 3 configurations x at least 3 seeds
@@ -260,7 +261,7 @@ def test_seed_auto_sweep_end_to_end(tmp_path):
     assert sgd["verdict"] in ("better", "worse", "equivalent", "undecided") and int(sgd["seeds"]) == seeds["optimizer=sgd"]
     assert rows["optimizer=adam (baseline)"]["verdict"] == "reference"
     md = (sweep / "report.md").read_text()
-    assert "α split over 2 looks" in md and "why it stopped" in md
+    assert "α spent over 2 looks" in md and "why it stopped" in md
     # Repeating the command reuses the finished runs: no job runs again.
     written = {p.name: (p / "results.json").stat().st_mtime_ns for p in jobs}
     again = run_cli("-m", "hydra/sweeper=ofat", "model=mlp", "optimizer=choice(sgd)", "seed=auto",

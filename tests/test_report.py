@@ -95,11 +95,14 @@ def test_greedy_and_grid_sweeps_are_named_sensibly(tmp_path):
         job(tmp_path / "grid", i, [o, s], acc=0.8 + i / 100)
     rows = build_table(collect(tmp_path / "grid")).rows
     assert {r.factor for r in rows} == {"optimizer, scheduler"} and len(rows) == 4
-    # No defaults known (no multirun.yaml): nothing to compare to, so no verdicts, and the report says why.
-    assert [r.verdict for r in rows] == [""] * 4
+    # No defaults known (no multirun.yaml): the row with every key at its first listed value is the
+    # reference, named so, and every other row is compared with it.
+    assert [r.verdict for r in rows] == ["reference"] + ["single run"] * 3
+    assert rows[0].name == "optimizer=sgd scheduler=step (first listed)"
+    assert all(r.reference is rows[0] for r in rows[1:])
     main([str(tmp_path / "grid")])
     text = (tmp_path / "grid" / "report.md").read_text()
-    assert "**no comparisons**: no row has a reference" in text and "over 0 comparisons" not in text
+    assert "(first listed)" in text and "over 0 comparisons" not in text
 
 
 def test_cli_writes_md_csv_png_and_prints_the_table(sweep, capsys):

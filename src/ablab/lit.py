@@ -83,6 +83,9 @@ class Classifier(pl.LightningModule):
         self.preprocess = preprocess  # None: the datamodule's, taken in setup
         self.checkpoint_meta = checkpoint_meta or {}  # the run's config and overrides, for eval and predict
         self.evaluated: dict[str, Evaluation] = {}
+        # Each split's predicted class and label per example, in the loader's order (run/predictions.py).
+        self.predicted: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._predicting: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {"val": [], "test": []}
         # This epoch's training loss sum and correct predictions, on the device, and images seen.
         self._loss_sum, self._correct, self._seen = torch.zeros(()), torch.zeros((), dtype=torch.long), 0
 
@@ -147,6 +150,7 @@ class Classifier(pl.LightningModule):
         logits = self.model(x)
         self.eval_losses[split].update(self.loss(logits, y), weight=len(y))
         self.eval_metrics[split].update(logits, y)
+        self._predicting[split].append((logits.detach().argmax(1), y))  # on the device until the pass ends
         return logits
 
     def validation_step(self, batch, batch_idx):
@@ -157,6 +161,9 @@ class Classifier(pl.LightningModule):
 
     def _finish(self, split: str):
         shown, self.evaluated[split] = finish_split(self.eval_losses[split], self.eval_metrics[split])
+        got, self._predicting[split] = self._predicting[split], []
+        if got:
+            self.predicted[split] = (torch.cat([p for p, _ in got]).cpu(), torch.cat([y for _, y in got]).cpu())
         self.log_dict({f"{split}/{k}": v for k, v in shown.items()}, prog_bar=split == "val")
 
     def on_validation_epoch_end(self):

@@ -16,6 +16,7 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 
 from ablab.fused.members import Member
 from ablab.fused.module import FusedClassifier
+from ablab.run import predictions
 from ablab.run.membership import Tested
 from ablab.run.train import best_epoch_of
 
@@ -46,3 +47,4 @@ def validate_and_test_best(trainer, module: FusedClassifier, members: list[Membe
         module.measuring = None
     for m in alive:
         m.tested = Tested(best_epochs[m.k], dict(m.classifier.evaluated))
+        predictions.write(m.run_dir, m.classifier.predicted)  # per-example evidence, as its run writes it

@@ -171,6 +171,7 @@ class FusedClassifier(pl.LightningModule):
     def _eval_step(self, batch: Stacked, split: str) -> torch.Tensor:
         logits, ys = self(batch), batch.y
         self._tally.add(self._losses(logits, ys), logits, ys)
+        self._tally.predicted.append((logits.detach().argmax(-1), ys))  # K × B each: every member's classes
         if self._tally.pending_rows >= self.EVAL_ROWS:
             self._tally.count_into([m.eval_metrics[split] for m in self.members])
         return logits
@@ -189,6 +190,8 @@ class FusedClassifier(pl.LightningModule):
             if tally.seen:  # as MeanMetric sums a mean times its weight: one update of the whole
                 m.eval_losses[split].update(tally.loss_sum[k] / tally.seen, weight=tally.seen)
             shown, m.evaluated[split] = finish_split(m.eval_losses[split], m.eval_metrics[split])
+            if tally.predicted:  # its per-example classes, as its own run records them (run/predictions.py)
+                m.predicted[split] = tuple(torch.cat([t[k] for t in part]).cpu() for part in zip(*tally.predicted))
             if self.alive[k]:
                 self.log_dict({f"m{k}/{split}/{name}": v for name, v in shown.items()})
 
@@ -227,6 +230,7 @@ class Tally:
         self.seen = 0
         self.pending: list[tuple[torch.Tensor, torch.Tensor]] = []
         self.pending_rows = 0
+        self.predicted: list[tuple[torch.Tensor, torch.Tensor]] = []  # (argmax, labels) per batch, K × B
 
     def add(self, losses: torch.Tensor, logits: torch.Tensor, ys: torch.Tensor) -> None:
         n = ys.shape[1]

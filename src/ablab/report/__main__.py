@@ -16,7 +16,7 @@ from ablab.report.collect import Run, collect
 from ablab.report.curves import write_curves
 from ablab.report.plot import write_plot
 from ablab.report.render import Power, markdown, write_csv
-from ablab.report.stats import ALPHA, CORRECTIONS, looks
+from ablab.report.stats import ALPHA, CORRECTIONS
 from ablab.report.table import build_table
 
 SHOWN_METRICS = 8  # metrics listed when --metric names none the jobs have
@@ -63,7 +63,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _fail(missing)
     auto = read_auto(sweep)
     table = build_table(runs, args.metric, args.mode, args.alpha, defaults_of(sweep), args.correction,
-                        args.min_effect / 100, looks(auto["min_seeds"], auto["max_seeds"]) if auto else 1)
+                        args.min_effect / 100, (int(auto["min_seeds"]), int(auto["max_seeds"])) if auto else None)
     table.auto = auto
     figures = write_curves(table, sweep)
     plotted = write_plot(table, sweep / "report.png")

@@ -1,7 +1,9 @@
 """report.png: a forest plot. One line per compared row: its difference Δ to its reference
 with the difference test's interval (thin) and the equivalence test's (thick), a line at 0
-and a band at ±δ (the smallest effect of interest), coloured by verdict. The axis always
-holds 0 and the band, so a gap is read against what matters, not against the data's range.
+and a band at ±δ (the smallest effect of interest), coloured by verdict. The axis is set by 0,
+the band and the decided rows' intervals, so a gap is read against what matters, not against
+the widest interval of a row with too few runs; an interval or point beyond the axis is drawn
+to the edge and ends in an arrow (its value written there).
 
 Uses matplotlib's object API (Figure + Agg through savefig) rather than pyplot, so no
 global figure state is left behind in a caller's process.
@@ -33,21 +35,23 @@ def write_plot(table: Table, path: Path) -> bool:
     if delta:
         ax.axvspan(-delta, delta, color="#4c72b0", alpha=0.12, lw=0)
     ax.axvline(0, color="black", lw=1)
-    xs = [0.0, -delta, delta]
+    lo, hi = _limits(rows, scale, delta)
     for i, row in enumerate(rows):
         c, y = row.comparison, len(rows) - 1 - i
         color = COLORS.get(row.verdict, "#9e9e9e")
         if c.ci_low is not None:
-            ax.plot([c.ci_low * scale, c.ci_high * scale], [y, y], color=color, lw=1.5)
-            xs += [c.ci_low * scale, c.ci_high * scale]
+            _segment(ax, c.ci_low * scale, c.ci_high * scale, y, lo, hi, color, lw=1.5)
         if c.equiv_low is not None:
-            ax.plot([c.equiv_low * scale, c.equiv_high * scale], [y, y], color=color, lw=5, alpha=0.6,
-                    solid_capstyle="butt")
-        ax.plot([c.delta * scale], [y], "o", color=color, ms=6)
-        xs.append(c.delta * scale)
-    low, high = min(xs), max(xs)
-    pad = (high - low) * 0.08 or 1.0
-    ax.set_xlim(low - pad, high + pad)
+            _segment(ax, c.equiv_low * scale, c.equiv_high * scale, y, lo, hi, color, lw=5, alpha=0.6)
+        x = c.delta * scale
+        if lo <= x <= hi:
+            ax.plot([x], [y], "o", color=color, ms=6)
+        else:  # the point itself is off the axis: an arrow at the edge, with its value
+            edge = hi if x > hi else lo
+            ax.plot([edge], [y], ">" if x > hi else "<", color=color, ms=8)
+            ax.annotate(f"{x:+.2f}", (edge, y), xytext=(-4 if x > hi else 4, 6), textcoords="offset points",
+                        ha="right" if x > hi else "left", fontsize=7, color=color)
+    ax.set_xlim(lo, hi)
     ax.set_yticks(range(len(rows)), [r.name or r.value for r in reversed(rows)], fontsize=8)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_xlabel(f"Δ {table.metric} vs reference{unit}")
@@ -60,6 +64,29 @@ def write_plot(table: Table, path: Path) -> bool:
     fig.legend(handles=handles, loc="outside lower center", ncols=4, fontsize=8, frameon=False)
     fig.savefig(path, dpi=100)
     return True
+
+
+def _limits(rows, scale: float, delta: float) -> tuple[float, float]:
+    """The axis: 0, ±1.5δ (±1.5 units when there is no δ) and the decided rows' intervals and points,
+    padded by 8%; rows that decided nothing do not stretch it."""
+    xs = [0.0, -1.5 * (delta or 1.0), 1.5 * (delta or 1.0)]
+    for row in rows:
+        c = row.comparison
+        if row.verdict in ("better", "worse", "equivalent"):
+            xs += [v * scale for v in (c.delta, c.ci_low, c.ci_high, c.equiv_low, c.equiv_high) if v is not None]
+    low, high = min(xs), max(xs)
+    low, high = min(low, -0.5 * high), max(high, -0.5 * low)  # keep the band near the middle
+    pad = (high - low) * 0.08
+    return low - pad, high + pad
+
+
+def _segment(ax, a: float, b: float, y: float, lo: float, hi: float, color: str, lw: float, alpha: float = 1.0):
+    """An interval clipped to the axis; an end beyond it becomes an arrow head at the edge."""
+    ax.plot([max(a, lo), min(b, hi)], [y, y], color=color, lw=lw, alpha=alpha, solid_capstyle="butt")
+    if a < lo:
+        ax.plot([lo], [y], "<", color=color, ms=7, alpha=alpha)
+    if b > hi:
+        ax.plot([hi], [y], ">", color=color, ms=7, alpha=alpha)
 
 
 def _points(table: Table) -> bool:

@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Optional
 
 from ablab.report.ranking import rank_factors
-from ablab.report.stats import POWER, SEEDS_FORMULA, pooled_std, seeds_needed
+from ablab.report.sequential import GAMMA
+from ablab.report.stats import POWER, SEEDS_FORMULA, metric_range, pooled_std, seeds_needed, too_few
 from ablab.report.table import REPEAT_KEYS, STATUSES, Row, Stat, Table
 
 # Rates and losses need four places to tell close runs apart; counts and seconds do not.
 _PLACES = {"epochs": 1, "wall_s": 1}
 BASELINE_LABEL = "(baseline)"
+MAX_SEEDS = 10  # the seed advice's cap without seed=auto: the OFAT sweeper's default max_seeds
 
 
 def _fmt(metric: str, stat: Stat) -> str:
@@ -90,8 +92,7 @@ def _p(p: Optional[float]) -> str:
 
 def in_points(table: Table) -> bool:
     """Rates (accuracy, F1, ...) are read in points (0.01); losses and counts in their own units."""
-    name = table.metric.rsplit(".", 1)[-1]
-    return not any(w in name for w in ("loss", "wall", "epoch", "param", "images"))
+    return metric_range(table.metric) is not None
 
 
 def _pt(table: Table, x: float, sign: bool = True) -> str:
@@ -111,8 +112,10 @@ def correction_words(table: Table) -> str:
     family = table.family
     rule = {"holm": "Holm", "bh": "Benjamini-Hochberg", "none": "no correction"}[table.correction]
     words = f"{rule} over {family} comparison{'' if family == 1 else 's'}" if table.correction != "none" else rule
+    if family == 0 and table.correction != "none":
+        words = f"{rule}, no comparison testable yet (single runs)"
     if table.looks > 1:
-        words += f", α split over {table.looks} looks"
+        words += f", α spent over {table.looks} looks"
     return words
 
 
@@ -130,6 +133,34 @@ def stopped(table: Table, row: Row) -> str:
     return ""
 
 
+def seed_cap(table: Table) -> int:
+    return int(table.seeds[1]) if table.seeds else MAX_SEEDS
+
+
+def advised_seeds(table: Table, power: "Power" = None) -> tuple[int, float, bool]:
+    """(seeds per configuration to detect δ at 80% power, the σ it assumed, whether σ was observed);
+    capped at one more than the cap (seed_cap): that many means "more than this setup can give"."""
+    power = power or Power(table.min_effect or 0.005)
+    observed = pooled_std([[v for _, v in r.keyed(table.metric)] for r in table.rows])
+    sigma = observed if observed else power.assumed_std
+    n = seeds_needed(sigma, power.min_effect, table.levels[-1], POWER, cap=seed_cap(table))
+    return n, sigma, bool(observed)
+
+
+def verdict_words(table: Table, row: Row) -> str:
+    """The verdict cell: a row too small to decide says so, and what would decide it."""
+    c = row.comparison
+    if c is None or not too_few(c, table.family):
+        return row.verdict or "—"
+    n, _, _ = advised_seeds(table)
+    cap = seed_cap(table)
+    runs = min(row.summary.n, row.reference.summary.n) if row.reference else row.summary.n
+    if n > cap:
+        return (f"undecided: {runs} runs, too few to decide; δ is below this setup's noise even at {cap} seeds "
+                "(see the note under the table)")
+    return f"undecided: {runs} runs, too few to decide; seed=auto or ≥ {n} seeds would"
+
+
 def verdict_table(table: Table) -> str:
     level = f"{100 * (1 - table.alpha):g}%"
     extra = [c for c in ("test.acc",) if c != table.metric and any(r.stat(c).mean is not None for r in table.rows)]
@@ -144,12 +175,17 @@ def verdict_table(table: Table) -> str:
         s, c = row.summary, row.comparison
         mean = _num(s.mean) + ("" if s.std is None else f" ± {s.std:.4f}")
         ci = "—" if s.ci_low is None else f"[{s.ci_low:.4f}, {s.ci_high:.4f}]"
+        short = c is not None and too_few(c, table.family)
         delta = "—" if c is None or c.delta is None else _num(c.delta, sign=True) + (
-            "" if c.ci_low is None else f" [{c.ci_low:+.4f}, {c.ci_high:+.4f}]")
+            "" if c.ci_low is None or short else f" [{c.ci_low:+.4f}, {c.ci_high:+.4f}]")
         name = row.name or row.value
+        test, p = (c.test if c else None) or "—", _p(c.p_value if c else None)
+        if row.mcnemar is not None:
+            m = row.mcnemar
+            test = f"McNemar exact, {m.examples} examples (test-set noise only; seed noise unknown)"
+            p = _p(m.p_value)
         cells = [row.factor, f"**{name}** ★" if row.best else name, str(s.n), mean, ci, delta,
-                 _p(c.p_value if c else None), _p(c.p_adjusted if c else None), (c.test if c else None) or "—",
-                 row.verdict or "—"]
+                 p, _p(c.p_adjusted if c else None), test, verdict_words(table, row)]
         if auto:
             cells += [str(row.seeds(table.metric)), stopped(table, row) or "—"]
         cells += [_fmt(m, row.stat(m)) for m in extra]
@@ -165,11 +201,17 @@ def _method(table: Table) -> list[str]:
         f"verdict metric `{table.metric}` ({table.mode}), the sweep's selection metric; test metrics are shown "
         f"beside it and never decide; mean ± sample std over completed runs; {level} confidence interval of "
         "the mean from Student's t (n − 1 degrees of freedom)",
-        "Δ: mean minus the reference row's mean (the baseline, the greedy winner it was run on, or the default "
-        "value of a grid). Test: paired t-test when both rows ran the same seeds/folds (runs paired by seed and "
-        "fold), else Welch's t-test; when the repeats are folds of a k-fold split, the **corrected resampled "
-        "t-test** (Nadeau & Bengio 2003: the variance of the mean difference scaled by 1/n + n_val/n_train "
-        "instead of 1/n, n = seeds × folds), since the folds' training sets overlap",
+        "Δ: mean minus the reference row's mean (the baseline, the greedy winner it was run on, the default "
+        "value of a grid, or in a grid without its defaults the first value listed, named *(first listed)*). "
+        "Test: rows that ran the same seeds/folds share one noise estimate, **pooled t** (a randomized complete "
+        "block design, seed as block: y = row + seed + noise, one residual variance with (k − 1)(n − 1) degrees "
+        "of freedom for k rows × n seeds; Δ's variance 2σ²/n); a row whose own paired differences vary more "
+        "than that noise allows (F test against the other rows' pooled variance, p < 0.2) keeps its own "
+        "**paired t (own variance)**; two rows alone: paired t; different seeds: Welch's t-test. When the "
+        "repeats are folds of a k-fold split, the **corrected resampled** form (Nadeau & Bengio 2003: variance "
+        "scaled by 1/n + n_val/n_train instead of 1/n, n = seeds × folds), since the folds' training sets "
+        "overlap. Intervals of a rate are bounded to what it can take (a mean to [0, 1], a difference to "
+        "[−1, 1]: cut at the bound, which never excludes the true value)",
         f"**{correction_words(table)}**: the p-values of all rows compared here are adjusted together "
         + {"holm": f"(Holm's step-down, family-wise error rate ≤ α = {table.alpha:g})",
            "bh": f"(Benjamini-Hochberg, false discovery rate ≤ α = {table.alpha:g})",
@@ -181,20 +223,23 @@ def _method(table: Table) -> list[str]:
         "after correction and not inside ±δ; **equivalent**: both one-sided tests against ±δ (TOST) reject "
         "after the same correction, i.e. the difference lies inside ±δ (it may still be significant, but it is "
         "negligible); **undecided**: neither, more runs could decide; **single run**: a row or its reference "
-        "has one run, no noise to test against",
+        "has one run, no seed noise to test against (when both runs stored their predictions, McNemar's exact "
+        "test on the examples they share says whether the gap exceeds what these examples alone would give: "
+        "test-set noise only); **undecided: n runs, too few to decide**: at its level the t critical value is more "
+        "than twice the normal one, so its interval would only say that this many runs cannot tell",
     ]
     if not any(r.reference is not None for r in table.rows):  # nothing was compared: say why, not "over 0"
-        lines[2] = ("**no comparisons**: no row has a reference to be compared with. A grid's rows are compared "
-                    "with the row that keeps every swept key at its default value, and this sweep ran none: add "
-                    "the default to the sweep, or sweep one factor at a time (`hydra/sweeper=ofat`), whose "
-                    "baseline is every row's reference")
-    if table.looks > 1:
-        a = table.auto or {}
+        lines[2] = ("**no comparisons**: no factor here has two values to compare (every configuration differs "
+                    "from the others in more than one way, or the sweep ran one configuration): sweep a factor's "
+                    "values, or one factor at a time (`hydra/sweeper=ofat`), whose baseline is every row's reference")
+    if table.seeds and table.looks > 1:
+        first, last = table.levels[0], table.levels[-1]
         lines.append(
-            f"`seed=auto` (min_seeds {a.get('min_seeds', '?')}, max_seeds {a.get('max_seeds', '?')}): seeds were "
-            "added only to rows with an undecided comparison (and their reference), looking at the data up to "
-            f"{table.looks} times; to keep the error rate at α over those looks, each look (this one included) "
-            f"tests at α/{table.looks} = {table.alpha_per_look:.4g} (Bonferroni split of α over the planned looks)")
+            f"`seed=auto` (min_seeds {table.seeds[0]}, max_seeds {table.seeds[1]}): seeds were added only to rows "
+            f"with an undecided comparison (and their reference), looking at the data up to {table.looks} times; "
+            f"look m tests at its share of α from an α-spending function (Hwang–Shih–DeCani, γ = {GAMMA:g}, of "
+            f"the fraction seeds/max_seeds: {first:.4g} at the first look, {last:.4g} at the last, {table.alpha:g} "
+            "in all), and a comparison once decided keeps its verdict")
     return lines
 
 
@@ -203,19 +248,56 @@ def _seed_note(table: Table, power: Power) -> list[str]:
     verdicts = {r.verdict for r in table.rows}
     if not verdicts & {"single run", "undecided"}:
         return []
-    observed = pooled_std([[v for _, v in r.keyed(table.metric)] for r in table.rows])
-    sigma = observed if observed else power.assumed_std
-    n = seeds_needed(sigma, power.min_effect, table.alpha_per_look, POWER)
+    n, sigma, observed = advised_seeds(table, power)
+    cap = seed_cap(table)
+    level = table.levels[-1]
     source = ("the pooled within-configuration std observed in this sweep" if observed else
               "an assumed seed-to-seed std (no configuration here ran twice; set `--assumed-std`)")
-    why = ("Rows marked *single run* get no verdict: with one run per configuration seed noise "
+    why = ("Rows marked *single run* get no verdict from seeds: with one run per configuration seed noise "
            "cannot be measured, so any difference may be noise. " if "single run" in verdicts else "")
+    if n > cap:
+        return ["", f"{why}δ = {_pt(table, power.min_effect, sign=False)}{' points' if in_points(table) else ''} "
+                f"is below this setup's noise: at σ = {sigma:.4f} ({source}) even {cap} seeds per configuration "
+                f"would detect it with less than {POWER:.0%} power ({SEEDS_FORMULA} at α = {level:.4g}). What "
+                "would help: less noise per run (a larger validation split, more epochs or a schedule that "
+                "settles, a larger batch of evaluation data), or a larger δ (`--min-effect`) if smaller "
+                "differences do not matter to you."]
     return ["", f"{why}To detect a difference of δ = {power.min_effect:g} (`--min-effect "
             f"{100 * power.min_effect:g}`, in points of 0.01) with {POWER:.0%} power at α = "
-            f"{table.alpha_per_look:g}, about **{n} seeds per configuration** would do: {SEEDS_FORMULA} with σ = "
+            f"{level:.4g}, about **{n} seeds per configuration** would do: {SEEDS_FORMULA} with σ = "
             f"{sigma:.4f}, {source} (two-sample normal approximation, before the correction over "
             "comparisons). Or let ablab decide: rerun the sweep with `seed=auto`, which adds seeds only where "
             "a verdict is still undecided."]
+
+
+def spread_note(table: Table) -> list[str]:
+    """How much of the seed-to-seed spread the finite evaluation set explains (report/evidence.py)."""
+    from ablab.report.evidence import spread
+
+    got = spread(table.rows, table.metric)
+    if got is None or got.observed <= 0:
+        return []
+    split = {"val": "validation", "test": "test"}[table.metric.split(".", 1)[0]]
+    how = ("per-example error rates over each configuration's runs (Jordan 2024: Σ pᵢ(1 − pᵢ)/n²)" if got.shared
+           else f"the binomial acc(1 − acc)/n, the runs' {split} examples being drawn per seed (an upper "
+                "estimate: a stratified draw varies less)")
+    share = got.share
+    ratio = got.finite_set / got.observed
+    if ratio > 1:  # more than observed: the spread is all finite-set noise (or k runs happened to agree)
+        return ["", f"Seed-to-seed spread of {table.metric}: observed std {100 * got.observed ** 0.5:.2f} points; "
+                f"the finite {split} set of {got.examples} examples alone predicts {100 * got.finite_set ** 0.5:.2f} "
+                f"points, from {how}: no spread is left for training to explain. So a larger {split} split, not "
+                "more seeds, is what narrows each run."]
+    if share >= 0.7:
+        advice = (f"most of the spread is the finite {split} set: a larger {split} split narrows every run; "
+                  "more seeds narrow the means only as 1/√n")
+    elif share <= 0.3:
+        advice = "most of the spread comes from training (weights, data order): more seeds, or `seed=auto`, help"
+    else:
+        advice = (f"both matter: more seeds narrow the training part, a larger {split} split the rest")
+    return ["", f"Seed-to-seed spread of {table.metric}: observed std {100 * got.observed ** 0.5:.2f} points; "
+            f"the finite {split} set of {got.examples} examples alone predicts {100 * got.finite_set ** 0.5:.2f} "
+            f"points ({share:.0%} of the variance), from {how}. So {advice}."]
 
 
 def ranking_table(table: Table) -> list[str]:
@@ -231,7 +313,7 @@ def ranking_table(table: Table) -> list[str]:
              "|---:|---|---:|---|---|"]
     for i, e in enumerate(effects, 1):
         c = e.row.comparison
-        ci = "" if c.ci_low is None else f" [{_pt(table, c.ci_low)}, {_pt(table, c.ci_high)}]"
+        ci = "" if c.ci_low is None or too_few(c, table.family) else f" [{_pt(table, c.ci_low)}, {_pt(table, c.ci_high)}]"
         diff = f"{_pt(table, c.delta)}{ci}" if e.significant else f"none beyond noise (largest {_pt(table, c.delta)}{ci})"
         counts = ", ".join(f"{n} {v}" for v, n in e.verdicts.items())
         cells = [str(i) if e.significant else "—", e.factor, diff, e.row.name or e.row.value, counts]
@@ -265,11 +347,13 @@ def sentences(table: Table) -> list[str]:
         clauses = []
         for r in rows:
             c = r.comparison
-            ci = "" if c.ci_low is None else f" [{_pt(table, c.ci_low)}, {_pt(table, c.ci_high)}]"
-            verdict = {"equivalent": f"equivalent within {margin}" + (
+            ci = "" if c.ci_low is None or too_few(c, table.family) else f" [{_pt(table, c.ci_low)}, {_pt(table, c.ci_high)}]"
+            verdict = "undecided (too few runs to decide)" if too_few(c, table.family) else {"equivalent": f"equivalent within {margin}" + (
                            ", a real but negligible difference" if c.significant else ""),
                        "undecided": "undecided (more runs could decide)",
-                       "single run": "a single run, not tested"}.get(r.verdict, r.verdict)
+                       "single run": "a single run, not tested" if r.mcnemar is None else
+                       f"a single run (McNemar p = {_p(r.mcnemar.p_value)}, test-set noise only)"}.get(
+                           r.verdict, r.verdict)
             clauses.append(f"{r.value}: {_pt(table, c.delta)}{unit} {words}{ci}, {verdict}")
         ref = rows[0].reference
         ref_name = "the baseline" if (ref.name or "(baseline)") == "(baseline)" else ref.name
@@ -294,7 +378,7 @@ def markdown(table: Table, title: str, power: Power = Power(),
     parts = [f"# Sweep report: {title}", "", "\n".join(f"- {f}" for f in facts), ""]
     if said:
         parts += ["## In plain words", "", *said, ""]
-    parts += [f"## Verdicts ({table.metric})", "", verdict_table(table), *_seed_note(table, power),
+    parts += [f"## Verdicts ({table.metric})", "", verdict_table(table), *_seed_note(table, power), *spread_note(table),
               *ranking_table(table)]
     if forest:
         parts += ["", "## Differences to the reference", "",
@@ -331,8 +415,8 @@ def write_csv(table: Table, path: Path) -> None:
     # The ranking metric's statistics (report/stats.py), under plain names.
     columns += ["n", "mean", "std", "ci_low", "ci_high", "delta", "delta_ci_low", "delta_ci_high",
                 "p_value", "verdict", "name", "p_adjusted", "p_equivalence", "p_equivalence_adjusted",
-                "equiv_ci_low", "equiv_ci_high", "test", "correction", "family", "alpha_per_look", "min_effect",
-                "seeds", "folds", "stopped"]
+                "equiv_ci_low", "equiv_ci_high", "test", "correction", "family", "alpha_look", "min_effect",
+                "seeds", "folds", "stopped", "mcnemar_p"]
     with open(path, "w", newline="") as f:
         out = csv.writer(f)
         out.writerow(columns)
@@ -350,8 +434,10 @@ def write_csv(table: Table, path: Path) -> None:
             line += [row.verdict, row.name]
             line += [_blank(getattr(c, k, None)) for k in ("p_adjusted", "p_equivalence", "p_equivalence_adjusted",
                                                             "equiv_low", "equiv_high")]
-            line += [(c.test if c else None) or "", table.correction, table.family, table.alpha_per_look,
-                     _blank(table.min_effect), row.seeds(table.metric), row.folds(table.metric), stopped(table, row)]
+            line += [(c.test if c else None) or "", table.correction, table.family,
+                     _blank(c.look_level if c is not None and c.p_value is not None else None),
+                     _blank(table.min_effect), row.seeds(table.metric), row.folds(table.metric), stopped(table, row),
+                     _blank(row.mcnemar.p_value if row.mcnemar is not None else None)]
             out.writerow(line)
 
 

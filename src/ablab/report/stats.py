@@ -3,9 +3,11 @@
 Shared by the sweep report, the greedy OFAT sweeper and `seed=auto`, so all three decide by
 the same tests:
 
-- the difference of a configuration to its reference: a paired t-test when both ran the
-  same seeds/folds (each pair shares its data split and initial draw), Welch's t-test
-  otherwise; when the repeats are folds of a k-fold split (their training sets overlap),
+- the difference of a configuration to its reference: the pooled block-design t when the
+  family's rows ran the same seeds/folds (report/pooled.py: one residual variance for all of
+  them, a per-row equal-variance check with the row's own test as fallback; `family_compare`),
+  a paired t-test when two rows alone share them (each pair shares its data split and initial
+  draw), Welch's t-test otherwise; when the repeats are folds of a k-fold split (their training sets overlap),
   the corrected resampled t-test of Nadeau & Bengio (2003): the variance of the mean
   difference is scaled by 1/n + n_val/n_train instead of 1/n (n = seeds × folds, which is
   Bouckaert & Frank's repeated k-fold form);
@@ -19,7 +21,9 @@ the same tests:
 Verdicts: better / worse (significant after correction and not equivalent), equivalent (both
 one-sided tests reject after correction: the difference lies inside ±δ, possibly significant
 yet negligible), undecided (neither: more runs could decide), single run (no spread to test).
-Intervals are shown at the level each row's decision was made at (α · p / p_adjusted), so
+Intervals of a rate are bounded to what it can take (`bounded`: a mean to [0, 1], a difference
+to [-1, 1]; cutting at the bound never excludes the true value). Intervals are shown at the level
+each row's decision was made at (α · p / p_adjusted), so
 "significant" and "the interval excludes 0" agree after correction too; the equivalence
 interval is the matching 1 - 2α' interval, which lies inside ±δ exactly when TOST rejects.
 """
@@ -30,7 +34,7 @@ from dataclasses import dataclass, replace
 from typing import Hashable, Optional, Sequence
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 ALPHA = 0.05
 POWER = 0.8  # of the seed-count estimate: the chance to detect a true difference of min_effect
@@ -87,6 +91,8 @@ class Comparison:
     n: int = 0  # pairs (paired) or runs of this row (Welch)
     folds: int = 0  # distinct folds when the test is the corrected one
     alpha_used: Optional[float] = None  # the per-comparison level after correction
+    look: int = 1  # seed=auto: the look (round) that decided it, or the last one it was judged at
+    look_level: Optional[float] = None  # that look's share of α, before the correction over the family
 
     @property
     def significant(self) -> bool:
@@ -103,14 +109,14 @@ def pairable(values: Keyed, reference: Keyed) -> bool:
 def _interval(delta: float, se: float, df: float, level_alpha: float) -> tuple[float, float]:
     if se == 0:
         return delta, delta
-    half = float(stats.t.ppf(1 - level_alpha / 2, df)) * se
+    half = float(special.stdtrit(df, 1 - level_alpha / 2)) * se  # scipy.stats.t.ppf, without its overhead
     return delta - half, delta + half
 
 
 def _p_two_sided(delta: float, se: float, df: float) -> float:
     if se == 0:
         return 1.0 if delta == 0 else 0.0
-    return float(2 * stats.t.sf(abs(delta / se), df))
+    return float(2 * special.stdtr(df, -abs(delta / se)))  # 2 · scipy.stats.t.sf(|t|, df)
 
 
 def _p_tost(delta: float, se: float, df: float, margin: Optional[float]) -> Optional[float]:
@@ -119,8 +125,8 @@ def _p_tost(delta: float, se: float, df: float, margin: Optional[float]) -> Opti
         return None
     if se == 0:
         return 0.0 if abs(delta) < margin else 1.0
-    lower = stats.t.sf((delta + margin) / se, df)
-    upper = stats.t.cdf((delta - margin) / se, df)
+    lower = special.stdtr(df, -(delta + margin) / se)  # t.sf
+    upper = special.stdtr(df, (delta - margin) / se)  # t.cdf
     return float(max(lower, upper))
 
 
@@ -167,6 +173,32 @@ def raw_compare(values: Keyed, reference: Keyed, min_effect: Optional[float] = N
                       folds=folds if rho else 0)
 
 
+def family_compare(keyed: Sequence[Keyed], pairs: Sequence[tuple[int, int]], min_effect: Optional[float] = None,
+                   ratios: Optional[Sequence[Optional[float]]] = None, folds: Optional[Sequence[int]] = None,
+                   pool: bool = True) -> list[Comparison]:
+    """The raw test of each pair (row, its reference) of one family: the pooled block-design t
+    (report/pooled.py) for the rows that ran the same seeds/folds, the per-row test (`raw_compare`)
+    for the others and for a row that fails the equal-variance check (named "(own variance)").
+    `ratios[p]`/`folds[p]`: n_val/n_train and the folds when pair p's repeats are folds."""
+    from ablab.report.pooled import pooled_tests
+
+    ratios = list(ratios) if ratios is not None else [None] * len(pairs)
+    folds = list(folds) if folds is not None else [0] * len(pairs)
+    rho = [r if r is not None and f > 1 else None for r, f in zip(ratios, folds)]
+    pooled, fell_back = pooled_tests(keyed, pairs, rho) if pool else ({}, set())
+    out = []
+    for p, (i, r) in enumerate(pairs):
+        own = raw_compare(keyed[i], keyed[r], min_effect, ratios[p], folds[p])
+        if p in pooled and own.p_value is not None:
+            delta, se, df, name = pooled[p]
+            own = replace(own, delta=delta, se=se, df=df, test=name, p_value=_p_two_sided(delta, se, df),
+                          p_equivalence=_p_tost(delta, se, df, min_effect))
+        elif p in fell_back and own.test:
+            own = replace(own, test=own.test + " (own variance)")
+        out.append(own)
+    return out
+
+
 def adjust(p_values: Sequence[Optional[float]], correction: str = "holm") -> list[Optional[float]]:
     """Adjusted p-values over the family (None entries are not part of it and stay None)."""
     if correction not in CORRECTIONS:
@@ -198,7 +230,8 @@ def _level(alpha: float, p: float, p_adj: float, family: int) -> float:
 
 def decide(comparisons: Sequence[Comparison], alpha: float = ALPHA, correction: str = "holm",
            mode: str = "max", min_effect: Optional[float] = None) -> list[Comparison]:
-    """Adjust a family's p-values (difference and TOST alike) and give each comparison its verdict."""
+    """Adjust a family's p-values (difference and TOST alike) and give each comparison its verdict.
+    `alpha`: this look's level (α itself with fixed seeds; seed=auto: its share of α, report/sequential.py)."""
     if mode not in ("max", "min"):
         raise ValueError(f"mode must be max or min, got {mode!r}")
     tested = [c.p_value is not None for c in comparisons]
@@ -230,6 +263,45 @@ def decide(comparisons: Sequence[Comparison], alpha: float = ALPHA, correction: 
     return out
 
 
+def metric_range(metric: str) -> Optional[tuple[float, float]]:
+    """What the metric can take: rates (accuracy, precision, recall, F1) lie in [0, 1]; a loss, a
+    count or a time has no upper bound worth stating (None)."""
+    name = metric.rsplit(".", 1)[-1]
+    if any(w in name for w in ("loss", "wall", "epoch", "param", "images")):
+        return None
+    return 0.0, 1.0
+
+
+def bounded(low: Optional[float], high: Optional[float], span: Optional[tuple[float, float]]):
+    """An interval intersected with what the quantity can take: the true value lies in that range, so
+    intersecting never loses coverage (a 95% interval stays one) and no one reads an accuracy of 1.003."""
+    if span is None or low is None or high is None:
+        return low, high
+    return max(low, span[0]), min(high, span[1])
+
+
+def bounded_comparison(c: Comparison, span: Optional[tuple[float, float]]) -> Comparison:
+    """The difference of two rates lies in [-1, 1]: both intervals of a comparison are bounded to it."""
+    if span is None or c.delta is None:
+        return c
+    width = span[1] - span[0]
+    diff = (-width, width)
+    low, high = bounded(c.ci_low, c.ci_high, diff)
+    eq_low, eq_high = bounded(c.equiv_low, c.equiv_high, diff)
+    return replace(c, ci_low=low, ci_high=high, equiv_low=eq_low, equiv_high=eq_high)
+
+
+def too_few(c: Comparison, family: int = 1) -> bool:
+    """Undecided because of its degrees of freedom, not its data: at the family's first Holm level
+    (its look's α over the `family` comparisons) the t critical value is more than twice the normal
+    one (2 runs at α = 0.05: 12.7 against 1.96), so its interval says only that this many runs
+    cannot tell. The same for every row of a family with the same df, whatever its p-value."""
+    if c.verdict != "undecided" or c.df is None or c.alpha_used is None:
+        return False
+    level = (c.look_level if c.look_level is not None else c.alpha_used) / max(1, family) / 2
+    return float(stats.t.ppf(1 - level, c.df)) > 2 * float(stats.norm.ppf(1 - level))
+
+
 def pooled_std(groups: Sequence[Sequence[float]]) -> Optional[float]:
     """Within-configuration spread: sqrt(sum (n_i - 1) s_i^2 / sum (n_i - 1)); None without repeats."""
     dof = sum(len(g) - 1 for g in groups if len(g) > 1)
@@ -239,12 +311,14 @@ def pooled_std(groups: Sequence[Sequence[float]]) -> Optional[float]:
     return math.sqrt(ss / dof)
 
 
-def seeds_needed(std: float, min_effect: float, alpha: float = ALPHA, power: float = POWER) -> int:
+def seeds_needed(std: float, min_effect: float, alpha: float = ALPHA, power: float = POWER,
+                 cap: Optional[int] = None) -> int:
     """Runs per configuration for a two-sided two-sample test to detect `min_effect` at noise
     `std`: n = ceil(2 (z[1 - alpha/2] + z[power])^2 std^2 / min_effect^2) (normal approximation),
     at least 2 (a t-test needs a spread)."""
     z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
-    return max(2, math.ceil(2 * (z * std / min_effect) ** 2))
+    n = max(2, math.ceil(2 * (z * std / min_effect) ** 2))
+    return n if cap is None else min(n, cap + 1)  # cap + 1: "more than the cap"
 
 
 SEEDS_FORMULA = "n = ⌈2·(z₁₋α/₂ + z₀.₈)²·σ²/δ²⌉"

@@ -9,7 +9,9 @@ a plain OFAT job; in a greedy OFAT sweep, the earlier winner it was run on top o
 (factor "dropout (with optimizer=adam)"). Rows with no such reference (a grid without
 a baseline) are grouped by the keys they set, e.g. "optimizer, scheduler"; when the
 sweep's defaults are known (its multirun.yaml) and the group holds the all-default
-configuration, that row is the group's reference.
+configuration, that row is the group's reference; otherwise the row with every key at the
+first value the sweep ran for it (the first value listed: `optimizer.lr=0.01,0.1` compares
+0.1 with 0.01), named "(first listed)".
 
 Each row carries the statistics of the ranking metric (report/stats.py): its summary
 over completed runs and, when it has a reference, the comparison and verdict.
@@ -22,7 +24,8 @@ from statistics import fmean, stdev
 from typing import Any, Callable, Hashable, Optional
 
 from ablab.report.collect import Run
-from ablab.report.stats import (ALPHA, MIN_EFFECT, Comparison, Summary, decide, raw_compare,
+from ablab.report.sequential import fixed, levels, replay
+from ablab.report.stats import (ALPHA, MIN_EFFECT, Comparison, Summary, bounded, looks, metric_range,
                                 summarize)
 
 REPEAT_KEYS = ("seed", "data.fold")
@@ -71,6 +74,8 @@ class Row:
     is_reference: bool = False  # some other row is compared to this one
     key: str = ""  # the key this row changes relative to its reference ("" for the baseline)
     name: str = ""  # what the row is, shown to people: "optimizer=sgd", "optimizer=adam (baseline)"
+    first_listed: bool = False  # the reference of a grid without its defaults, by the first-listed rule
+    mcnemar: Optional[Any] = None  # report/evidence.py McNemar: a single run against a single-run reference
 
     @property
     def verdict(self) -> str:
@@ -126,15 +131,21 @@ class Table:
     common: list[str]  # overrides shared by every job
     metric: str
     mode: str
-    alpha: float = ALPHA  # the error rate of the whole table (before the split over looks)
+    alpha: float = ALPHA  # the error rate of the whole table (spent over the looks with seed=auto)
     correction: str = "holm"
     min_effect: Optional[float] = MIN_EFFECT  # δ, in metric units
-    looks: int = 1  # seed=auto: planned looks; each is judged at alpha / looks (Bonferroni over looks)
+    seeds: Optional[tuple[int, int]] = None  # seed=auto's (min_seeds, max_seeds); None for fixed seeds
     auto: Optional[dict] = None  # seed=auto's record (min_seeds, max_seeds, rounds), when the sweep used it
 
     @property
-    def alpha_per_look(self) -> float:
-        return self.alpha / max(1, self.looks)
+    def looks(self) -> int:
+        """Planned looks: one with fixed seeds."""
+        return looks(*self.seeds) if self.seeds else 1
+
+    @property
+    def levels(self) -> list[float]:
+        """Each look's share of α (report/sequential.py); [α] with fixed seeds."""
+        return levels(*self.seeds, self.alpha) if self.seeds else [self.alpha]
 
     @property
     def family(self) -> int:
@@ -160,11 +171,11 @@ def _config(run: Run, common: set[str]) -> tuple[str, ...]:
 
 def build_table(runs: list[Run], metric: str = "val.acc", mode: str = "max", alpha: float = ALPHA,
                 default_of: Optional[Callable[[str], Any]] = None, correction: str = "holm",
-                min_effect: Optional[float] = MIN_EFFECT, looks: int = 1) -> Table:
+                min_effect: Optional[float] = MIN_EFFECT, seeds: Optional[tuple[int, int]] = None) -> Table:
     """`default_of(key)`: a key's default in the sweep's config (ablab.sweeps.ofat.baseline_lookup),
     which lets a grid's all-default row be its reference and names the baseline's values.
-    Every comparison of the table is one family: `correction` adjusts them together at
-    `alpha / looks` (seed=auto looks at the data `looks` times)."""
+    Every comparison of the table is one family: `correction` adjusts them together at α, or,
+    with seed=auto's `seeds` = (min_seeds, max_seeds), at each look's share of α as the sweeper did."""
     if mode not in ("max", "min"):
         raise ValueError(f"mode must be max or min, got {mode!r}")
     shared = set.intersection(*[set(r.overrides) for r in runs]) if runs else set()
@@ -180,10 +191,9 @@ def build_table(runs: list[Run], metric: str = "val.acc", mode: str = "max", alp
     ordered = sorted(rows.values(), key=lambda r: r.factor != BASELINE)
     order = {f: i for i, f in enumerate(dict.fromkeys(r.factor for r in ordered))}
     ordered.sort(key=lambda r: order[r.factor])  # stable: values keep their run order
-    if default_of is not None:
-        _grid_references(ordered, default_of)
+    _grid_references(ordered, default_of)
     table = Table(ordered, [o for o in runs[0].overrides if o in common] if runs else [], metric, mode, alpha,
-                  correction, min_effect, looks)
+                  correction, min_effect, seeds)
     _names(table, default_of)
     _judge(table)
     return table
@@ -199,6 +209,8 @@ def _names(table: Table, default_of: Optional[Callable[[str], Any]]) -> None:
             known = [(k, default_of(k)) for k in keys] if default_of is not None else []
             shown = [f"{k}={_text(v)}" for k, v in known if v is not UNKNOWN]
             row.name = (" ".join(shown) + " (baseline)") if shown else "(baseline)"
+        elif row.first_listed:
+            row.name = " ".join(row.overrides) + " (first listed)"
         elif row.reference is not None and row.reference.factor != BASELINE and row.key:
             row.name = f"{row.key}={row.value}" + row.factor[len(row.key):]
         elif row.key:
@@ -226,19 +238,30 @@ def _name(row: Row, parents: list[Row]) -> None:
     row.key = key_of(extra)
 
 
-def _grid_references(rows: list[Row], default_of: Callable[[str], Any]) -> None:
-    """In a group of rows without a reference, the one with every key at its default is it."""
+def _grid_references(rows: list[Row], default_of: Optional[Callable[[str], Any]]) -> None:
+    """In a group of rows without a reference, the one with every key at its default is it; a group
+    without it (a grid that left the defaults out) takes the row with every key at the first value
+    the sweep ran for it (the first listed, as Hydra runs a grid in the order typed), or its first row."""
     from ablab.sweeps.ofat import UNKNOWN, same_value  # the OFAT sweeper's notion of "the default"
 
     def at_default(override: str) -> bool:
-        default = default_of(key_of(override))
+        default = default_of(key_of(override)) if default_of is not None else UNKNOWN
         return default is not UNKNOWN and same_value(value_of(override), default)
 
     for factor in dict.fromkeys(r.factor for r in rows if r.reference is None and r.factor != BASELINE):
         group = [r for r in rows if r.factor == factor and r.reference is None]
+        if len(group) < 2:
+            continue
         ref = next((r for r in group if r.overrides and all(at_default(o) for o in r.overrides)), None)
+        if ref is None:
+            first: dict[str, str] = {}
+            for r in group:
+                for o in r.overrides:
+                    first.setdefault(key_of(o), o)
+            ref = next((r for r in group if set(r.overrides) == set(first.values())), group[0])
+            ref.first_listed = True
         for row in group:
-            if ref is not None and row is not ref:
+            if row is not ref:
                 row.reference = ref
 
 
@@ -246,14 +269,32 @@ def _judge(table: Table) -> None:
     """Summary of every row; the comparisons of every row that has a reference, decided as one
     family (report/stats.py: the test, then the correction over all of them)."""
     metric = table.metric
+    span = metric_range(metric)
     for row in table.rows:
-        row.summary = summarize([v for _, v in row.keyed(metric)], table.alpha, row.cv_ratio(metric))
+        s = summarize([v for _, v in row.keyed(metric)], table.alpha, row.cv_ratio(metric))
+        low, high = bounded(s.ci_low, s.ci_high, span)
+        row.summary = Summary(s.n, s.mean, s.std, low, high)
     compared = [row for row in table.rows if row.reference is not None]
-    raw = []
+    at = {id(row): i for i, row in enumerate(table.rows)}
+    pairs, ratios, folds = [], [], []
     for row in compared:
         row.reference.is_reference = True
-        folds = min(row.folds(metric), row.reference.folds(metric))
-        ratio = row.cv_ratio(metric) if folds > 1 else None
-        raw.append(raw_compare(row.keyed(metric), row.reference.keyed(metric), table.min_effect, ratio, folds))
-    for row, c in zip(compared, decide(raw, table.alpha_per_look, table.correction, table.mode, table.min_effect)):
+        k = min(row.folds(metric), row.reference.folds(metric))
+        pairs.append((at[id(row)], at[id(row.reference)]))
+        folds.append(k)
+        ratios.append(row.cv_ratio(metric) if k > 1 else None)
+    keyed = [row.keyed(metric) for row in table.rows]
+    args = (table.correction, table.mode, table.min_effect, ratios, folds, span)
+    if table.seeds:
+        got = replay(keyed, pairs, *table.seeds, table.alpha, *args)
+    else:
+        got = fixed(keyed, pairs, table.alpha, *args)
+    for row, c in zip(compared, got):
         row.comparison = c
+    from ablab.report.evidence import mcnemar
+
+    for row in compared:
+        mine = [r for r in row.runs if r.status == "completed"]
+        theirs = [r for r in row.reference.runs if r.status == "completed"]
+        if row.verdict == "single run" and len(mine) == 1 and len(theirs) == 1:
+            row.mcnemar = mcnemar(mine[0], theirs[0], metric)

@@ -23,7 +23,7 @@ from pytorch_lightning.callbacks import ProgressBar
 from ablab.errors import UserError
 from ablab.factors import build
 from ablab.lit import Classifier
-from ablab.run import devices, distributed, hparams, membership, names, sigint, sweep_output
+from ablab.run import devices, distributed, hparams, membership, names, predictions, sigint, sweep_output
 from ablab.run.callbacks import Diverged, Throughput, callbacks_for, progress_bar
 from ablab.run.checkpoint_io import AtomicCheckpointIO
 from ablab.run.cuda_probe import plain_cuda_check_on_cpu
@@ -103,6 +103,7 @@ def train(cfg: DictConfig) -> float:
             best_epoch = tested.best_epoch
         else:
             best_epoch = _validate_and_test_best(trainer, module, datamodule)
+        predictions.write(job.run_dir, module.predicted)  # per-example evidence of the best epoch
         # None when the config drops it (callbacks.throughput=null).
         throughput = next((c for c in callbacks if isinstance(c, Throughput)), None)
         results.end("completed", epochs=trainer.current_epoch, best_epoch=best_epoch,

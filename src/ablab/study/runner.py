@@ -61,7 +61,6 @@ def ofat_choice(study: Study, stage: Stage, stage_dir: Path, runs: list[Run]) ->
     """An OFAT stage chooses as its report judges: among the values `better` than the baseline after
     the correction over the stage's comparisons, the best mean; none better: the baseline."""
     from ablab.report.__main__ import defaults_of, read_auto
-    from ablab.report.stats import looks
     from ablab.report.table import build_table
 
     done = [r for r in runs if r.status == "completed" and r.value(study.metric) is not None]
@@ -69,7 +68,7 @@ def ofat_choice(study: Study, stage: Stage, stage_dir: Path, runs: list[Run]) ->
         return None
     auto = read_auto(stage_dir)
     table = build_table(runs, study.metric, study.mode, default_of=defaults_of(stage_dir),
-                        looks=looks(auto["min_seeds"], auto["max_seeds"]) if auto else 1)
+                        seeds=(int(auto["min_seeds"]), int(auto["max_seeds"])) if auto else None)
     base = table.baseline
     if base is None or not base.keyed(study.metric):
         return None

@@ -3,23 +3,26 @@
 A family is a list of configurations, each compared to a reference among them (an OFAT
 sweep: every value to the baseline; a greedy step: every value to the incumbent). Each
 configuration starts with `min_seeds` seeds (times the folds, when folds are swept); after
-each round the family is judged by the report's own tests (ablab.report.stats: paired or
-corrected resampled t, TOST against ±δ, Holm/BH over the family) and only configurations
-with an undecided comparison get one more seed, their reference as many as it needs to
-pair with them, until every comparison is decided or `max_seeds` is reached.
+each round the family is judged by the report's own tests (ablab.report.stats: the pooled
+block-design t over every row's runs, the per-row test for a row that fails the equal-variance
+check, TOST against ±δ, Holm/BH over the family) and only configurations with an undecided
+comparison get one more seed, their reference as many as it needs to pair with them, until
+every comparison is decided or `max_seeds` is reached.
 
-Looking at the data after every round is a sequential test: to keep the error rate at α,
-every look tests at α / L, L = max_seeds - min_seeds + 1 the planned looks (a Bonferroni
-split of α over the looks; the equivalence tests use the same split). With fixed seeds
-(no `seed=auto`) there is one look at α.
+Looking at the data after every round is a sequential test: look m tests at its share α_m
+of an α-spending function (ablab.report.sequential: Hwang–Shih–DeCani, γ = 1; Σ α_m = α),
+the difference and the equivalence tests alike, and a comparison once decided keeps its
+verdict. With 13 rows the pooled test has 24 degrees of freedom at 3 seeds, so a row whose
+effect is a few times its noise is decided in round one. With fixed seeds (no `seed=auto`)
+there is one look at α.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ablab.report.stats import (ALPHA, DECIDED, MIN_EFFECT, Comparison, decide, looks,
-                                raw_compare)
+from ablab.report.sequential import freeze, judge_look, levels
+from ablab.report.stats import ALPHA, DECIDED, MIN_EFFECT, Comparison, looks
 
 Key = tuple[Optional[str], Optional[str]]  # (seed, fold) as the job's overrides spell them
 
@@ -46,17 +49,24 @@ class Arm:
 
 
 def judge(arms: list[Arm], alpha: float = ALPHA, correction: str = "holm", mode: str = "max",
-          min_effect: Optional[float] = MIN_EFFECT) -> list[Optional[Comparison]]:
-    """Each arm's comparison to its reference (None for arms without one), decided as one family."""
+          min_effect: Optional[float] = MIN_EFFECT, frozen: Optional[dict[int, Comparison]] = None,
+          look: int = 1) -> list[Optional[Comparison]]:
+    """Each arm's comparison to its reference (None for arms without one), decided as one family at
+    level `alpha`; `frozen` (pair index -> comparison) keeps the verdicts of earlier looks."""
     idx = [i for i, a in enumerate(arms) if a.reference is not None]
-    raw = []
+    pairs, ratios, folds = [], [], []
     for i in idx:
         arm, ref = arms[i], arms[arms[i].reference]
-        folds = min(arm.folds(), ref.folds())
-        ratio = (sum(arm.ratios) / len(arm.ratios) if arm.ratios else 1 / (folds - 1)) if folds > 1 else None
-        raw.append(raw_compare(arm.keyed(), ref.keyed(), min_effect, ratio, folds))
+        k = min(arm.folds(), ref.folds())
+        pairs.append((i, arm.reference))
+        folds.append(k)
+        ratios.append((sum(arm.ratios) / len(arm.ratios) if arm.ratios else 1 / (k - 1)) if k > 1 else None)
+    got = judge_look([a.keyed() for a in arms], pairs, alpha, frozen if frozen is not None else {}, correction,
+                     mode, min_effect, ratios, folds, look=look)
+    if frozen is not None:
+        freeze(got, frozen)
     out: list[Optional[Comparison]] = [None] * len(arms)
-    for i, c in zip(idx, decide(raw, alpha, correction, mode, min_effect)):
+    for i, c in zip(idx, got):
         out[i] = c
     return out
 
@@ -71,6 +81,8 @@ class SeedRounds:
         self.arms, self.repeats, self.seeds = arms, repeats or [[]], seeds
         self.alpha, self.correction, self.mode, self.min_effect = alpha, correction, mode, min_effect
         self.looks = looks(*seeds) if seeds else 1
+        self.levels = levels(*seeds, alpha) if seeds else [alpha]
+        self.frozen: dict[int, Comparison] = {}  # pair index -> its comparison, once decided
         self.rounds = 0
         self.comparisons: list[Optional[Comparison]] = [None] * len(arms)
         self._want: dict[int, int] = {}  # arm -> seeds it should have after the next round
@@ -105,7 +117,7 @@ class SeedRounds:
             if ratio is not None and key[1] is not None:
                 self.arms[i].ratios.append(ratio)
         self.rounds += 1
-        self.comparisons = judge(self.arms, self.alpha / self.looks, self.correction, self.mode, self.min_effect)
+        self.comparisons = self.look(self.levels[min(self.rounds, len(self.levels)) - 1])
         if not self.seeds:
             return
         top = self.seeds[1]
@@ -118,6 +130,10 @@ class SeedRounds:
             ref = self.arms[i].reference
             if ref is not None and self.arms[ref].seeds < self._want[i]:
                 self._want[ref] = max(self._want.get(ref, 0), self._want[i])
+
+    def look(self, level: float) -> list[Optional[Comparison]]:
+        """The family judged at this look's level, earlier verdicts kept."""
+        return judge(self.arms, level, self.correction, self.mode, self.min_effect, self.frozen, self.rounds)
 
     def stopped(self, i: int) -> str:
         """Why arm i has the seeds it has."""

@@ -87,7 +87,7 @@ class GreedySearch:
         family = sum(1 for c in rounds.comparisons if c is not None and c.p_value is not None)
         step: dict[str, Any] = {"factor": factor.key, "scores": {keep: _mean(self.incumbent_arm)}, "winner": keep,
                                 "tests": {}, "correction": self.correction, "family": family,
-                                "alpha_per_look": self.alpha / rounds.looks}
+                                "alpha_looks": [round(x, 6) for x in rounds.levels]}
         best, kept = None, []  # the winning (value, mean, arm); values not chosen and why
         for i, value in enumerate(self._values, 1):
             arm, c = rounds.arms[i], rounds.comparisons[i]

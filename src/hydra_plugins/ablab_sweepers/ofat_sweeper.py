@@ -155,11 +155,13 @@ class OFATSweeper(Sweeper):
         return returns
 
     def _save_auto(self, sweep_dir: Path, seeds: Any, rows: List[dict], rounds: Optional[int] = None) -> None:
-        """seed_auto.yaml: what the report reads to test at alpha / looks, and each row's seeds."""
+        """seed_auto.yaml: what the report reads to replay the looks, and each row's seeds."""
+        from ablab.report.sequential import RULE, levels
         from ablab.report.stats import looks
 
         record = {"min_seeds": seeds[0], "max_seeds": seeds[1], "looks": looks(*seeds), "alpha": self.alpha,
-                  "rule": "Bonferroni split of alpha over the planned looks", "rows": rows}
+                  "rule": RULE, "alpha_looks": [round(x, 6) for x in levels(seeds[0], seeds[1], self.alpha)],
+                  "rows": rows}
         if rounds is not None:
             record["rounds"] = rounds
         OmegaConf.save(OmegaConf.create(record), sweep_dir / "seed_auto.yaml")
