@@ -17,7 +17,7 @@ from pathlib import Path
 STYLE = """
 :root { color-scheme: light; }
 body { font: 15px/1.5 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
-       color: #1d1d1f; max-width: 60rem; margin: 2rem auto; padding: 0 1.5rem; }
+       color: #1d1d1f; max-width: 72rem; margin: 2rem auto; padding: 0 1.5rem; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; }
 h2 { font-size: 1.25rem; margin-top: 2rem; border-bottom: 1px solid #d0d0d5; padding-bottom: .2rem; }
 h3 { font-size: 1.05rem; margin-top: 1.5rem; }
@@ -38,7 +38,8 @@ p, li { max-width: 52rem; }
   a { color: inherit; text-decoration: none; }
 }
 """
-NUMBER = re.compile(r"^[\s+\-−–—±]*[\d.,]+(\s*[%a-zA-Z]*)?(\s*\[.*\])?\s*$|^[—–-]$")
+# A cell of numbers (91.10 ± 0.16, −2.89 [−3.43, −2.36], <0.001, —): right-aligned, kept on one line.
+NUMBER = re.compile(r"^[\s\d.,+\-−–—±\[\]<>%]*\d[\s\d.,+\-−–—±\[\]<>%]*$|^[—–-]$")
 
 
 def html_page(markdown_text: str, folder: Path, title: str) -> str:
@@ -47,8 +48,8 @@ def html_page(markdown_text: str, folder: Path, title: str) -> str:
 
     body = markdown.markdown(markdown_text, extensions=["tables", "sane_lists"], output_format="html")
     body = re.sub(r'<img([^>]*?)src="([^"]+)"', lambda m: f'<img{m.group(1)}src="{_embedded(folder, m.group(2))}"', body)
-    body = re.sub(r"<td>([^<]*)</td>", lambda m: f'<td class="num">{m.group(1)}</td>'
-                  if NUMBER.match(html.unescape(m.group(1))) else m.group(0), body)
+    body = re.sub(r"<td( style=\"[^\"]*\")?>([^<]*)</td>", lambda m: f'<td class="num">{m.group(2)}</td>'
+                  if NUMBER.match(html.unescape(m.group(2))) else m.group(0), body)
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
