@@ -207,9 +207,9 @@ def verdict_table(table: Table) -> str:
         name = row.name or row.value
         test, p = (c.test if c else None) or "—", _p(c.p_value if c else None)
         if row.mcnemar is not None:
-            m = row.mcnemar
-            test = f"McNemar exact, {m.examples} examples (test-set noise only; seed noise unknown)"
-            p = _p(m.p_value)
+            mc = row.mcnemar
+            test = f"McNemar exact, {mc.examples} examples (test-set noise only; seed noise unknown)"
+            p = _p(mc.p_value)
         cells = [row.factor, f"**{name}** ★" if row.best else name, str(s.n), mean, ci, delta,
                  p, _p(c.p_adjusted if c else None), test, verdict_words(table, row)]
         if auto:
