@@ -80,3 +80,29 @@ class NeedsFile(pl.Callback):
 
         if not self.path.exists():
             raise DataError(f"{self.path} not found")
+
+
+
+class SignalAt(pl.Callback):
+    """Send this process `signal` (SIGTERM, SIGINT) after batch `batch` of epoch `epoch`, as a
+    scheduler's preemption or Ctrl-C would, once per `once` path (as KillAt): the same command,
+    run again, goes on. With `again`, the same signal once more while the run is stopping
+    (Lightning's on_exception), as an impatient user or a scheduler's second notice sends it."""
+
+    fusable = True  # in a fused group it signals the group's process, as the test wants
+
+    def __init__(self, signal: str = "SIGTERM", epoch: int = 1, batch: int = 1, once: str = "", again: bool = False):
+        self.name, self.epoch, self.batch, self.once, self.again = signal, epoch, batch, once, again
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if trainer.current_epoch == self.epoch and batch_idx + 1 == self.batch:
+            if self.once:
+                if Path(self.once).exists():
+                    return
+                Path(self.once).touch()
+            os.kill(os.getpid(), getattr(signal, self.name))
+
+    def on_exception(self, trainer, pl_module, exception):
+        if self.again:
+            self.again = False
+            os.kill(os.getpid(), getattr(signal, self.name))

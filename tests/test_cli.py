@@ -132,8 +132,8 @@ def test_a_folder_with_one_class_or_too_few_images_is_refused_before_training(tm
 @pytest.mark.slow
 def test_an_error_no_check_knows_is_one_line_pointing_at_the_log(tmp_path, mnist_dir):
     """A bug's traceback goes to train.log, the terminal gets one line and exit code 1."""
-    proc = run_cli("data=mnist", f"data.root={mnist_dir}", "+trainer.no_such_trainer_argument=1",
-                   f"hydra.run.dir={tmp_path}/run")
+    proc = run_cli("data=mnist", f"data.root={mnist_dir}", "+callbacks.fail._target_=tests.fault_callbacks.FailAtStart",
+                   "viz=none", f"hydra.run.dir={tmp_path}/run")
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert "Traceback" not in proc.stderr and len(lines) == 1 and lines[0].startswith("ablab: error: ")

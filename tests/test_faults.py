@@ -5,6 +5,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -285,6 +286,16 @@ def test_a_second_sweep_into_a_directory_in_use_is_refused(mnist_dir, tmp_path):
     (["hparams_search=optuna", "hydra.sweeper.n_trials=2", "dropout=choice(0,0.2,1.5)"],
      "dropout=1.5 is not allowed: must be a number in [0, 1)"),
     (["optimizer.lrr=0.1,0.2"], "unknown config key or group 'optimizer.lrr'; did you mean optimizer.lr?"),
+    # The plugins' own keys, as a factor's values.
+    (["hydra/sweeper=ofat", "dropout=0,0.2", "seed=auto", "hydra.sweeper.max_seeds=2"],
+     "hydra.sweeper.max_seeds=2 is not allowed: must be an integer >= hydra.sweeper.min_seeds (3)"),
+    (["hydra/launcher=fused", "seed=0,1", "hydra.launcher.cpu_max_params=-5"],
+     "hydra.launcher.cpu_max_params=-5 is not allowed: must be an integer >= 0"),
+    # A key that nothing reads, added on the command line: swept, or for every job.
+    (["seed=0,1", "+foo=1,2"], "unknown config key 'foo' (from +foo=1): ablab does not read it"),
+    (["seed=0,1", "optimizer=sgd", "++optimizer.momentun=0.9"],
+     "unknown config key 'optimizer.momentun' (from ++optimizer.momentun=0.9): ablab does not read it; "
+     "did you mean optimizer.momentum?"),
 ])
 def test_a_bad_value_in_a_sweep_list_is_refused_before_the_first_job(sweep, message, tmp_path):
     out = tmp_path / "sweep"
@@ -437,3 +448,221 @@ def test_writability_is_probed_by_writing(tmp_path):
         assert temp_files(folder) == []
     finally:
         subprocess.run(["umount", "-l", str(ro)], check=False)
+
+
+# ---- 7. one stop signal, one stop ----
+
+@pytest.fixture
+def stop_watch():
+    """ablab.run.stop's handler installed in this process, and the handlers and state before it back after."""
+    from ablab.run import stop
+
+    saved = {s: signal.getsignal(s) for s in stop.STOP_SIGNALS}
+    stop.reset()
+    stop.watch()
+    yield stop
+    stop.reset()
+    for s, handler in saved.items():
+        signal.signal(s, handler)
+
+
+def test_sigterm_outside_lightning_raises_stopped_once_and_exits_143(stop_watch):
+    with pytest.raises(stop_watch.Stopped):
+        os.kill(os.getpid(), signal.SIGTERM)  # e.g. while data load or between jobs
+    os.kill(os.getpid(), signal.SIGTERM)  # a second one, while the first unwinds: recorded, nothing raised
+    os.kill(os.getpid(), signal.SIGINT)
+    assert stop_watch.requested() and stop_watch.exit_code() == 143 and stop_watch.name() == "SIGTERM"
+    with pytest.raises(stop_watch.Stopped):  # what every loop asks before it starts a job, batch, group or stage
+        stop_watch.check()
+
+
+def test_sigterm_inside_lightning_is_left_to_lightnings_handler(stop_watch):
+    """During fit, Lightning's connector holds SIGTERM and calls the handler it found after its own:
+    nothing is raised mid-batch, Lightning's loops stop at the batch's end."""
+    from pytorch_lightning.trainer.connectors.signal_connector import _HandlersCompose
+
+    noticed = []
+    signal.signal(signal.SIGTERM, _HandlersCompose([lambda *_: noticed.append(1), signal.getsignal(signal.SIGTERM)]))
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert noticed == [1] and stop_watch.requested() and stop_watch.exit_code() == 143
+    with pytest.raises(KeyboardInterrupt):  # a Stopped: every `except KeyboardInterrupt` that ends a run ends it here
+        stop_watch.check()
+
+
+def test_a_stopped_study_stage_chooses_nothing_and_no_stage_starts_after_it(stop_watch, monkeypatch, tmp_path):
+    """The stop came during stage `coarse`: the study returns 143 without reading coarse's incomplete
+    results and without starting `fine`."""
+    from types import SimpleNamespace
+
+    from ablab.study import runner
+
+    started, chosen = [], []
+
+    def stage_stopped_by_sigterm(study, stage, carried, extra, out):
+        started.append(stage.name)
+        stop_watch._received.append(signal.SIGTERM)  # as the handler records it; the stage's sweep exits 143
+        return 143
+
+    monkeypatch.setattr(runner, "run_stage", stage_stopped_by_sigterm)
+    monkeypatch.setattr(runner, "winner", lambda *a: chosen.append(a) or [])
+    stages = [SimpleNamespace(name=n, predict=None, carry=[], sweep={"dropout": [0, 0.1]}) for n in ("coarse", "fine")]
+    assert runner.run(SimpleNamespace(stages=stages), [], tmp_path) == 143
+    assert started == ["coarse"] and chosen == []
+
+
+def test_the_ofat_sweeper_launches_no_batch_after_a_stop(stop_watch):
+    from hydra_plugins.ablab_sweepers.ofat_sweeper import OFATSweeper
+
+    launched = []
+
+    class Launcher:
+        def launch(self, batch, initial_job_idx):
+            launched.append(batch)
+            return []
+
+    sweeper = OFATSweeper()
+    sweeper.launcher = Launcher()
+    stop_watch._received.append(signal.SIGTERM)
+    with pytest.raises(stop_watch.Stopped):
+        sweeper._launch([["seed=0"], ["seed=1"]])  # a seed=auto round, a greedy step, a plain OFAT batch
+    assert launched == []
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_sweep_with_143_and_the_same_command_resumes_it(tmp_path):
+    """SIGTERM in job 0's second epoch: job 0 ends interrupted with epoch 1 checkpointed, job 1 never
+    starts, exit code 143; the same command finishes job 0 from its checkpoint and runs job 1."""
+    sweep = tmp_path / "sweep"
+    command = ["-m", "model=mlp", "model.hidden=[16]", "seed=0,1", *TINY, "trainer.max_epochs=2",
+               "+callbacks.term._target_=tests.fault_callbacks.SignalAt", "+callbacks.term.epoch=1",
+               "+callbacks.term.batch=2", f"+callbacks.term.once={tmp_path / 'once'}", f"hydra.sweep.dir={sweep}"]
+    stopped = run_cli(*command)
+    assert stopped.returncode == 143, stopped.stderr[-2000:]
+    assert "Traceback" not in stopped.stderr
+    assert f"ablab: sweep interrupted by SIGTERM; run the same command with hydra.sweep.dir={sweep}" in stopped.stderr
+    record = read_results(sweep / "0")
+    assert record["status"] == "interrupted" and len(record["history"]) == 1
+    assert (sweep / "0" / "checkpoints" / "last.ckpt").is_file() and not (sweep / "1").exists()
+    resumed = run_cli(*command)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    first, second = read_results(sweep / "0"), read_results(sweep / "1")
+    assert first["status"] == second["status"] == "completed"
+    assert first["resume"]["epoch"] == 0 and len(first["history"]) == 2  # on from epoch 1's checkpoint
+
+
+@pytest.mark.slow
+def test_sigterm_twice_stops_a_fused_group_with_every_member_interrupted(tmp_path):
+    """A scheduler's SIGTERM, and a second one while the group stops: every member is an interrupted
+    run with its finished epoch, the exit code is 143, and nothing else starts."""
+    sweep = tmp_path / "sweep"
+    proc = run_cli("-m", "hydra/launcher=fused", "model=mlp", "model.hidden=[16]", "seed=0,1", "optimizer.lr=0.01,0.1",
+                   *TINY, "trainer.max_epochs=2", "+callbacks.term._target_=tests.fault_callbacks.SignalAt",
+                   "+callbacks.term.epoch=1", "+callbacks.term.batch=2", "+callbacks.term.again=true",
+                   f"hydra.sweep.dir={sweep}")
+    assert proc.returncode == 143, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and "as one fused group of 4" in proc.stderr
+    for j in range(4):
+        record = read_results(sweep / str(j))
+        assert record["status"] == "interrupted" and len(record["history"]) == 1, record
+
+
+# ---- 8. every key checked ----
+
+@pytest.fixture
+def hydra_conf():
+    from hydra import initialize_config_dir
+
+    from ablab.paths import CONF_DIR
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        yield
+
+
+def composed_with_hydra(*overrides: str):
+    from hydra import compose
+
+    return compose("train", overrides=list(overrides), return_hydra_config=True)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["+trainer.max_epoch=5"], "unknown config key 'trainer.max_epoch' (from +trainer.max_epoch=5): ablab does not "
+                               "read it; did you mean trainer.max_epochs"),
+    (["+max_epochs=5"], "did you mean trainer.max_epochs?"),
+    (["+callbacks.mine.every=5"], "callbacks.mine (from +callbacks.mine.every=5): a callback needs a _target_"),
+    (["+callbacks.kill._target_=tests.fault_callbacks.KillAt", "+callbacks.kill.epochs=1"],
+     "unknown config key 'callbacks.kill.epochs' (from +callbacks.kill.epochs=1): ablab does not read it; "
+     "did you mean callbacks.kill.epoch?"),
+    (["hydra/launcher=joblib", "hydra.launcher.n_jobs=0"], "hydra.launcher.n_jobs=0 is not allowed"),
+    (["hydra/sweeper=ofat", "hydra.sweeper.min_seeds=1"], "hydra.sweeper.min_seeds=1 is not allowed: must be an integer >= 2"),
+    (["hydra/sweeper=ofat", "hydra.sweeper.alpha=5"], "hydra.sweeper.alpha=5.0 is not allowed: must be a number in (0, 1)"),
+])
+def test_an_added_key_nothing_reads_or_a_plugins_bad_value_is_refused(hydra_conf, overrides, message):
+    from ablab.cli.added_keys import refuse_added
+    from ablab.schema import validate_plugins
+
+    cfg = composed_with_hydra(*overrides)
+    with pytest.raises(UserError) as error:
+        refuse_added(cfg, "train")
+        validate_plugins(cfg)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_added_keys_ablab_passes_on_are_accepted(hydra_conf):
+    """A Lightning Trainer or torch.optim argument by its name, a callback of the user's own, and a
+    key another option of its group reads (a study's strength for a sweep of regularizer=none,l1,l2)."""
+    from ablab.cli.added_keys import refuse_added
+
+    refuse_added(composed_with_hydra("+trainer.accumulate_grad_batches=2", "optimizer=sgd", "+optimizer.dampening=0.1",
+                                     "+callbacks.kill._target_=tests.fault_callbacks.KillAt", "+callbacks.kill.epoch=1",
+                                     "++dropout=0.1", "regularizer=none", "+regularizer.strength=0.001"), "train")
+
+
+def test_a_key_an_experiment_file_adds_is_refused_by_name(hydra_conf, tmp_path):
+    from ablab.cli.added_keys import refuse_added
+
+    (tmp_path / "experiment").mkdir()
+    (tmp_path / "experiment" / "typo.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - override /optimizer: sgd\noptimizer:\n  momentun: 0.9\n")
+    cfg = composed_with_hydra(f"hydra.searchpath=[file://{tmp_path}]", "experiment=typo")
+    with pytest.raises(UserError, match=r"unknown config key 'optimizer.momentun' \(from experiment=typo\): "
+                                        r"ablab does not read it; did you mean optimizer.momentum\?"):
+        refuse_added(cfg, "train")
+
+
+def test_the_sweepers_corrections_are_the_reports():
+    from ablab.report.stats import CORRECTIONS
+    from ablab.schema.sweeper import CORRECTIONS as CHECKED
+
+    assert CHECKED == CORRECTIONS
+
+
+@pytest.mark.parametrize("args, message", [
+    (["emnist_ofat", "--seeds", "auto", "hydra.sweeper.max_seeds=2"],
+     "study emnist_ofat, stage mlp_search: hydra.sweeper.max_seeds=2 is not allowed"),
+    (["mnist_mlp_grid", "+trainer.max_epoch=2"], "unknown config key 'trainer.max_epoch' (from +trainer.max_epoch=2)"),
+])
+def test_a_study_refuses_a_plugins_bad_value_or_an_unread_key_before_any_stage(tmp_path, capsys, args, message):
+    from ablab.study.__main__ import main
+
+    assert main([*args, "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ablab: error:") and message in err[0], err
+    assert not (tmp_path / "s").exists()
+
+
+def test_the_monitored_names_checked_are_the_ones_a_run_logs():
+    """callbacks.checkpoint.monitor=val/accuracy is refused up front, not after an epoch's work."""
+    from ablab.lit import SAME_AS_ACCURACY, split_metrics
+    from ablab.schema.callbacks import MONITORED
+
+    logged = {f"val/{k}" for k in split_metrics(10) if k not in SAME_AS_ACCURACY + ("per_class_acc", "confusion_matrix")}
+    assert set(MONITORED) == logged | {"val/loss", "train/acc", "train/loss_epoch", "train/penalty"}
+    from hydra import compose, initialize_config_dir
+
+    from ablab.paths import CONF_DIR
+    from ablab.schema import validate
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train", ["callbacks.checkpoint.monitor=val/accuracy"])
+    with pytest.raises(UserError, match="callbacks.checkpoint.monitor='val/accuracy' is not allowed: must be one of val/acc"):
+        validate(cfg)

@@ -2,6 +2,7 @@
 seeds, a grid without its defaults, and the per-example evidence of predictions.npz."""
 import csv
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -174,3 +175,45 @@ def test_spread_split_by_per_example_rates(tmp_path, rng):
     assert got.observed == pytest.approx(np.var([1 - w.mean() for w in wrong], ddof=1))
     assert main([str(sweep)]) == 0
     assert "alone predicts" in (sweep / "report.md").read_text()
+
+
+def test_undecided_rows_get_the_familys_interval_not_a_narrower_one():
+    """Holm over 4 comparisons, none rejected: each undecided row's interval is drawn at α/4 (the
+    level the first step needed), not at α·p/p_adj (95.5% for the row with p = 0.9)."""
+    from ablab.report.stats import Comparison, decide
+
+    raw = []
+    for t in (1.7, 1.0, 0.6, 0.1):
+        p = float(2 * stats.t.sf(t, 24))
+        raw.append(Comparison(t * 0.01, p_value=p, se=0.01, df=24, verdict="undecided"))
+    half = stats.t.ppf(1 - 0.05 / 4 / 2, 24) * 0.01
+    for c in decide(raw, 0.05, "holm"):
+        assert c.verdict == "undecided" and c.alpha_used == pytest.approx(0.0125)
+        assert c.ci_high - c.ci_low == pytest.approx(2 * half) and c.ci_low < 0 < c.ci_high
+    # One rejected: the other three are read at α/3; the rejected one still excludes 0.
+    raw[0] = replace(raw[0], delta=0.06, p_value=float(2 * stats.t.sf(6.0, 24)))
+    got = decide(raw, 0.05, "holm")
+    assert got[0].verdict == "better" and got[0].ci_low > 0
+    assert all(c.alpha_used == pytest.approx(0.05 / 3) and c.ci_low < 0 < c.ci_high for c in got[1:])
+
+
+def test_a_noisy_row_beside_noiseless_ones_is_not_pooled():
+    """The other rows reproduce exactly (a configuration stuck at chance on every seed): their
+    residual variance is 0, so a noisy row's F is infinite and it keeps its own test rather than
+    pooling its noise over 3 × 2 degrees of freedom."""
+    rows = [keyed([0.5, 0.5, 0.5])] * 3 + [keyed([0.55, 0.62, 0.48])]
+    got, fell_back = pooled_tests(rows, [(1, 0), (2, 0), (3, 0)], [None] * 3)
+    assert fell_back == {2} and 2 not in got
+
+
+def test_a_nan_metric_is_no_measurement_and_leaves_the_pool_intact(tmp_path, rng):
+    """A completed run whose metric is NaN (results.json writes NaN for a loss that overflowed) is
+    left out like a missing value: its row is tested on its two other runs, not given a NaN p."""
+    values = {"": rng.normal(0.9, 0.003, 3)}
+    for v in ("a", "b", "c"):
+        values[f"model.act={v}"] = rng.normal(0.9, 0.003, 3)
+    values["model.act=c"][1] = float("nan")
+    table = build_table(collect(ofat_sweep(tmp_path / "s", values, seeds=[0, 1, 2])))
+    rows = {r.value: r for r in table.rows}
+    assert rows["c"].summary.n == 2 and math.isfinite(rows["c"].summary.mean)
+    assert all(math.isfinite(r.comparison.p_value) for r in table.rows if r.comparison is not None)

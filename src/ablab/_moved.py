@@ -26,7 +26,7 @@ MOVED = {
     "ablab.resumable": "ablab.run.resume.state",
     "ablab.resume_from": "ablab.run.resume.start",
     "ablab.run_lock": "ablab.run.lock",
-    "ablab.sigint": "ablab.run.sigint",
+    "ablab.sigint": "ablab.run.stop",
     "ablab.summary": "ablab.run.summary",
     "ablab.sweeps.resume": "ablab.run.resume.earlier",
 }

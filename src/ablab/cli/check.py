@@ -1,7 +1,8 @@
 """Everything a command can be refused for is found before work starts: `CheckConfig`, a
 Hydra callback (conf/hydra/default.yaml), runs before Hydra creates a run or sweep directory.
 
-- A run: its config through the schemas (omegaconf only, no torch: answered in about a
+- A run: the keys it adds (`+key=...`, an experiment file) against those ablab reads
+  (ablab.cli.added_keys), its config through the schemas (omegaconf only, no torch: answered in about a
   second), then its output locations (run directory; predict's `output=`) made or found
   writable.
 - A sweep, before its first job: the shared config, then every job's values (ablab.sweeps.
@@ -47,10 +48,12 @@ def _refuse_mistakes(check, config, config_name) -> None:
 
 
 def _validate(config, config_name) -> bool:
+    from ablab.cli.added_keys import refuse_added
     from ablab.schema import CONFIGS, validate  # omegaconf only: no torch
 
     if config_name not in CONFIGS:
         return False
+    refuse_added(config, config_name)  # +key=... and experiment files: only keys ablab reads
     validate(config, config_name)
     return True
 
@@ -64,6 +67,9 @@ def _check_run(config, config_name) -> None:
 
 
 def _check_sweep(config, config_name) -> None:
+    from ablab.schema import validate_plugins
+
+    validate_plugins(config)  # the sweeper's and launcher's own keys: hydra.sweeper.max_seeds, ...
     if config_name == "train" and config.get("seed") == "auto":
         config = _seeds_left_to_the_sweeper(config)
     if not _validate(config, config_name):
@@ -108,7 +114,7 @@ def _check_every_job(config, config_name):
     from hydra import compose
     from hydra.core.global_hydra import GlobalHydra
 
-    from ablab.cli import hints
+    from ablab.cli import added_keys, hints
     from ablab.paths import CONF_DIR
     from ablab.schema import validate
     from ablab.sweeps.precheck import UnknownKey, check_jobs, planned_jobs
@@ -125,6 +131,7 @@ def _check_every_job(config, config_name):
         return compose(config_name, overrides)  # no hydra node: a tenth of the size to copy per job
 
     try:
-        return check_jobs(planned_jobs(config), composed, lambda cfg: validate(cfg, config_name), is_group)
+        return check_jobs(planned_jobs(config), composed, lambda cfg: validate(cfg, config_name), is_group,
+                          added_keys.check)
     except UnknownKey as exc:
         raise UserError(hints.did_you_mean(exc.key, CONF_DIR, config_name)) from None

@@ -12,7 +12,8 @@ is answered in about a second and leaves no empty outputs/<date>/<time>/ behind.
 In a sweep (-m) a job's error fails that job only: Hydra records it and runs the next
 one, and the sweep ends with one line counting the failed jobs (ablab.sweeps.outcome).
 
-Exit codes: 0 done, 1 a failed sweep job (or a bug), 2 a user error, 130 Ctrl-C.
+Exit codes: 0 done, 1 a failed sweep job (or a bug), 2 a user error, 130 Ctrl-C (SIGINT),
+143 SIGTERM (ablab.run.stop: the running jobs end interrupted, nothing new starts).
 """
 import functools
 import logging
@@ -28,9 +29,9 @@ from omegaconf.errors import OmegaConfBaseException
 from ablab.cli import quiet
 from ablab.cli.check import release_sweep_locks
 from ablab.cli.hints import explain
-from ablab.errors import FAILED, INTERRUPTED, UserError, fail
+from ablab.errors import FAILED, UserError, fail
 from ablab.paths import CONF_DIR, shown
-from ablab.run import sigint
+from ablab.run import stop
 from ablab.sweeps import outcome
 
 
@@ -56,6 +57,7 @@ def hydra_entry(config_name: str):
     def wrap(task):
         @functools.wraps(task)
         def task_with_user_errors(cfg):
+            stop.check()  # a stop that came in the last job's last moments: no new job starts
             try:
                 return task(cfg)
             except (UserError, OmegaConfBaseException) as exc:  # e.g. a mandatory ??? value left unset
@@ -65,8 +67,7 @@ def hydra_entry(config_name: str):
                 outcome.job_failed(HydraConfig.get().runtime.output_dir, message)
                 raise  # in a sweep, Hydra records the job as failed and runs the next one
             except Exception as exc:  # a bug, or a mistake no check knows: one line, the traceback in the log
-                if sigint.seen():  # Ctrl-C that surfaced as another error (e.g. inside a checkpoint write)
-                    raise KeyboardInterrupt from exc
+                stop.check()  # a stop signal that surfaced as another error (e.g. inside a checkpoint write)
                 where = _traceback_to_log(exc)
                 # Shorten the error, never the pointer to its traceback.
                 message = outcome.one_line(f"{type(exc).__name__}: {exc}") + (f" (traceback in {where})" if where else "")
@@ -82,17 +83,17 @@ def hydra_entry(config_name: str):
             # Hydra raises instead of printing its own multi-line report (also where the user's
             # environment says HYDRA_FULL_ERROR=0); we print errors ourselves, in one line.
             os.environ["HYDRA_FULL_ERROR"] = "1"
-            sigint.watch()
+            stop.watch()
             try:
                 with quiet.without_hydra_job_errors():  # a failed job has said why in ablab's line
                     main()
-            except KeyboardInterrupt:
-                outcome.interrupted()
-                sys.exit(INTERRUPTED)
+            except KeyboardInterrupt:  # Ctrl-C, or stop.Stopped (SIGTERM outside Lightning's loops)
+                outcome.interrupted(stop.name())
+                sys.exit(stop.exit_code())
             except SystemExit:
-                if sigint.seen():  # Lightning's sys.exit(1) after Ctrl-C during fit
-                    outcome.interrupted()
-                    sys.exit(INTERRUPTED)
+                if stop.requested():  # Lightning's sys.exit(1) after Ctrl-C, its SIGTERMException
+                    outcome.interrupted(stop.name())
+                    sys.exit(stop.exit_code())
                 raise
             except Exception as exc:
                 code = outcome.finish(raised=exc)  # a sweep whose jobs failed: one line naming them

@@ -30,7 +30,8 @@ def did_you_mean(key: str, conf_dir: str, config_name: str) -> str:
         hint = "; did you mean " + " or ".join([prefix + c for c in close] + nested) + "?"
     else:
         hint = f"; {repr(parent) if parent else 'the config'} has: {', '.join(sorted(names)[:12])}" if names else ""
-    return f"unknown config key or group '{key}'{hint} (+{key}=... adds a new key on purpose)"
+    return (f"unknown config key or group '{key}'{hint} (+{key}=... adds a key only where ablab passes it on: "
+            "an argument of its node's _target_, or a callback of your own)")
 
 
 def _keys(conf_dir: str, config_name: str, failed: str) -> tuple[list[str], dict[str, list[str]]]:

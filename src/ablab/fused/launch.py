@@ -27,7 +27,7 @@ from hydra.core.utils import JobReturn, configure_log, run_job
 
 from ablab.fused import grouping
 from ablab.fused.jobs import Job, compose
-from ablab.run import membership, sweep_output
+from ablab.run import membership, stop, sweep_output
 
 
 def say(line: str) -> None:
@@ -54,6 +54,7 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list[JobReturn]:
     returns: dict[int, JobReturn] = {}
     units = [[j] for these in alone.values() for j in these] + list(by_key.values())
     for unit in sorted(units, key=lambda u: u[0].idx):  # in job order, each group where its first job is
+        stop.check()  # a stop signal: no job or group starts after it
         if len(unit) == 1:
             returns[unit[0].idx] = one(launcher, unit[0])
         else:
@@ -96,11 +97,13 @@ def fused(launcher, jobs: list[Job]) -> dict[int, JobReturn]:
         groups[split_key(member)].append((job, member))
     for group in groups.values():
         for part in _capped(group, launcher.max_members):
+            stop.check()
             if len(part) == 1:
                 returns[part[0][0].idx] = one(launcher, part[0][0])
             else:
                 returns.update(train_and_finish(launcher, part))
     for job in singles:
+        stop.check()
         returns[job.idx] = one(launcher, job)
     return returns
 

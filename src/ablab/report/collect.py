@@ -6,6 +6,7 @@ written one yet its .hydra/overrides.yaml (it is listed as running).
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +24,14 @@ class Run:
     error: Optional[str] = None
 
     def value(self, path: str) -> Optional[float]:
-        """A number at a dotted path ("test.acc", "wall_s"); None when absent or null."""
+        """A number at a dotted path ("test.acc", "wall_s"); None when absent, null or not finite (a
+        NaN is no measurement: averaged or fitted, it would turn every statistic it enters into NaN)."""
         node: Any = self.results
         for part in path.split("."):
             node = node.get(part) if isinstance(node, dict) else None
-        return float(node) if isinstance(node, (int, float)) and not isinstance(node, bool) else None
+        if not isinstance(node, (int, float)) or isinstance(node, bool) or not math.isfinite(node):
+            return None
+        return float(node)
 
 
 def _natural(path: Path) -> list:

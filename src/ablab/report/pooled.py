@@ -130,9 +130,12 @@ def pooled_tests(keyed: Sequence[Keyed], pairs: Sequence[tuple[int, int]],
                 i, r = pairs[p]
                 own, n = _own_var(data[i], data[r])
                 rest = Fit({j: data[j] for j in rows if j != i})
-                if own is None or rest.df <= 0 or not rest.var > 0:
+                if own is None or rest.df <= 0 or not math.isfinite(rest.var):
                     continue
-                p_check = special.fdtrc(n - 1, rest.df, own / (2 * rest.var))  # scipy.stats.f.sf
+                if rest.var > 0:
+                    p_check = special.fdtrc(n - 1, rest.df, own / (2 * rest.var))  # scipy.stats.f.sf
+                else:  # the others reproduce exactly: any spread of this row's is another noise
+                    p_check = 0.0 if own > 0 else 1.0
                 if p_check < CHECK_LEVEL:
                     failed.add(p)
                 if p_check < EXCLUDE_LEVEL:

@@ -23,7 +23,8 @@ one-sided tests reject after correction: the difference lies inside ±δ, possib
 yet negligible), undecided (neither: more runs could decide), single run (no spread to test).
 Intervals of a rate are bounded to what it can take (`bounded`: a mean to [0, 1], a difference
 to [-1, 1]; cutting at the bound never excludes the true value). Intervals are shown at the level
-each row's decision was made at (α · p / p_adjusted), so
+each row's decision was made at (a rejected row: α · p / p_adjusted, its step's level; a row not
+rejected: the level the next step needed, α/(m - r) for Holm), so
 "significant" and "the interval excludes 0" agree after correction too; the equivalence
 interval is the matching 1 - 2α' interval, which lies inside ±δ exactly when TOST rejects.
 """
@@ -221,11 +222,20 @@ def adjust(p_values: Sequence[Optional[float]], correction: str = "holm") -> lis
     return out
 
 
-def _level(alpha: float, p: float, p_adj: float, family: int) -> float:
-    """The per-comparison level the correction implies for this row: p < it exactly when p_adj < alpha."""
-    if p_adj <= 0 or p <= 0:
-        return alpha / max(1, family)
-    return min(alpha, alpha * p / p_adj)
+def _level(alpha: float, p: float, p_adj: float, family: int, rejected: int, correction: str) -> float:
+    """The per-comparison level of this row's interval. A rejected row: α · p / p_adj, its step's
+    level (α/(m - j + 1) for Holm's j-th step), so the interval excludes 0 exactly when p_adj < α.
+    A row the correction did not reject: the level the next step needed, α/(m - r) for Holm with
+    r rejections (Holm's compatible bound for the non-rejected), α (r + 1)/m for BH; every such
+    row has p at or above it, so its interval holds 0. α · p / p_adj there would draw a row with
+    p = 0.9 of 4 (p_adj capped at 1) at 95.5% where the family's level is 98.75%."""
+    if p_adj < alpha:
+        return alpha / max(1, family) if p_adj <= 0 or p <= 0 else min(alpha, alpha * p / p_adj)
+    if correction == "holm":
+        return alpha / max(1, family - rejected)
+    if correction == "bh":
+        return alpha * (rejected + 1) / max(1, family)
+    return alpha
 
 
 def decide(comparisons: Sequence[Comparison], alpha: float = ALPHA, correction: str = "holm",
@@ -238,18 +248,21 @@ def decide(comparisons: Sequence[Comparison], alpha: float = ALPHA, correction: 
     family = sum(tested)
     p_adj = adjust([c.p_value for c in comparisons], correction)
     eq_adj = adjust([c.p_equivalence if c.p_value is not None else None for c in comparisons], correction)
+    rejected = sum(1 for q in p_adj if q is not None and q < alpha)
+    eq_family = sum(1 for q in eq_adj if q is not None)
+    eq_rejected = sum(1 for q in eq_adj if q is not None and q < alpha)
     sign = 1 if mode == "max" else -1
     out = []
     for c, pa, qa in zip(comparisons, p_adj, eq_adj):
         if c.p_value is None or c.se is None or c.delta is None:
             out.append(c)
             continue
-        level = _level(alpha, c.p_value, pa, family)
+        level = _level(alpha, c.p_value, pa, family, rejected, correction)
         low, high = _interval(c.delta, c.se, c.df, level)
         eq_low = eq_high = None
         equivalent = False
         if qa is not None and min_effect:
-            eq_level = _level(alpha, c.p_equivalence, qa, family)
+            eq_level = _level(alpha, c.p_equivalence, qa, eq_family, eq_rejected, correction)
             eq_low, eq_high = _interval(c.delta, c.se, c.df, min(0.999, 2 * eq_level))
             equivalent = qa < alpha
         if equivalent:

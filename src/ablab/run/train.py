@@ -23,7 +23,7 @@ from pytorch_lightning.callbacks import ProgressBar
 from ablab.errors import UserError
 from ablab.factors import build
 from ablab.lit import Classifier
-from ablab.run import devices, distributed, hparams, membership, names, predictions, sigint, sweep_output
+from ablab.run import devices, distributed, hparams, membership, names, predictions, stop, sweep_output
 from ablab.run.callbacks import Diverged, Throughput, callbacks_for, progress_bar
 from ablab.run.checkpoint_io import AtomicCheckpointIO
 from ablab.run.cuda_probe import plain_cuda_check_on_cpu
@@ -135,7 +135,7 @@ def recorded(results: ResultsWriter, job: Job, clock: RunClock):
         _say_how_to_resume(job)
         raise
     except Exception as exc:
-        if sigint.seen():  # Ctrl-C inside a write surfaces as the writer's own error
+        if stop.requested():  # a stop signal inside a write surfaces as the writer's own error
             results.end("interrupted", "interrupted by the user")
             _say_how_to_resume(job)
             raise KeyboardInterrupt from exc

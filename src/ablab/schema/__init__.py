@@ -17,7 +17,7 @@ from omegaconf import DictConfig
 
 from ablab.schema.model import activation_names
 
-__all__ = ["CONFIGS", "activation_names", "schema", "validate"]  # activation_names: for ablab.factors.build
+__all__ = ["CONFIGS", "activation_names", "schema", "validate", "validate_plugins"]  # activation_names: for ablab.factors.build
 
 # Each primary config: its own keys' schema first, then the groups it composes.
 CONFIGS = {
@@ -44,3 +44,14 @@ def validate(cfg: DictConfig, config: str = "train") -> None:
         if name == own or cfg.get(name) is not None:
             for check in schema(name).checks:
                 check(cfg)
+
+
+def validate_plugins(config: DictConfig) -> None:
+    """Check a sweep's `hydra.sweeper` and `hydra.launcher` (ablab's own plugins and the ones it
+    configures); raise UserError at the first mistake."""
+    for group in ("sweeper", "launcher"):
+        node = config.hydra.get(group)
+        if node is not None:
+            schema(group).check_node(node, f"hydra.{group}.")
+            for check in schema(group).checks:
+                check(config)

@@ -4,6 +4,7 @@ arguments, and the one combination that cannot work: a schedule spanning the who
 from omegaconf import DictConfig, OmegaConf
 
 from ablab.errors import UserError
+from ablab.schema.callbacks import MONITORED
 from ablab.schema.rules import Schema, integer, number, one_of
 
 def _bounded_run(cfg: DictConfig) -> None:
@@ -18,6 +19,7 @@ def _bounded_run(cfg: DictConfig) -> None:
 SCHEMA = Schema(
     keys={
         "interval": one_of("epoch", "step"),
+        "monitor": one_of(*MONITORED),  # plateau's metric: one the run logs every epoch
         "lr_scheduler.pct_start": number(gt=0, lt=1),
         "lr_scheduler.gamma": number(gt=0, le=1),
         "lr_scheduler.step_size": integer(ge=1),

@@ -8,7 +8,9 @@
     python train.py -m study=emnist_ofat --dry-run    # the same, from train.py
 
 Writes <out>/<stage>/ (one Hydra sweep per stage) and <out>/report.md. Exit codes as
-train.py: 2 a user error (before anything trains), 1 some job failed, 130 Ctrl-C.
+train.py: 2 a user error (before anything trains), 1 some job failed, 130 Ctrl-C, 143 SIGTERM
+(the running jobs end interrupted, no stage starts and no report is written; the same
+command with --out goes on).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ablab.errors import FAILED, INTERRUPTED, USER_ERROR, UserError, say
+from ablab.errors import FAILED, USER_ERROR, UserError, say
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -53,7 +55,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _print_plan(plans)
         return 0
 
-    from ablab.run import sweep_output
+    from ablab.run import stop, sweep_output
     from ablab.study import report, runner
 
     out = args.out or Path("multirun") / f"{study.name}-{study.scale}" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
@@ -62,25 +64,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except UserError as exc:
         say(str(exc))
         return USER_ERROR
+    stop.watch()  # a stop signal from here on: the running jobs end interrupted, and the study with them
     sweep_output.begin_study(sum(len(p.jobs) for p in plans))  # each job's line: [i/n] and the time left
     try:
         try:
             code = runner.run(study, list(args.overrides) + (["verbose=true"] if args.verbose else []), out)
-        except KeyboardInterrupt:
-            code = INTERRUPTED
         except UserError as exc:
             say(str(exc))
             code = FAILED
-        if code == INTERRUPTED:
-            again = (["--seeds", "auto"] if args.seeds else []) + args.overrides
-            print(f"ablab-study: interrupted; continue with: {runner.resume_hint(study, out, again)}", file=sys.stderr)
+        if not stop.requested():
+            written = report.write(study, out)
+            print(f"ablab-study: {study.name} ({study.scale}) done; report: {written}")
             return code
-        written = report.write(study, out)
-        print(f"ablab-study: {study.name} ({study.scale}) done; report: {written}")
-        return code
+    except KeyboardInterrupt:  # Ctrl-C, or a stop signal outside a stage's jobs (stop.Stopped)
+        pass
     finally:
         sweep_output.end_study()
         lock.release()
+    # Stopped: never "done", no report; the same command goes on where the stop left the study.
+    again = (["--seeds", "auto"] if args.seeds else []) + args.overrides
+    print(f"ablab-study: interrupted; continue with: {runner.resume_hint(study, out, again)}", file=sys.stderr)
+    return stop.exit_code()
 
 
 def _claimed(out: Path, composed: list):

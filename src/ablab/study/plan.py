@@ -159,15 +159,21 @@ def _composed(study: Study, stage: Stage, overrides: list[str], trying: Optional
     from hydra import compose, initialize_config_dir
     from omegaconf.errors import OmegaConfBaseException
 
+    from ablab.cli.added_keys import refuse_added
     from ablab.cli.hints import explain
     from ablab.paths import CONF_DIR
-    from ablab.schema import validate
+    from ablab.schema import validate, validate_plugins
 
     where = f"study {study.name}, stage {stage.name}" + (f" ({trying})" if trying else "")
+    # The stage's sweeper as its sweep will have it (seed=auto is the sweeper's, checked as seed 0),
+    # so its keys are checked with the rest, as are keys added with +key=... (before any stage runs).
+    plugin = [o for o in sweeper_overrides(study, stage) if o != "seed=auto"]
     try:
         with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-            cfg = compose("train", overrides, return_hydra_config=True)
+            cfg = compose("train", plugin + overrides, return_hydra_config=True)
+            refuse_added(cfg, "train")
         validate(cfg)
+        validate_plugins(cfg)
     except UserError as exc:
         raise UserError(f"{where}: {exc}") from None
     except (OmegaConfBaseException, Exception) as exc:  # Hydra's composition errors are several kinds

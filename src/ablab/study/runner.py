@@ -16,10 +16,10 @@ from typing import Optional
 
 import yaml
 
-from ablab.errors import INTERRUPTED, USER_ERROR, UserError
+from ablab.errors import USER_ERROR, UserError
 from ablab.report.collect import Run, collect
 from ablab.report.table import key_of
-from ablab.run import sweep_output
+from ablab.run import stop, sweep_output
 from ablab.study import plan
 from ablab.study.spec import Stage, Study
 
@@ -150,17 +150,24 @@ def write_test_csv(job: Path, path: Path) -> Path:
 
 def run(study: Study, extra: list[str], out: Path) -> int:
     """Every stage in order; the exit code of the first stage that could not finish, else
-    1 when some job failed (its stage went on with the jobs that completed), else 0."""
+    1 when some job failed (its stage went on with the jobs that completed), else 0.
+
+    A stop signal (ablab.run.stop) ends the study where it finds it: no stage starts after it,
+    and the stage it stopped chooses nothing (its incomplete results would choose wrongly); the
+    same command goes on from there: finished jobs are skipped, interrupted ones resumed."""
     out.mkdir(parents=True, exist_ok=True)
     winners: dict[str, list[str]] = {}
     failed = 0
     for stage in study.stages:
+        stop.check()
         if stage.predict is not None:
             code = run_predict(study, stage, out)
         else:
             carried = plan.merged(*[winners.get(c, []) for c in stage.carry])
             code = run_stage(study, stage, carried, extra, out)
-        if code in (USER_ERROR, INTERRUPTED):
+        if stop.requested():  # the stage ended early: nothing may be chosen from it
+            return stop.exit_code()
+        if code == USER_ERROR:
             return code
         failed += code != 0
         if stage.predict is None and stage.sweep:

@@ -170,12 +170,14 @@ def _draw_setting(run: Path) -> str:
     return str(viz.get("draw", "auto"))
 
 
-def interrupted() -> None:
+def interrupted(by: str = "Ctrl-C (SIGINT)") -> None:
+    """Say that a stop signal (`by`) ended the run or sweep, and for a sweep how to resume it."""
     if sweep_dir() is None:
-        print("ablab: interrupted", file=sys.stderr)
+        print(f"ablab: interrupted by {by}", file=sys.stderr)
     else:
-        print(f"ablab: sweep interrupted; run the same command with hydra.sweep.dir={shown(sweep_dir())} "
-              "to resume it (completed jobs are skipped)", file=sys.stderr)
+        print(f"ablab: sweep interrupted by {by}; run the same command with hydra.sweep.dir={shown(sweep_dir())} "
+              "to resume it (completed jobs are skipped, interrupted ones go on from their last finished epoch)",
+              file=sys.stderr)
 
 
 def job_failed(job_dir: str, message: str) -> None:

@@ -17,9 +17,8 @@ from typing import Callable, Iterable, Optional
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from ablab.errors import UserError
+from ablab.schema.sweeper import BASIC, OFAT
 
-BASIC = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
-OFAT = "hydra_plugins.ablab_sweepers.ofat_sweeper.OFATSweeper"
 # Optuna: processes given one sweep directory are workers of its one study (ablab.sweeps.search),
 # each trial in its own job directory, so the directory is not locked to one of them.
 SEARCH = "hydra_plugins.ablab_sweepers.optuna_sweeper.OptunaSweeper"
@@ -53,10 +52,12 @@ def planned_jobs(config: DictConfig) -> list[list[str]]:
 
 
 def check_jobs(jobs: Iterable[list[str]], compose: Callable[[list[str]], DictConfig],
-               validate: Callable[[DictConfig], None], is_group: Callable[[str], bool]) -> list[DictConfig]:
+               validate: Callable[[DictConfig], None], is_group: Callable[[str], bool],
+               check_added: Optional[Callable[[DictConfig, str, str], None]] = None) -> list[DictConfig]:
     """Check each job's config: composed once per distinct set of group choices, the job's plain
     values set on it for the check and put back after (a copy per job would cost more than the
-    check). Raises UserError at the first bad value; returns one job's config per distinct dataset."""
+    check). A key a job adds (`+key=a,b`) goes to `check_added(cfg, key, override)` first. Raises
+    UserError at the first bad value; returns one job's config per distinct dataset."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     parser = OverridesParser.create()
@@ -71,7 +72,10 @@ def check_jobs(jobs: Iterable[list[str]], compose: Callable[[list[str]], DictCon
         cfg = composed[groups]
         if any(o.is_add() or o.is_force_add() for o in plain):
             cfg = cfg.copy()  # a key this job adds must not stay in the shared config
-        with _values_set(cfg, plain):
+        with _values_set(cfg, plain) as new:
+            for key, given in new:
+                if check_added is not None:
+                    check_added(cfg, key, given)
             validate(cfg)
             dataset = _dataset_key(cfg)
             if dataset not in datasets:
@@ -81,8 +85,9 @@ def check_jobs(jobs: Iterable[list[str]], compose: Callable[[list[str]], DictCon
 
 @contextmanager
 def _values_set(cfg: DictConfig, overrides: list):
-    """`cfg` with each override's value set (open for +key=...), the earlier values back after."""
-    earlier = []
+    """`cfg` with each override's value set (open for +key=...), the earlier values back after;
+    yields the keys that were not there before, each with its override."""
+    earlier, new = [], []
     try:
         with open_dict(cfg):
             for o in overrides:
@@ -91,11 +96,13 @@ def _values_set(cfg: DictConfig, overrides: list):
                 if before is _ABSENT and not (o.is_add() or o.is_force_add()):
                     raise UnknownKey(key)
                 earlier.append((key, before))
+                if before is _ABSENT:
+                    new.append((key, o.input_line))
                 try:
                     OmegaConf.update(cfg, key, o.value(), merge=False)
                 except Exception as exc:  # a value of the wrong kind for its node
                     raise UserError(f"{o.input_line}: {str(exc).splitlines()[0]}") from None
-        yield cfg
+        yield new
     finally:
         with open_dict(cfg):
             for key, value in reversed(earlier):

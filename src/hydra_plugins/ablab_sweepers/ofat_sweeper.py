@@ -180,11 +180,14 @@ class OFATSweeper(Sweeper):
             return None
 
     def _launch(self, jobs: List[List[str]]) -> List[JobReturn]:
+        from ablab.run import stop
+
         assert self.launcher is not None
         size = self.max_batch_size or len(jobs) or 1
         results: List[JobReturn] = []
         for start in range(0, len(jobs), size):
             batch = jobs[start:start + size]
+            stop.check()  # a stop signal ends the sweep here: no batch, round or greedy step starts after it
             self.validate_batch_is_legal(batch)  # fail on composition errors before running
             results += self.launcher.launch(batch, initial_job_idx=self._job_idx)
             self._job_idx += len(batch)

@@ -92,7 +92,10 @@ class OptunaSweeper(Sweeper):
         return summary
 
     def _launch(self, jobs: List[List[str]], first: int) -> List[JobReturn]:
+        from ablab.run import stop
+
         assert self.launcher is not None
+        stop.check()  # a stop signal: no trial starts after it (the search gives the asked trials back)
         with self._composing:  # trials launch from several threads with the devices launcher
             self.validate_batch_is_legal(jobs)  # composition errors before anything runs
         return list(self.launcher.launch(jobs, initial_job_idx=first))
