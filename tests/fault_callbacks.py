@@ -87,12 +87,16 @@ class SignalAt(pl.Callback):
     """Send this process `signal` (SIGTERM, SIGINT) after batch `batch` of epoch `epoch`, as a
     scheduler's preemption or Ctrl-C would, once per `once` path (as KillAt): the same command,
     run again, goes on. With `again`, the same signal once more while the run is stopping
-    (Lightning's on_exception), as an impatient user or a scheduler's second notice sends it."""
+    (Lightning's on_exception), as an impatient user or a scheduler's second notice sends it.
+    With `parent`, the signal goes to the parent process alone (a launcher's worker's parent),
+    as a scheduler sends it to the job's one pid."""
 
     fusable = True  # in a fused group it signals the group's process, as the test wants
 
-    def __init__(self, signal: str = "SIGTERM", epoch: int = 1, batch: int = 1, once: str = "", again: bool = False):
+    def __init__(self, signal: str = "SIGTERM", epoch: int = 1, batch: int = 1, once: str = "", again: bool = False,
+                 parent: bool = False):
         self.name, self.epoch, self.batch, self.once, self.again = signal, epoch, batch, once, again
+        self.parent = parent
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         if trainer.current_epoch == self.epoch and batch_idx + 1 == self.batch:
@@ -100,7 +104,7 @@ class SignalAt(pl.Callback):
                 if Path(self.once).exists():
                     return
                 Path(self.once).touch()
-            os.kill(os.getpid(), getattr(signal, self.name))
+            os.kill(os.getppid() if self.parent else os.getpid(), getattr(signal, self.name))
 
     def on_exception(self, trainer, pl_module, exception):
         if self.again:

@@ -291,6 +291,10 @@ def test_a_second_sweep_into_a_directory_in_use_is_refused(mnist_dir, tmp_path):
      "hydra.sweeper.max_seeds=2 is not allowed: must be an integer >= hydra.sweeper.min_seeds (3)"),
     (["hydra/launcher=fused", "seed=0,1", "hydra.launcher.cpu_max_params=-5"],
      "hydra.launcher.cpu_max_params=-5 is not allowed: must be an integer >= 0"),
+    (["hydra/launcher=devices", "seed=0,1", "hydra.launcher.jobs_per_device=0"],
+     "hydra.launcher.jobs_per_device=0 is not allowed: must be an integer >= 1"),
+    (["hparams_search=optuna", "hydra.sweeper.direction=max"], "hydra.sweeper.direction='max' is not allowed"),
+    (["hparams_search=optuna", "dropout=interval(0.5,0.1)"], "hydra/sweeper=search cannot search 'dropout=interval(0.5,0.1)'"),
     # A key that nothing reads, added on the command line: swept, or for every job.
     (["seed=0,1", "+foo=1,2"], "unknown config key 'foo' (from +foo=1): ablab does not read it"),
     (["seed=0,1", "optimizer=sgd", "++optimizer.momentun=0.9"],
@@ -528,6 +532,54 @@ def test_the_ofat_sweeper_launches_no_batch_after_a_stop(stop_watch):
     assert launched == []
 
 
+def test_a_stop_signal_is_sent_on_to_the_devices_launchers_workers(stop_watch, tmp_path):
+    """SIGTERM to the parent alone reaches each worker process (here one that sleeps, with the
+    default SIGTERM action), and a job waiting for a slot then does not start."""
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
+    from omegaconf import OmegaConf
+
+    from ablab.sweeps import devices
+
+    workers = devices.Workers()
+    assert stop_watch._forwards == [workers.pids] and workers.pids() == []  # no worker started yet
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    stop_watch._forwards[0] = lambda: [worker.pid]  # as workers.pids names a started one
+    try:
+        with pytest.raises(stop_watch.Stopped):
+            os.kill(os.getpid(), signal.SIGTERM)
+        assert worker.wait(timeout=10) == -signal.SIGTERM
+    finally:
+        worker.kill()
+    submitted = []
+    launcher = SimpleNamespace(free_slots=lambda: devices.FreeSlots([(0, "0")]), jobs_per_device=1,
+                               workers=SimpleNamespace(started=lambda: True, get=lambda *a: submitted.append(a)),
+                               config=OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}}))
+    with pytest.raises(stop_watch.Stopped):
+        devices.launch(launcher, [["seed=0"]], 0)
+    assert submitted == []
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_devices_launchers_parent_stops_its_workers_jobs_as_interrupted(tmp_path):
+    """Two simulated devices (CPU), three jobs; SIGTERM to the parent process alone, from job 0 or 1
+    in its second epoch: both running jobs end interrupted with their first epoch, job 2 never
+    starts, exit code 143."""
+    sweep = tmp_path / "sweep"
+    proc = run_cli("-m", "hydra/launcher=devices", "hydra.launcher.devices=[0,1]", "model=mlp", "model.hidden=[16]",
+                   "seed=0,1,2", *TINY, "trainer.max_epochs=3", "+callbacks.term._target_=tests.fault_callbacks.SignalAt",
+                   "+callbacks.term.epoch=1", "+callbacks.term.batch=2", f"+callbacks.term.once={tmp_path / 'once'}",
+                   "+callbacks.term.parent=true", f"hydra.sweep.dir={sweep}")
+    assert proc.returncode == 143, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    for job in ("0", "1"):
+        record = read_results(sweep / job)
+        assert record["status"] == "interrupted", record
+    assert not (sweep / "2").exists()
+
+
 @pytest.mark.slow
 def test_sigterm_stops_a_sweep_with_143_and_the_same_command_resumes_it(tmp_path):
     """SIGTERM in job 0's second epoch: job 0 ends interrupted with epoch 1 checkpointed, job 1 never
@@ -595,6 +647,19 @@ def composed_with_hydra(*overrides: str):
     (["hydra/launcher=joblib", "hydra.launcher.n_jobs=0"], "hydra.launcher.n_jobs=0 is not allowed"),
     (["hydra/sweeper=ofat", "hydra.sweeper.min_seeds=1"], "hydra.sweeper.min_seeds=1 is not allowed: must be an integer >= 2"),
     (["hydra/sweeper=ofat", "hydra.sweeper.alpha=5"], "hydra.sweeper.alpha=5.0 is not allowed: must be a number in (0, 1)"),
+    (["hydra/launcher=devices", "hydra.launcher.jobs_per_device=0"],
+     "hydra.launcher.jobs_per_device=0 is not allowed: must be an integer >= 1"),
+    (["hydra/launcher=devices", "hydra.launcher.devices=[0,-1]"], "hydra.launcher.devices=[0, -1] is not allowed"),
+    (["hydra/launcher=devices", "hydra.launcher.devices=[1,1]"], "must be a list of distinct GPU numbers >= 0"),
+    (["hydra/sweeper=search", "hydra.sweeper.direction=max"],
+     "hydra.sweeper.direction='max' is not allowed: must be one of maximize, minimize"),
+    (["hydra/sweeper=search", "hydra.sweeper.metric=val.accuracy"], "hydra.sweeper.metric='val.accuracy' is not allowed"),
+    (["hydra/sweeper=search", "hydra.sweeper.n_trials=0"], "hydra.sweeper.n_trials=0 is not allowed: must be an integer >= 1"),
+    (["hydra/sweeper=search", "hydra.sweeper.n_jobs=0"], "hydra.sweeper.n_jobs=0 is not allowed"),
+    (["hydra/sweeper=search", "hydra.sweeper.heartbeat_s=0"], "hydra.sweeper.heartbeat_s=0 is not allowed: must be a number > 0"),
+    (["hydra/sweeper=search", "hydra.sweeper.study_name=''"], "hydra.sweeper.study_name='' is not allowed"),
+    (["hydra/sweeper=search", "hydra.sweeper.storage=5"], "hydra.sweeper.storage=5 is not allowed"),
+    (["hydra/sweeper=search", "hydra.sweeper.n_trials=null"], "hydra.sweeper.n_trials=None is not allowed"),
 ])
 def test_an_added_key_nothing_reads_or_a_plugins_bad_value_is_refused(hydra_conf, overrides, message):
     from ablab.cli.added_keys import refuse_added
@@ -627,6 +692,32 @@ def test_a_key_an_experiment_file_adds_is_refused_by_name(hydra_conf, tmp_path):
     with pytest.raises(UserError, match=r"unknown config key 'optimizer.momentun' \(from experiment=typo\): "
                                         r"ablab does not read it; did you mean optimizer.momentum\?"):
         refuse_added(cfg, "train")
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"dropout": "interval(0.5, 0.1)"}, "hydra/sweeper=search cannot search 'dropout=interval(0.5, 0.1)'"),
+    ({"trainer.max_epochs": "range(5, 1)"}, "hydra/sweeper=search cannot search 'trainer.max_epochs=range(5, 1)': "
+                                            "'trainer.max_epochs=range(5, 1)' lists no value"),
+])
+def test_a_search_space_optuna_cannot_sample_is_refused(hydra_conf, params, message):
+    from omegaconf import open_dict
+
+    from ablab.sweeps.search_space import check_space
+
+    cfg = composed_with_hydra("hparams_search=optuna")
+    check_space(cfg)  # the shipped space parses
+    with open_dict(cfg):
+        cfg.hydra.sweeper.params = params
+    with pytest.raises(UserError) as error:
+        check_space(cfg)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_the_search_metrics_are_the_scalars_a_run_writes():
+    from ablab.run.results import SCALAR_KEYS
+    from ablab.schema.sweeper import SCALAR_KEYS as CHECKED
+
+    assert CHECKED == SCALAR_KEYS
 
 
 def test_the_sweepers_corrections_are_the_reports():

@@ -70,6 +70,12 @@ def _check_sweep(config, config_name) -> None:
     from ablab.schema import validate_plugins
 
     validate_plugins(config)  # the sweeper's and launcher's own keys: hydra.sweeper.max_seeds, ...
+    from ablab.sweeps.precheck import SEARCH
+
+    if str(config.hydra.sweeper.get("_target_", "")) == SEARCH:
+        from ablab.sweeps.search_space import check_space
+
+        check_space(config)  # a search's space: interval(0.5, 0.1) before the study exists
     if config_name == "train" and config.get("seed") == "auto":
         config = _seeds_left_to_the_sweeper(config)
     if not _validate(config, config_name):
@@ -79,7 +85,6 @@ def _check_sweep(config, config_name) -> None:
     sweep_dir = Path(str(config.hydra.sweep.dir))
     writable_dir(sweep_dir, "sweep directory", "hydra.sweep.dir=<dir>")
     from ablab.run.lock import RunLock  # one sweep per sweep directory, as one run per run directory
-    from ablab.sweeps.precheck import SEARCH
 
     if str(config.hydra.sweeper.get("_target_", "")) != SEARCH:  # a search's workers share theirs (one study)
         _held.append(RunLock(sweep_dir, what="sweep directory").acquire())

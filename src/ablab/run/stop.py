@@ -19,17 +19,25 @@ in a job's last moments, and the job completed) still starts nothing new. Code t
 run asks `requested()` before calling a failure a failure: Lightning turns Ctrl-C into
 sys.exit(1), and a signal inside torch's zip writer surfaces as a RuntimeError.
 
+A process whose jobs run in worker processes of its own (the devices launcher's) names them
+with `forward(...)`: the first signal is sent on to each, whose own handler (watch(), installed
+there too) ends its job as above. A scheduler's SIGTERM goes to the job's one pid, so without
+this the workers would train on while the parent waits for them.
+
 A second signal while the first is being handled (a second Ctrl-C, a scheduler's repeated
 SIGTERM) is recorded and changes nothing: the interrupted run's results.json is written whole
 and the exit code is the first signal's. Only SIGKILL (a scheduler's end of the grace period,
 `kill -9`) ends the process at once; the same command then still resumes from the last
 finished epoch (ablab.run.resume).
 """
+import os
 import signal
+from collections.abc import Callable, Iterable
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 _received: list[int] = []  # the signals this process got, in order
+_forwards: list[Callable[[], Iterable[int]]] = []  # each gives the ids of worker processes to pass a stop to
 
 
 class Stopped(KeyboardInterrupt):
@@ -46,10 +54,30 @@ def watch() -> None:
         signal.signal(signum, _on_signal)
 
 
+def forward(processes: Callable[[], Iterable[int]]) -> None:
+    """On the first stop signal, send it on to the processes `processes()` names then (asked at
+    that moment: a pool may have replaced a worker since)."""
+    _forwards.append(processes)
+
+
+def _send_on(signum: int) -> None:
+    for processes in list(_forwards):
+        try:
+            pids = list(processes())
+        except RuntimeError:  # the pool changed while it was read: no worker is lost by skipping it
+            continue
+        for pid in pids:
+            try:
+                os.kill(pid, signum)
+            except OSError:  # it ended meanwhile
+                pass
+
+
 def _on_signal(signum: int, frame) -> None:
     _received.append(signum)
     if len(_received) > 1:
         return  # the stop is under way: let it write the interrupted run whole
+    _send_on(signum)  # the workers stop their jobs as this process does
     if signum == signal.SIGTERM and signal.getsignal(signal.SIGTERM) is not _on_signal:
         return  # Lightning's handler is installed (and called this one): its loops end the fit at this batch's end
     if signum == signal.SIGINT:
@@ -80,5 +108,7 @@ def check() -> None:
 
 
 def reset() -> None:
-    """Forget the signals received (tests; a Python session that runs again after a stop)."""
+    """Forget the signals received and the processes to send them on to (tests; a Python session
+    that runs again after a stop)."""
     _received.clear()
+    _forwards.clear()

@@ -92,3 +92,18 @@ def list_of(rule: Rule, allowed: str) -> Rule:
 
 def either(*rules: Rule, allowed: str) -> Rule:
     return Rule(lambda v: any(r.ok(v) for r in rules), allowed)
+
+
+def required(group: str, target: str, *keys: str) -> Callable[[DictConfig], None]:
+    """A check that the option `target` of hydra/<group> has a value for each key: a Schema
+    allows null everywhere, but some plugins cannot run without these (int(None) fails in them)."""
+
+    def check(cfg: DictConfig) -> None:
+        node = cfg.hydra.get(group)
+        if node is None or str(node.get("_target_")) != target:
+            return
+        for key in keys:
+            if OmegaConf.select(node, key, default=None) is None:
+                raise not_allowed(f"hydra.{group}.{key}", None, "set: null has no meaning here")
+
+    return check

@@ -10,6 +10,11 @@ job ends. Each job is a normal Hydra job (its own directory, results.json with t
 `device` it trained on, resume from its last.ckpt), so results and resuming are exactly
 those of the basic launcher.
 
+A stop signal (Ctrl-C, a scheduler's SIGTERM to this process alone) is sent on to every worker
+(ablab.run.stop.forward), whose own stop handler ends its running job `interrupted` with its
+last finished epoch checkpointed; no waiting job starts, and this process exits 130 / 143 once
+the running ones have written their results.json.
+
 A slot's worker lives as long as the launcher: torch and Lightning are imported once per
 slot, not once per job (~5 s each), and a search's later batches start at once. Without a
 GPU (or with `devices=[]`) the jobs run one after another in this process, as with Hydra's
@@ -106,17 +111,29 @@ def execute_job(idx: int, overrides: Sequence[str], hydra_context, config, task_
 
 
 class Workers:
-    """One loky worker process per slot, pinned to the slot's GPU; made on first use, kept."""
+    """One loky worker process per slot, pinned to the slot's GPU; made on first use, kept. Each
+    worker watches for stop signals as an entry point does, and this process's stop is sent on
+    to them."""
 
     def __init__(self) -> None:
+        from ablab.run import stop
+
         self._by_slot: dict[int, Any] = {}
+        stop.forward(self.pids)
 
     def get(self, index: int, device: str):
         from joblib.externals.loky import ProcessPoolExecutor
 
+        from ablab.run import stop
+
         if index not in self._by_slot:
-            self._by_slot[index] = ProcessPoolExecutor(max_workers=1, env={"CUDA_VISIBLE_DEVICES": device})
+            self._by_slot[index] = ProcessPoolExecutor(max_workers=1, env={"CUDA_VISIBLE_DEVICES": device},
+                                                       initializer=stop.watch)
         return self._by_slot[index]
+
+    def pids(self) -> list[int]:
+        """The worker processes now alive (loky keeps them by pid; it replaces one that died)."""
+        return [pid for executor in list(self._by_slot.values()) for pid in list(getattr(executor, "_processes", {}))]
 
     def started(self) -> bool:
         return bool(self._by_slot)
@@ -153,6 +170,9 @@ def launch(launcher, job_overrides: Sequence[Sequence[str]], initial_job_idx: in
     state = Singleton.get_state()
 
     def run(i: int, slot: tuple[int, str]) -> JobReturn:
+        from ablab.run import stop
+
+        stop.check()  # a stop signal came while this job waited for a slot: it does not start
         index, device = slot
         idx = initial_job_idx + i
         log.info(f"\t#{idx} on device {device}: {' '.join(filter_overrides(job_overrides[i]))}")

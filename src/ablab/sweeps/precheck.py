@@ -17,11 +17,9 @@ from typing import Callable, Iterable, Optional
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from ablab.errors import UserError
-from ablab.schema.sweeper import BASIC, OFAT
-
-# Optuna: processes given one sweep directory are workers of its one study (ablab.sweeps.search),
+# SEARCH (Optuna): processes given one sweep directory are workers of its one study (ablab.sweeps.search),
 # each trial in its own job directory, so the directory is not locked to one of them.
-SEARCH = "hydra_plugins.ablab_sweepers.optuna_sweeper.OptunaSweeper"
+from ablab.schema.sweeper import BASIC, OFAT, SEARCH
 
 
 def planned_jobs(config: DictConfig) -> list[list[str]]:

@@ -20,7 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.override_parser.types import Override, Transformer
+from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+
+from ablab.errors import UserError
 
 
 @dataclass
@@ -76,3 +79,20 @@ def search_space(overrides: list[Override]) -> SearchSpace:
             fixed[key] = o.input_line
     space.fixed = list(fixed.values())
     return space
+
+
+def check_space(config: DictConfig) -> None:
+    """Before a search starts: its `params` and the command line's swept keys as the sweeper will
+    read them. `interval(0.5, 0.1)` or `range(5, 1)` would otherwise fail only after the sweep
+    directory and the study exist; raises UserError naming the override."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    params = OmegaConf.to_container(config.hydra.sweeper.get("params") or {}, resolve=True)
+    typed = [f"{k}={v}" for k, v in params.items()] + list(config.hydra.overrides.task)
+    for override in OverridesParser.create().parse_overrides(typed):
+        if override.is_sweep_override():
+            try:
+                distribution(override)
+            except ValueError as exc:
+                raise UserError(f"hydra/sweeper=search cannot search '{override.input_line}': "
+                                f"{str(exc).removeprefix('optuna sweeper: ')}") from None
