@@ -1,5 +1,5 @@
-"""viz.draw: a sweep's jobs save their figure data and `python -m ablab.viz` draws it later,
-the same figures a single run draws at once."""
+"""viz.draw: a sweep's jobs save their figure data and the sweep draws it as it ends (or, with
+viz.draw=later, `python -m ablab.viz`), the same figures a single run draws at once."""
 import subprocess
 import sys
 
@@ -21,16 +21,24 @@ def draw_later(*dirs):
 
 
 @pytest.mark.slow
-def test_sweep_jobs_save_figure_data_that_ablab_viz_draws_as_a_run_would(mnist_dir, tmp_path):
-    single, sweep = tmp_path / "single", tmp_path / "sweep"
+def test_sweep_jobs_save_figure_data_that_the_sweep_draws_as_a_run_would(mnist_dir, tmp_path):
+    single, sweep, later = tmp_path / "single", tmp_path / "sweep", tmp_path / "later"
     # seed=0 as the sweep's: the same run, so the same name in each figure's footer
     proc = run_cli(*RUN, "seed=0", f"data.root={mnist_dir}", f"hydra.run.dir={single}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert FIGURES <= {p.stem for p in (single / "figures").glob("*.png")}  # a single run draws at once
 
+    # A sweep (viz.draw=auto): its jobs save, the sweep draws them all as it ends.
     proc = run_cli("-m", "seed=0", *RUN, f"data.root={mnist_dir}", f"hydra.sweep.dir={sweep}")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    figures = sweep / "0" / "figures"
+    assert "ablab: drawing the figures of 1 job (1 process) ..." in proc.stdout and "ablab.viz" not in proc.stdout
+    for name in FIGURES:
+        assert (sweep / "0" / "figures" / f"{name}.png").read_bytes() == (single / "figures" / f"{name}.png").read_bytes()
+    assert not (sweep / "0" / "figures" / "figures.pt").exists()
+
+    proc = run_cli("-m", "seed=0", *RUN, "viz.draw=later", f"data.root={mnist_dir}", f"hydra.sweep.dir={later}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    sweep, figures = later, later / "0" / "figures"
     assert (figures / "figures.pt").is_file() and not list(figures.glob("*.png"))
     assert f"python -m ablab.viz {sweep}" in proc.stdout
 
@@ -51,7 +59,7 @@ def test_sweep_jobs_on_long_tailed_data_save_the_long_tail_charts_for_later_too(
     # One sweep, two jobs of the same run: job 0 draws in the job (viz.draw=end), job 1 saves for later.
     charts = {"train_class_counts", "longtail_accuracy"}
     sweep = tmp_path / "sweep"
-    proc = run_cli("-m", "viz.draw=end,auto", "data=mnist_lt", f"data.root={mnist_dir}", "data.download=false",
+    proc = run_cli("-m", "viz.draw=end,later", "data=mnist_lt", f"data.root={mnist_dir}", "data.download=false",
                    "model=mlp", "data.longtail.ratio=10", "data.batch_size=32", *TINY, "viz=default",
                    "viz.every_n_epochs_histograms=0", f"hydra.sweep.dir={sweep}")
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -63,7 +71,7 @@ def test_sweep_jobs_on_long_tailed_data_save_the_long_tail_charts_for_later_too(
     from ablab.viz.draw import draw_deferred  # what python -m ablab.viz runs (its CLI: the test above)
 
     assert draw_deferred(sweep) == [sweep / "1"]
-    for name in charts:  # the same chart; only the footer differs, naming each job (viz.draw=end / auto)
+    for name in charts:  # the same chart; only the footer differs, naming each job (viz.draw=end / later)
         now, saved = (np.asarray(Image.open(d / f"{name}.png")) for d in (drawn, later))
         assert now.shape == saved.shape, name
         above_footer = int(now.shape[0] * 0.92)

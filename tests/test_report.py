@@ -109,7 +109,7 @@ def test_cli_writes_md_csv_png_and_prints_the_table(sweep, capsys):
     assert main([str(sweep)]) == 0
     out = capsys.readouterr().out
     md = (sweep / "report.md").read_text()
-    assert "| baseline | (baseline) | 3 | 3 completed | 0.9200 ± 0.0200 |" in md
+    assert "| baseline | (baseline) | 3 | 3 completed | 92.00 ± 2.00 |" in md  # rates in points
     assert md.split("## Verdicts")[1].count("★") == 2  # adam, in both tables
     assert "2 completed, 1 failed" in md and "1 diverged" in md
     assert "`5` optimizer=adam — failed: boom" in md and "`7` dropout=0.5 — running" in md
@@ -140,15 +140,23 @@ def test_report_md_is_titled_by_its_command_links_relatively_and_drops_equal_col
     (sweep / "multirun.yaml").write_text(
         "hydra:\n  overrides:\n    hydra:\n    - hydra.sweep.dir=" + str(sweep) + "\n"
         "    task:\n    - trainer.max_epochs=3\n    - optimizer=adam,rmsprop\n    - seed=0,1,2\n"
-        "  runtime:\n    choices:\n      optimizer: sgd\n")
+        "    - data.root=/somewhere/far/mnist\n"
+        "  runtime:\n    choices:\n      optimizer: sgd\n      data: mnist\n")
     assert main([str(sweep)]) == 0
     md = (sweep / "report.md").read_text()
-    assert md.splitlines()[0] == ("# Sweep report: `train.py -m trainer.max_epochs=3 optimizer=adam,rmsprop seed=0,1,2` "
-                                  "(sweep 12-00-00)")
-    assert str(sweep) not in md and str(sweep.parent) not in md
+    assert md.splitlines()[0] == ("# Sweep report: mnist: `train.py -m trainer.max_epochs=3 optimizer=adam,rmsprop "
+                                  "seed=0,1,2 data.root=…/mnist` (sweep 12-00-00)")  # the dataset named, no path
+    assert str(sweep) not in md and str(sweep.parent) not in md and "/somewhere" not in md
     assert "![forest plot](report.png)" in md
     table = md.split("## All metrics")[1].split("\n\n")[1]
     head = table.splitlines()[0]
-    assert "test acc" in head and "µ" not in head  # micro columns: µ
+    assert "test accuracy" in head and "micro" not in head  # spelt out
     dropped = md.split("Not shown, equal in every row to the column named: ")[1].splitlines()[0]
-    assert "prec µ (= test acc)" in dropped and "F1 µ (= test acc)" in dropped
+    assert "test micro precision (= test accuracy)" in dropped and "test micro F1 (= test accuracy)" in dropped
+    # One unit: rates in points, said once; only the explanations that apply (no folds, no pooled rows).
+    assert "are in **points** throughout" in md and "Nadeau" not in md and "pooled t" not in md
+    assert "single run**: a row" in md  # dropout's rows ran once
+    # report.html: the same report, self-contained (figures embedded, nothing fetched).
+    page = (sweep / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<table>" in page and "@media print" in page
+    assert "data:image/png;base64," in page and 'src="report.png"' not in page and "http" not in page

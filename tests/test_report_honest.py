@@ -136,6 +136,7 @@ def test_single_runs_get_mcnemar_on_shared_examples(tmp_path, rng):
     sweep = tmp_path / "s"
     write_job(sweep, 0, [], float((ref == label).mean()))
     write_job(sweep, 1, ["optimizer=sgd"], float((row == label).mean()))
+    write_job(sweep, 2, ["optimizer=rmsprop"], 0.91)  # a row after the McNemar row, without predictions
     write_predictions(sweep / "0", ref, label)
     write_predictions(sweep / "1", row, label)
     runs = collect(sweep)
@@ -146,6 +147,7 @@ def test_single_runs_get_mcnemar_on_shared_examples(tmp_path, rng):
     assert main([str(sweep)]) == 0
     md = (sweep / "report.md").read_text()
     assert "McNemar exact, 2000 examples (test-set noise only; seed noise unknown)" in md
+    assert "| optimizer | optimizer=rmsprop | 1 | 91.00 |" in md  # in points, after the McNemar row
     # An older run directory without predictions.npz: reported as before.
     (sweep / "1" / predictions.FILE).unlink()
     assert main([str(sweep)]) == 0 and "McNemar" not in (sweep / "report.md").read_text().split("## Verdicts")[1]

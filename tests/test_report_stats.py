@@ -149,7 +149,7 @@ def test_seed_count_uses_the_observed_spread(tmp_path, rng):
     n = max(2, math.ceil(2 * (z * sigma / 0.005) ** 2))
     md = (sweep / "report.md").read_text()
     if n <= 10:
-        assert f"**{n} seeds per configuration**" in md and f"σ = {sigma:.4f}" in md and "observed" in md
+        assert f"**{n} seeds per configuration**" in md and f"σ = {100 * sigma:.2f} points" in md and "observed" in md
     else:  # capped: beyond max_seeds the advice says what would help instead of a seed count
         assert "below this setup's noise" in md and "seeds per configuration**" not in md
 

@@ -175,7 +175,7 @@ def test_callback_writes_pngs_and_tensorboard(tmp_path):
     shape = (3, 16, 16)
     blocks = [{"channels": 8, "pool": "max"}]
     model = CNN(shape, 10, act=nn.ReLU, norm=batch, blocks=blocks, head=(16,))
-    figures = Figures(n_samples=16, n_mistakes=8)
+    figures = Figures(n_samples=16, n_mistakes=8, every_n_epochs_histograms=1)  # histograms are opt-in
     logger = TensorBoardLogger(tmp_path, name="tb", version="")
     out = fit_and_test(tmp_path, model, 10, shape, logger, figures)
     assert {p.stem for p in out.glob("*.png") if min(Image.open(p).size) >= 100} == FIGURES
@@ -186,9 +186,9 @@ def test_callback_writes_pngs_and_tensorboard(tmp_path):
         image = events.Images(f"figures/{name}")[-1]
         png = (out / f"{name}.png").read_bytes()
         assert image.encoded_image_string == png and (image.width, image.height) == Image.open(out / f"{name}.png").size
-    assert {"params/features.0.0.weight", "params/features.0.0.bias"} <= set(tags["histograms"])
+    assert {"weights/features.0.0.weight", "weights/features.0.0.bias"} <= set(tags["histograms"])
     for name, _ in model.named_parameters():
-        assert len(events.Histograms(f"params/{name}")) == 2  # one per epoch
+        assert len(events.Histograms(f"weights/{name}")) == 2  # one per epoch
     # The running top-k holds exactly the most confident of all wrong predictions.
     pred, true, conf = (torch.cat(t) for t in (figures._pred, figures._true, figures._conf))
     expected = conf[pred != true].topk(min(8, int((pred != true).sum()))).values

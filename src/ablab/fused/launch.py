@@ -35,7 +35,7 @@ from ablab.fused.jobs import SweepJob, compose
 from ablab.fused.members import Member, SharedClock, ordered
 from ablab.fused.views import TrainerView
 from ablab.run.callbacks import Diverged
-from ablab.run import stop
+from ablab.run import stop, sweep_output
 from ablab.run.lock import job_dir, one_writer
 from ablab.run.resume.earlier import earlier_run
 from ablab.run.train import Job, finish, fit, prepare, recorded
@@ -122,6 +122,7 @@ class Nest:
         num = self.jobs[i].idx
         job = Job.of_this_process(cfg, clock=SharedClock(members=1))
         if job.earlier.completed:  # run again into its sweep dir: keep what this job wrote
+            sweep_output.print_done_before(job.run_dir, num)
             self._enter(i - 1)
             return job.earlier.metric
         with recorded(job):
@@ -183,6 +184,7 @@ class Nest:
             say(f"the group of {jobs_named(nums)} failed ({type(exc).__name__}: {exc}); running them one by one")
             self.how.update({num: AGAIN for num in nums})
             return
+        sweep_output.group_trained(len(nums))  # its members' lines follow: each its share of the group's time
         group = {"members": len(nums), "jobs": sorted(nums)}
         for m in members:
             m.group, m.trainer = group, trainer

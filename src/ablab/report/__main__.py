@@ -1,7 +1,8 @@
 """CLI: `python -m ablab.report multirun/<date>/<time>` / `ablab-report <sweep dir>`.
 
-Writes report.md, report.csv, report.png and one curves_<factor>.png per factor into the
-sweep directory and prints the markdown. Bad input ends in one line on stderr
+Writes report.md, report.html (the same, self-contained: figures embedded, printable),
+report.csv, report.png and one curves_<factor>.png per factor into the sweep directory and
+prints the markdown. Bad input ends in one line on stderr
 (`ablab: error: ...`) and exit code 2.
 """
 from __future__ import annotations
@@ -15,7 +16,8 @@ from ablab.errors import USER_ERROR, say
 from ablab.report.collect import Run, collect
 from ablab.report.factor_curves import write_curves
 from ablab.report.plot import write_plot
-from ablab.report.render import Power, markdown, write_csv
+from ablab.report.html import write_html
+from ablab.report.render import Power, markdown, portable, write_csv
 from ablab.report.stats import ALPHA, CORRECTIONS
 from ablab.report.table import build_table
 
@@ -65,14 +67,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     table = build_table(runs, args.metric, args.mode, args.alpha, defaults_of(sweep), args.correction,
                         args.min_effect / 100, (int(auto["min_seeds"]), int(auto["max_seeds"])) if auto else None)
     table.auto = auto
-    figures = write_curves(table, sweep)
-    plotted = write_plot(table, sweep / "report.png")
+    dataset = dataset_of(sweep)
+    figures = write_curves(table, sweep, dataset)
+    plotted = write_plot(table, sweep / "report.png", dataset)
     text = markdown(table, sweep_title(sweep), Power(args.min_effect / 100, args.assumed_std / 100), figures,
                     forest="report.png" if plotted else None)
     (sweep / "report.md").write_text(text)
+    write_html(text, sweep, f"Sweep report: {sweep.resolve().name}" + (f" on {dataset}" if dataset else ""))
     write_csv(table, sweep / "report.csv")
     print(text)
-    written = ["report.md", "report.csv"] + (["report.png"] if plotted else []) + list(figures.values())
+    written = ["report.md", "report.html", "report.csv"] + (["report.png"] if plotted else []) + list(figures.values())
     print(f"wrote {', '.join(written)} in {sweep}" + ("" if plotted else f" (no {args.metric} to plot yet)"))
     return 0
 
@@ -113,8 +117,24 @@ def sweep_title(sweep: Path) -> str:
         typed = [str(o) for o in [*overrides.hydra, *overrides.task]]
     except Exception:  # no or an unreadable multirun.yaml: the folder names it
         return f"`{sweep.resolve().name}`"
-    shown = [o for o in typed if not o.startswith(("hydra.sweep.dir=", "hydra.run.dir=", "hydra.mode="))]
-    return f"`train.py -m {' '.join(shown)}` (sweep {sweep.resolve().name})"
+    shown = [portable(o) for o in typed if not o.startswith(("hydra.sweep.dir=", "hydra.run.dir=", "hydra.mode="))]
+    on = f"{dataset_of(sweep)}: " if dataset_of(sweep) else ""
+    return f"{on}`train.py -m {' '.join(shown)}` (sweep {sweep.resolve().name})"
+
+
+def dataset_of(sweep: Path) -> str:
+    """The sweep's dataset as its config group names it (`mnist_sample`, `emnist`), from its
+    multirun.yaml; several when the sweep varies it; "" when unknown."""
+    try:
+        from omegaconf import OmegaConf
+
+        from ablab.run.names import swept_values
+
+        config = OmegaConf.load(sweep / "multirun.yaml")
+        swept = swept_values(config.hydra.overrides.task).get("data")
+        return ", ".join(swept) if swept else str(config.hydra.runtime.choices.get("data") or "")
+    except Exception:  # no or an unreadable multirun.yaml
+        return ""
 
 
 def defaults_of(sweep: Path) -> Optional[Callable[[str], Any]]:

@@ -1,7 +1,8 @@
 """Learning-curve overlays per factor: curves_<factor>.png in the sweep directory.
 
 One figure per factor, three panels against epoch (val accuracy, val loss, train loss),
-one line per value of the factor (its reference drawn black and dashed): the mean over
+one line per value of the factor, named by its value (its reference drawn black and dashed,
+the baseline named by its value of the factor where the sweep's defaults know it): the mean over
 the configuration's runs, shaded from the lowest to the highest run. Read from each run's
 results.json `history`, so finished, running and interrupted runs all contribute the
 epochs they recorded; failed and diverged runs are left out, as in the statistics.
@@ -42,7 +43,7 @@ def file_name(factor: str) -> str:
     return "curves_" + re.sub(r"[^A-Za-z0-9.=-]+", "_", factor).strip("_") + ".png"
 
 
-def factor_figure(table: Table, factor: str):
+def factor_figure(table: Table, factor: str, dataset: str = ""):
     """The factor's figure, or None when none of its runs recorded a history."""
     rows = factor_rows(table, factor)
     if not any(band(r, key) for r in rows for key, _ in PANELS):
@@ -74,17 +75,19 @@ def factor_figure(table: Table, factor: str):
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-    fig.suptitle(f"{factor}: mean over runs, band = min-max", fontsize=11)
+    on = f" on {dataset}" if dataset else ""
+    fig.suptitle(f"{factor}{on}: mean over runs, band = min-max", fontsize=11)
     count = len(rows)
     fig.legend(loc="outside lower center", ncols=min(count, 5), fontsize=9, frameon=False)
     return fig
 
 
-def write_curves(table: Table, sweep_dir: Path) -> dict[str, str]:
-    """Draw every factor's figure into the sweep dir; factor -> file name of those written."""
+def write_curves(table: Table, sweep_dir: Path, dataset: str = "") -> dict[str, str]:
+    """Draw every factor's figure into the sweep dir, titled with the dataset; factor -> file
+    name of those written."""
     written = {}
     for factor in table.factors():
-        fig = factor_figure(table, factor)
+        fig = factor_figure(table, factor, dataset)
         if fig is None:
             continue
         name = file_name(factor)

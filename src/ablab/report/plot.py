@@ -18,8 +18,8 @@ COLORS = {"better": "#2a9d4b", "worse": "#c44e52", "equivalent": "#4c72b0", "und
           "single run": "#d1a300"}
 
 
-def write_plot(table: Table, path: Path) -> bool:
-    """Draw and save; False (nothing written) when no row has a difference to draw."""
+def write_plot(table: Table, path: Path, dataset: str = "") -> bool:
+    """Draw and save, titled with the dataset; False (nothing written) when no row has a difference to draw."""
     from matplotlib.figure import Figure  # lazy: matplotlib only when a figure is drawn
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -55,7 +55,8 @@ def write_plot(table: Table, path: Path) -> bool:
     ax.set_yticks(range(len(rows)), [r.name or r.value for r in reversed(rows)], fontsize=8)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_xlabel(f"Δ {table.metric} vs reference{unit}")
-    ax.set_title(f"{table.metric}: difference to the reference ({_correction(table)})", fontsize=10)
+    on = f" on {dataset}" if dataset else ""
+    ax.set_title(f"{table.metric}{on}: difference to the reference ({_correction(table)})", fontsize=10)
     handles = [Patch(color=COLORS[v], label=v) for v in ("better", "worse", "equivalent", "undecided")]
     if delta:
         handles.append(Patch(color="#4c72b0", alpha=0.12, label=f"±δ = ±{delta:g}"))

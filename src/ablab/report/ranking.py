@@ -29,8 +29,17 @@ class Effect:
 
 
 def label(row: Row, factor: str) -> str:
-    """How a row is named inside a factor's panel or line: its value, or what it stands for."""
-    return "baseline" if row.factor == BASELINE else row.value if row.factor == factor else "default"
+    """How a row is named inside a factor's panel or line: its value, or what it stands for
+    (the baseline by its value of the factor where the sweep's defaults know it: `adam (baseline)`)."""
+    if row.factor == BASELINE:
+        value = value_in(row.name or "", factor)
+        return f"{value} (baseline)" if value else "baseline"
+    return row.value if row.factor == factor else "default"
+
+
+def value_in(name: str, key: str) -> str:
+    """`key`'s value in a row name such as `optimizer=adam dropout=0.0 (baseline)`, or ""."""
+    return next((t.split("=", 1)[1] for t in name.split() if t.startswith(key + "=")), "")
 
 
 def references(table: Table, factor: str) -> list[Row]:

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from ablab.report.ranking import rank_factors
+from ablab.report.ranking import rank_factors, value_in
 from ablab.report.sequential import GAMMA
 from ablab.report.stats import POWER, SEEDS_FORMULA, metric_range, pooled_std, seeds_needed, too_few
-from ablab.report.table import REPEAT_KEYS, STATUSES, Row, Stat, Table
+from ablab.report.table import BASELINE, REPEAT_KEYS, STATUSES, Row, Stat, Table
 
 # Rates and losses need four places to tell close runs apart; counts and seconds do not.
 _PLACES = {"epochs": 1, "wall_s": 1}
@@ -25,12 +25,41 @@ BASELINE_LABEL = "(baseline)"
 MAX_SEEDS = 10  # the seed advice's cap without seed=auto: the OFAT sweeper's default max_seeds
 
 
+def portable(override: str) -> str:
+    """An override as a report shows it, without where this machine keeps things: an absolute
+    path is shown relative to the working directory when under it, else by its last part
+    (`data.root=…/mnist`), so the report can be handed on."""
+    key, sep, value = override.partition("=")
+    if not sep or not value.startswith("/"):
+        return override
+    path = Path(value)
+    try:
+        return f"{key}={path.relative_to(Path.cwd())}"
+    except ValueError:
+        return f"{key}=…/{path.name}"
+
+
+def is_rate(metric: str) -> bool:
+    """Rates (accuracy, precision, recall, F1) are shown in points (0.01); losses, epochs,
+    seconds and counts in their own units."""
+    name = metric.rsplit(".", 1)[-1]
+    return not any(w in name for w in ("loss", "wall", "epoch", "param", "images"))
+
+
+def in_unit(metric: str, x: Optional[float], sign: bool = False) -> str:
+    """A value of `metric` as the report shows it: 91.10 (points) for a rate of 0.9110."""
+    if x is None:
+        return "—"
+    scale, places = (100.0, 2) if is_rate(metric) else (1.0, _PLACES.get(metric, 4))
+    text = f"{scale * x:+.{places}f}" if sign else f"{scale * x:.{places}f}"
+    return text.replace("-", "−")
+
+
 def _fmt(metric: str, stat: Stat) -> str:
     if stat.mean is None:
         return "—"
-    places = _PLACES.get(metric, 4)
-    text = f"{stat.mean:.{places}f}"
-    return text if stat.std is None else f"{text} ± {stat.std:.{places}f}"
+    text = in_unit(metric, stat.mean)
+    return text if stat.std is None else f"{text} ± {in_unit(metric, stat.std)}"
 
 
 def _statuses(counts: Counter) -> str:
@@ -80,10 +109,6 @@ class Power:
     """What the seed-count estimate assumes: effect to detect and noise, in metric units."""
     min_effect: float = 0.005  # 0.5 accuracy points
     assumed_std: float = 0.005  # used when no configuration ran twice
-
-
-def _num(x: Optional[float], places: int = 4, sign: bool = False) -> str:
-    return "—" if x is None else f"{x:+.{places}f}" if sign else f"{x:.{places}f}"
 
 
 def _p(p: Optional[float]) -> str:
@@ -171,47 +196,78 @@ def verdict_table(table: Table) -> str:
     lines = ["| " + " | ".join(head) + " |",
              "|" + "|".join(["---", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---", "---"]
                             + (["---:", "---"] if auto else []) + ["---:"] * len(extra)) + "|"]
+    m = table.metric
     for row in table.rows:
         s, c = row.summary, row.comparison
-        mean = _num(s.mean) + ("" if s.std is None else f" ± {s.std:.4f}")
-        ci = "—" if s.ci_low is None else f"[{s.ci_low:.4f}, {s.ci_high:.4f}]"
+        mean = in_unit(m, s.mean) + ("" if s.std is None else f" ± {in_unit(m, s.std)}")
+        ci = "—" if s.ci_low is None else f"[{in_unit(m, s.ci_low)}, {in_unit(m, s.ci_high)}]"
         short = c is not None and too_few(c, table.family)
-        delta = "—" if c is None or c.delta is None else _num(c.delta, sign=True) + (
-            "" if c.ci_low is None or short else f" [{c.ci_low:+.4f}, {c.ci_high:+.4f}]")
+        delta = "—" if c is None or c.delta is None else in_unit(m, c.delta, sign=True) + (
+            "" if c.ci_low is None or short else f" [{in_unit(m, c.ci_low, sign=True)}, {in_unit(m, c.ci_high, sign=True)}]")
         name = row.name or row.value
         test, p = (c.test if c else None) or "—", _p(c.p_value if c else None)
         if row.mcnemar is not None:
-            m = row.mcnemar
-            test = f"McNemar exact, {m.examples} examples (test-set noise only; seed noise unknown)"
-            p = _p(m.p_value)
+            mc = row.mcnemar
+            test = f"McNemar exact, {mc.examples} examples (test-set noise only; seed noise unknown)"
+            p = _p(mc.p_value)
         cells = [row.factor, f"**{name}** ★" if row.best else name, str(s.n), mean, ci, delta,
                  p, _p(c.p_adjusted if c else None), test, verdict_words(table, row)]
         if auto:
             cells += [str(row.seeds(table.metric)), stopped(table, row) or "—"]
-        cells += [_fmt(m, row.stat(m)) for m in extra]
+        cells += [_fmt(x, row.stat(x)) for x in extra]
         lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
     return "\n".join(lines)
 
 
 def _method(table: Table) -> list[str]:
+    """What the verdicts rest on: only the tests, references and verdicts this sweep has."""
     level = f"{100 * (1 - table.alpha):g}%"
     delta = table.min_effect
     d = "—" if not delta else f"±{_pt(table, delta, sign=False)}{' points' if in_points(table) else ''}"
+    tests = " ".join(r.comparison.test or "" for r in table.rows if r.comparison is not None)
+    folds = any(r.folds(table.metric) > 1 for r in table.rows)
+    verdicts = {r.verdict for r in table.rows}
+    few = any("too few" in verdict_words(table, r) for r in table.rows if r.comparison is not None)
+    refs = {"(first listed)" if r.reference.first_listed else r.reference.factor
+            for r in table.rows if r.reference is not None}
+    kinds = (["the baseline"] if BASELINE in refs else []) + (
+        ["the first value listed, named *(first listed)*"] if "(first listed)" in refs else []) + (
+        ["the greedy winner it was run on, or the default value of a grid"] if refs - {BASELINE, "(first listed)"} else [])
+    how = ["Δ: mean minus the reference row's mean (" + ", or ".join(kinds or ["its reference"]) + ")"]
+    if "pooled" in tests:
+        how.append("test: rows that ran the same seeds share one noise estimate, **pooled t** (a randomized "
+                   "complete block design, seed as block: y = row + seed + noise, one residual variance with "
+                   "(k − 1)(n − 1) degrees of freedom for k rows × n seeds; Δ's variance 2σ²/n)")
+    if "own variance" in tests:
+        how.append("a row whose own paired differences vary more than that noise allows (F test against the "
+                   "other rows' pooled variance, p < 0.2) keeps its own **paired t (own variance)**")
+    if "paired t" in tests.replace("paired t (own variance)", ""):
+        how.append("two rows alone: **paired t** over the seeds they share")
+    if "Welch" in tests:
+        how.append("rows with different seeds: **Welch's t-test**")
+    if folds:
+        how.append("the repeats are folds of a k-fold split, so the **corrected resampled** form (Nadeau & Bengio "
+                   "2003: variance scaled by 1/n + n_val/n_train instead of 1/n, n = seeds × folds), since the "
+                   "folds' training sets overlap")
+    if is_rate(table.metric):
+        how.append("intervals of a rate are bounded to what it can take (a mean to [0, 100] points, a difference "
+                   "to [−100, +100]: cut at the bound, which never excludes the true value)")
+    verdict_text = (f"smallest effect of interest δ = {d} (`--min-effect`). Verdicts: ★ **better** / **worse**: "
+                    "significant after correction and not inside ±δ; **equivalent**: both one-sided tests against ±δ "
+                    "(TOST) reject after the same correction, i.e. the difference lies inside ±δ (it may still be "
+                    "significant, but it is negligible); **undecided**: neither, more runs could decide")
+    if "single run" in verdicts:
+        verdict_text += ("; **single run**: a row or its reference has one run, no seed noise to test against (when "
+                         "both runs stored their predictions, McNemar's exact test on the examples they share says "
+                         "whether the gap exceeds what these examples alone would give: test-set noise only)")
+    if few:
+        verdict_text += ("; **undecided: n runs, too few to decide**: at its level the t critical value is more than "
+                         "twice the normal one, so its interval would only say that this many runs cannot tell")
     lines = [
         f"verdict metric `{table.metric}` ({table.mode}), the sweep's selection metric; test metrics are shown "
         f"beside it and never decide; mean ± sample std over completed runs; {level} confidence interval of "
         "the mean from Student's t (n − 1 degrees of freedom)",
-        "Δ: mean minus the reference row's mean (the baseline, the greedy winner it was run on, the default "
-        "value of a grid, or in a grid without its defaults the first value listed, named *(first listed)*). "
-        "Test: rows that ran the same seeds/folds share one noise estimate, **pooled t** (a randomized complete "
-        "block design, seed as block: y = row + seed + noise, one residual variance with (k − 1)(n − 1) degrees "
-        "of freedom for k rows × n seeds; Δ's variance 2σ²/n); a row whose own paired differences vary more "
-        "than that noise allows (F test against the other rows' pooled variance, p < 0.2) keeps its own "
-        "**paired t (own variance)**; two rows alone: paired t; different seeds: Welch's t-test. When the "
-        "repeats are folds of a k-fold split, the **corrected resampled** form (Nadeau & Bengio 2003: variance "
-        "scaled by 1/n + n_val/n_train instead of 1/n, n = seeds × folds), since the folds' training sets "
-        "overlap. Intervals of a rate are bounded to what it can take (a mean to [0, 1], a difference to "
-        "[−1, 1]: cut at the bound, which never excludes the true value)",
+        "; ".join(how),
         f"**{correction_words(table)}**: the p-values of all rows compared here are adjusted together "
         + {"holm": f"(Holm's step-down, family-wise error rate ≤ α = {table.alpha:g})",
            "bh": f"(Benjamini-Hochberg, false discovery rate ≤ α = {table.alpha:g})",
@@ -219,14 +275,7 @@ def _method(table: Table) -> list[str]:
             table.correction]
         + "; `p` is raw, `p adj.` adjusted; the Δ interval is at the level the correction leaves each row, "
           "so it excludes 0 exactly when `p adj.` < α",
-        f"smallest effect of interest δ = {d} (`--min-effect`). Verdicts: ★ **better** / **worse**: significant "
-        "after correction and not inside ±δ; **equivalent**: both one-sided tests against ±δ (TOST) reject "
-        "after the same correction, i.e. the difference lies inside ±δ (it may still be significant, but it is "
-        "negligible); **undecided**: neither, more runs could decide; **single run**: a row or its reference "
-        "has one run, no seed noise to test against (when both runs stored their predictions, McNemar's exact "
-        "test on the examples they share says whether the gap exceeds what these examples alone would give: "
-        "test-set noise only); **undecided: n runs, too few to decide**: at its level the t critical value is more "
-        "than twice the normal one, so its interval would only say that this many runs cannot tell",
+        verdict_text,
     ]
     if not any(r.reference is not None for r in table.rows):  # nothing was compared: say why, not "over 0"
         lines[2] = ("**no comparisons**: no factor here has two values to compare (every configuration differs "
@@ -255,17 +304,18 @@ def _seed_note(table: Table, power: Power) -> list[str]:
               "an assumed seed-to-seed std (no configuration here ran twice; set `--assumed-std`)")
     why = ("Rows marked *single run* get no verdict from seeds: with one run per configuration seed noise "
            "cannot be measured, so any difference may be noise. " if "single run" in verdicts else "")
+    unit = " points" if in_points(table) else ""
     if n > cap:
-        return ["", f"{why}δ = {_pt(table, power.min_effect, sign=False)}{' points' if in_points(table) else ''} "
-                f"is below this setup's noise: at σ = {sigma:.4f} ({source}) even {cap} seeds per configuration "
+        return ["", f"{why}δ = {_pt(table, power.min_effect, sign=False)}{unit} "
+                f"is below this setup's noise: at σ = {_pt(table, sigma, sign=False)}{unit} ({source}) even {cap} seeds per configuration "
                 f"would detect it with less than {POWER:.0%} power ({SEEDS_FORMULA} at α = {level:.4g}). What "
                 "would help: less noise per run (a larger validation split, more epochs or a schedule that "
                 "settles, a larger batch of evaluation data), or a larger δ (`--min-effect`) if smaller "
                 "differences do not matter to you."]
-    return ["", f"{why}To detect a difference of δ = {power.min_effect:g} (`--min-effect "
-            f"{100 * power.min_effect:g}`, in points of 0.01) with {POWER:.0%} power at α = "
+    return ["", f"{why}To detect a difference of δ = {_pt(table, power.min_effect, sign=False)}{unit} (`--min-effect "
+            f"{100 * power.min_effect:g}`) with {POWER:.0%} power at α = "
             f"{level:.4g}, about **{n} seeds per configuration** would do: {SEEDS_FORMULA} with σ = "
-            f"{sigma:.4f}, {source} (two-sample normal approximation, before the correction over "
+            f"{_pt(table, sigma, sign=False)}{unit}, {source} (two-sample normal approximation, before the correction over "
             "comparisons). Or let ablab decide: rerun the sweep with `seed=auto`, which adds seeds only where "
             "a verdict is still undecided."]
 
@@ -356,7 +406,11 @@ def sentences(table: Table) -> list[str]:
                            r.verdict, r.verdict)
             clauses.append(f"{r.value}: {_pt(table, c.delta)}{unit} {words}{ci}, {verdict}")
         ref = rows[0].reference
-        ref_name = "the baseline" if (ref.name or "(baseline)") == "(baseline)" else ref.name
+        if ref.factor == BASELINE:  # the baseline by its value of this factor, where the defaults know it
+            value = value_in(ref.name or "", rows[0].key or factor)
+            ref_name = f"{rows[0].key or factor}={value} (the baseline)" if value else "the baseline"
+        else:
+            ref_name = ref.name
         how = _how(table, rows)
         out.append(f"- **{factor}**: replacing {ref_name} with " + "; with ".join(clauses)
                    + (f" ({how})." if how else "."))
@@ -370,10 +424,16 @@ def markdown(table: Table, title: str, power: Power = Power(),
     to the sweep directory, so the folder can be moved or zipped with its report."""
     runs = [run for row in table.rows for run in row.runs]
     total = Counter(run.status for run in runs)
-    facts = [f"{len(runs)} jobs: {_statuses(total)}",
-             "runs merged across " + ", ".join(f"`{k}=`" for k in REPEAT_KEYS), *_method(table)]
+    repeated = [k for k in REPEAT_KEYS if any(o.split("=", 1)[0] == k for run in runs for o in run.overrides)]
+    facts = [f"{len(runs)} jobs: {_statuses(total)}"]
+    if repeated:
+        facts.append("runs merged across " + ", ".join(f"`{k}=`" for k in repeated))
+    if is_rate(table.metric):
+        facts.append("rates (accuracy, precision, recall, F1) are in **points** throughout: 1 point = 0.01 of the "
+                     "rate, so an accuracy of 0.9110 reads 91.10; losses, epochs and seconds in their own units")
+    facts += _method(table)
     if table.common:
-        facts.insert(1, "every job: " + " ".join(f"`{o}`" for o in table.common))
+        facts.insert(1, "every job: " + " ".join(f"`{portable(o)}`" for o in table.common))
     said = sentences(table)
     parts = [f"# Sweep report: {title}", "", "\n".join(f"- {f}" for f in facts), ""]
     if said:
@@ -386,13 +446,17 @@ def markdown(table: Table, title: str, power: Power = Power(),
                   "test's), a line at 0 and the band ±δ, coloured by verdict.", "", f"![forest plot]({forest})", "",
                   f"*{table.metric}: each configuration's difference to its reference, coloured by verdict.*"]
     if figures:
-        parts += ["", "## Curves", "", "Mean over seeds/folds per epoch (from each run's `history`), "
-                  "shaded from the lowest to the highest run."]
+        over = "seeds and folds" if any(r.folds(table.metric) > 1 for r in table.rows) else "seeds"
+        parts += ["", "## Curves", "", f"Mean over {over} per epoch (from each run's `history`), "
+                  "shaded from the lowest to the highest run; each line named by its value."]
         for factor, name in figures.items():
             parts += ["", f"### {factor}", "", f"![{factor}]({name})", "",
                       f"*{factor}: loss and accuracy per epoch (counted from 1), one line per value.*"]
     columns, same = distinct_columns(table)
     parts += ["", "## All metrics", "", markdown_table(table, columns)]
+    if any("macro" in t for _, t in columns):
+        parts += ["", "Macro precision, recall and F1: each class's own, averaged over the classes with equal "
+                  "weight; mean ± sample std over the configuration's completed runs."]
     if same:
         parts += ["", "Not shown, equal in every row to the column named: " + ", ".join(
             f"{t} (= {twin})" for t, twin in same) + ". Micro-averaged precision, recall and F1 equal "

@@ -30,11 +30,12 @@ from ablab.report.stats import (ALPHA, MIN_EFFECT, Comparison, Summary, bounded,
 
 REPEAT_KEYS = ("seed", "data.fold")
 # (results.json path, column title) in table order.
-METRICS = [("test.acc", "test acc"), ("test.precision_micro", "prec µ"),
-           ("test.precision_macro", "prec M"), ("test.recall_micro", "rec µ"),
-           ("test.recall_macro", "rec M"), ("test.f1_micro", "F1 µ"),
-           ("test.f1_macro", "F1 M"), ("test.loss", "test loss"),
-           ("epochs", "epochs"), ("wall_s", "wall s")]
+# Spelt out: macro = the mean over classes, micro = over all images.
+METRICS = [("test.acc", "test accuracy"), ("test.precision_micro", "test micro precision"),
+           ("test.precision_macro", "test macro precision"), ("test.recall_micro", "test micro recall"),
+           ("test.recall_macro", "test macro recall"), ("test.f1_micro", "test micro F1"),
+           ("test.f1_macro", "test macro F1"), ("test.loss", "test loss"),
+           ("epochs", "epochs"), ("wall_s", "wall time (s)")]
 STATUSES = ("completed", "running", "failed", "diverged", "interrupted")
 BASELINE = "baseline"
 

@@ -109,29 +109,38 @@ class Throughput(RunState):
 
 
 class LearningRate(pl.Callback):
-    """The learning rate as one `lr` tag whatever the optimizer (`lr/group_<i>` per parameter
-    group when there are several), so a sweep's schedules overlay in one chart. Lightning's
-    LearningRateMonitor names it per optimizer class (lr-Adam, lr-SGD). Logged on the steps
-    that reach the logger (trainer.log_every_n_steps); `log_epoch=true` also logs the epoch
-    number as Lightning does (its `epoch` chart), which the run's logger otherwise leaves out
-    (ablab.run.tensorboard)."""
+    """The learning rate each training step used, as one `lr` chart whatever the optimizer
+    (`lr/group_<i>` per parameter group when there are several), so a sweep's schedules overlay.
+    Every step is charted, so a one-cycle schedule's warm-up peak and its tail are drawn as they
+    were (one point per `log_every_n_steps` missed both); the rates are kept as the epoch goes
+    (a float a step) and written at its end, one scalar each. Lightning's LearningRateMonitor
+    names it per optimizer class (lr-Adam, lr-SGD). results.json's history and figures/curves.png
+    take the rate of each epoch's last step: the same value as this chart at that step.
+    `log_epoch=true` also logs the epoch number as Lightning does (its `epoch` chart), which the
+    run's logger otherwise leaves out (ablab.run.tensorboard)."""
 
     def __init__(self, log_epoch: bool = False):
         self.log_epoch = log_epoch
+        self._rates: list[tuple[int, dict]] = []
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        every = trainer.log_every_n_steps
-        if not trainer.loggers or not trainer.optimizers or not every or trainer.global_step % every:
-            return
-        groups = trainer.optimizers[0].param_groups
-        rates = {"lr": groups[0]["lr"]} if len(groups) == 1 else {f"lr/group_{i}": g["lr"] for i, g in enumerate(groups)}
-        for logger in trainer.loggers:
-            logger.log_metrics(rates, step=trainer.global_step)
+        if trainer.loggers and trainer.optimizers:
+            groups = trainer.optimizers[0].param_groups
+            rates = {"lr": groups[0]["lr"]} if len(groups) == 1 else {f"lr/group_{i}": g["lr"] for i, g in enumerate(groups)}
+            self._rates.append((trainer.global_step, rates))
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        for step, rates in self._rates:
+            for logger in trainer.loggers:
+                logger.log_metrics(rates, step=step)
+        self._rates = []
 
     def setup(self, trainer, pl_module, stage):
         for logger in trainer.loggers:
             if hasattr(logger, "keep_epoch"):
                 logger.keep_epoch = self.log_epoch
+            if hasattr(logger, "fitting"):  # a validation after fit is not a point of the curves
+                logger.fitting = stage == "fit"
 
 
 def progress_bar(trainer_cfg) -> bool:

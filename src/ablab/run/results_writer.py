@@ -4,9 +4,9 @@ run/train.py opens it with what is known before training (overrides, seed, class
 parameters, resume) and ends it with how the run ended (`end`). In between, as a
 Lightning callback, it
 - appends one `history` entry per finished training epoch: `epoch`, `train_loss`,
-  `train_acc`, `val_loss`, `val_acc`, `val_f1_macro`, `lr` (the first param group's at the
-  epoch's end), and rewrites the file atomically with status "running", so a run that
-  fails, diverges or is killed keeps the epochs it finished;
+  `train_acc`, `val_loss`, `val_acc`, `val_f1_macro`, `lr` (the first param group's rate
+  that the epoch's last training step used: TensorBoard's `lr` chart at that step), and
+  rewrites the file atomically with status "running", so a run that fails, diverges or is killed keeps the epochs it finished;
 - at the start of fit, notes the `device` the run trains on ("cpu", "cuda:2": the
   machine's GPU number, so a sweep over several GPUs shows which job ran where);
 - after test, takes each split's metrics from the module's `evaluated` (what the metric
@@ -50,6 +50,7 @@ class ResultsWriter(RunState):
         self._record: dict = {"status": "running", "error": None, **fields, "history": []}
         self._val: dict[str, Optional[float]] = {}
         self._val_epoch: Optional[int] = None  # the epoch whose validation self._val holds
+        self._lr: Optional[float] = None  # the rate the latest training step used
 
     @property
     def record(self) -> dict:
@@ -74,6 +75,12 @@ class ResultsWriter(RunState):
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.note(device=trained_on(trainer))
 
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch, batch_idx) -> None:
+        # The rate this step uses: at the epoch's end a per-step schedule has already moved on
+        # to the next step's (one-cycle's last epoch read 3e-7, a rate no step used).
+        if trainer.optimizers:
+            self._lr = trainer.optimizers[0].param_groups[0]["lr"]
+
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # Only validation inside fit: not the sanity check, nor run/train.py's final trainer.validate.
         if trainer.sanity_checking or trainer.state.fn != TrainerFn.FITTING:
@@ -90,7 +97,7 @@ class ResultsWriter(RunState):
             return
         epoch = trainer.current_epoch + 1  # people count epochs from 1; Lightning from 0
         val = self._val if self._val_epoch == trainer.current_epoch else dict.fromkeys(VAL_KEYS)  # no validation this epoch
-        lr = trainer.optimizers[0].param_groups[0]["lr"] if trainer.optimizers else None
+        lr = self._lr
         self.history.append({"epoch": epoch, "train_loss": _number(train.get("train/loss_epoch")),
                              "train_acc": _number(train.get("train/acc")), **val, "lr": _number(lr)})
         self.write()

@@ -1,15 +1,24 @@
-"""A run's TensorBoard logger: Lightning's, with the run's display name and no `epoch` chart.
+"""A run's TensorBoard logger: Lightning's, with the run's display name, no `epoch` chart and
+the per-epoch charts drawn over epochs.
 
 Events go to <run dir>/<display name>/ (ablab.run.names), so `tensorboard --logdir multirun`
-lists each job as <date>/<time>/<job>/<what differs>. Lightning adds the epoch number to every
-set of logged metrics, which TensorBoard draws as an `epoch` chart before the learning curves;
-it is dropped here (`callbacks.lr_monitor.log_epoch=true` logs it again).
+lists each job as <date>/<time>/<job>/<name>. Lightning adds the epoch number to every set of
+logged metrics, which TensorBoard draws as an `epoch` chart before the learning curves; it is
+dropped here (`callbacks.lr_monitor.log_epoch=true` logs it again).
 
-TensorBoard orders its chart groups by name. The learning curves (per-epoch loss and accuracy,
-train beside val) are written as the group `curves`, so Scalars and Time Series open on them,
-before `hp` (each run's final metrics, for HParams), `lr`, `test`, `train` (the per-step loss)
-and `val` (the other validation metrics). Lightning, the callbacks and the progress bar keep
-the names the module logs (val/acc is what checkpoints monitor).
+What is measured once an epoch (the learning curves, the other validation metrics) is written
+at step = the epoch, counted from 1, so runs with other batch sizes or dataset sizes line up
+epoch by epoch, as in figures/curves.png and a report's curves; what is measured per step
+(`lr`, `train/loss_step`) stays over training steps. A validation after fit (the best epoch
+validated again) is not an epoch's point: its values are the final `~hp/val_*`.
+
+TensorBoard orders its chart groups by name (a character compare, `~` after every letter) and
+opens the first two. The learning curves (per-epoch loss and accuracy, train beside val) are
+the group `curves`, so Scalars and Time Series open on them and on `lr`; then `test`, `train`
+(the per-step loss), `val` (the other validation metrics), `weights` (histograms, with
+`viz.every_n_epochs_histograms`) and last `~hp`, each run's final metrics, one point each,
+which the HParams dashboard shows beside the configuration. Lightning, the callbacks and the
+progress bar keep the names the module logs (val/acc is what checkpoints monitor).
 """
 from pathlib import Path
 
@@ -18,6 +27,7 @@ from pytorch_lightning.loggers import TensorBoardLogger
 
 CURVES = {"train/loss_epoch": "curves/loss_train", "val/loss": "curves/loss_val",
           "train/acc": "curves/acc_train", "val/acc": "curves/acc_val"}
+PER_EPOCH = ("curves/", "val/", "train/penalty")  # tags written at step = epoch (from 1)
 
 
 class RunLogger(TensorBoardLogger):
@@ -27,6 +37,7 @@ class RunLogger(TensorBoardLogger):
         self.display_name = name
         self.label = label or name  # figures' footer: the display name and the dataset
         self.keep_epoch = False  # set by ablab.run.callbacks.LearningRate(log_epoch=true)
+        self.fitting = True  # set by ablab.run.callbacks.LearningRate at each stage's setup
 
     def finalize(self, status: str) -> None:
         # Lightning finalizes the logger when fit ends and again when test ends; closing the writer
@@ -46,8 +57,14 @@ class RunLogger(TensorBoardLogger):
         super().finalize("success")
 
     def log_metrics(self, metrics, step=None):
+        epoch = metrics.get("epoch")
         if not self.keep_epoch:
             metrics = {k: v for k, v in metrics.items() if k != "epoch"}
         metrics = {CURVES.get(k, k): v for k, v in metrics.items()}
+        per_epoch = {k: v for k, v in metrics.items() if k.startswith(PER_EPOCH)}
+        if per_epoch and epoch is not None:
+            if self.fitting:
+                super().log_metrics(per_epoch, int(epoch) + 1)
+            metrics = {k: v for k, v in metrics.items() if k not in per_epoch}
         if metrics:
             super().log_metrics(metrics, step)

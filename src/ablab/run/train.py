@@ -41,7 +41,7 @@ from ablab.run.tensorboard import RunLogger
 from ablab.schema import validate
 from ablab.seeds import seed_of
 
-# Final metrics shown beside each run's factors in TensorBoard's HParams dashboard, as hp/<split>_<name>.
+# Final metrics shown beside each run's factors in TensorBoard's HParams dashboard, as ~hp/<split>_<name>.
 HPARAM_METRICS = hparams.METRICS
 
 
@@ -63,8 +63,9 @@ class Job:
         hydra_cfg = HydraConfig.get()
         run_dir, overrides = Path(hydra_cfg.runtime.output_dir), list(hydra_cfg.overrides.task)
         in_sweep = hydra_cfg.mode == RunMode.MULTIRUN  # only a sweep's job dir is reused by a rerun
-        results = ResultsWriter(run_dir / "results.json", name=names.job_name(hydra_cfg), overrides=overrides,
-                                seed=cfg.seed)
+        results = ResultsWriter(run_dir / "results.json", name=names.job_name(hydra_cfg, cfg.seed),
+                                overrides=overrides, seed=cfg.seed,
+                                description=names.job_description(hydra_cfg, cfg.seed))
         return cls(hydra_cfg, run_dir, overrides, earlier_run(run_dir, overrides) if in_sweep else NOTHING,
                    results, clock or RunClock(started=time.perf_counter()))
 
@@ -96,6 +97,7 @@ class BestEpoch:
 def train(cfg: DictConfig) -> float:
     job = Job.of_this_process(cfg)
     if job.earlier.completed:  # a sweep run again into its own dir: keep what this job wrote
+        sweep_output.print_done_before(job.run_dir, int(job.hydra.job.num))
         return job.earlier.metric
     with recorded(job):  # results.json says how the run ended, however it ends
         parts = prepare(cfg, job)
@@ -152,7 +154,8 @@ def finish(parts: Parts, trainer, evaluations: BestEpoch | None = None) -> float
     results.end("completed", epochs=trainer.current_epoch, best_epoch=best_epoch,
                 train_images_per_s=throughput.images_per_s if throughput else None)
     final = results.record
-    parts.logger.log_metrics({f"hp/{s}_{n}": final[s][n] for s, n in HPARAM_METRICS}, step=trainer.global_step)
+    parts.logger.log_metrics({hparams.metric_tag(s, n): final[s][n] for s, n in HPARAM_METRICS},
+                             step=trainer.global_step)
     hparams.write_end(parts.logger.experiment, completed=True)
     parts.logger.close()
     return final["val"]["acc"]
@@ -230,7 +233,8 @@ def _logger(cfg: DictConfig, job: Job, start: Start, params: int) -> RunLogger:
     logger = RunLogger(job.run_dir, name, label=f"{name} · {dataset}", purge_step=start.step)
     if start.checkpoint is None:  # once per run: a resumed part's hparams would be a second session
         swept = names.varied_keys(job.hydra)
-        values = hparams.values(cfg, dict(job.hydra.runtime.choices), params, swept)
+        values = hparams.values(cfg, dict(job.hydra.runtime.choices), params, swept,
+                                names.job_description(job.hydra, cfg.seed))
         hparams.write_start(logger.experiment, values, swept, group=f"{name} · {job.run_dir.parent.name}/{job.run_dir.name}")
     return logger
 

@@ -13,6 +13,7 @@ search's pruner stopped (`pruned`) is counted, not named.
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -40,7 +41,21 @@ class SweepStart(Callback):
         from ablab.run import sweep_output
         from ablab.sweeps.precheck import count_jobs
 
-        sweep_output.begin_sweep(count_jobs(config))  # each job's line says [i/n]
+        total, at_most = count_jobs(config)  # each job's line says [k/N]
+        sweep_output.begin_sweep(total, at_most, done_before=_completed_in(_started["dir"]))
+
+
+def _completed_in(sweep: Path) -> int:
+    """Jobs an earlier run of this sweep completed: the sweep run again skips them."""
+    import json
+
+    done = 0
+    for path in sweep.glob("*/results.json"):
+        try:
+            done += json.loads(path.read_text()).get("status") == "completed"
+        except (OSError, ValueError, AttributeError):
+            pass
+    return done
 
 
 def sweep_dir() -> Optional[Path]:
@@ -111,14 +126,48 @@ def finish(raised: Optional[BaseException] = None) -> Optional[int]:
     _failed_here.clear()
     if raised is not None and not outcome.failed:
         return None
-    from ablab.viz.deferral import waiting as figures_waiting  # torch: the sweep's jobs imported it already
-
-    waiting = len(figures_waiting(Path(outcome.sweep_dir)))  # viz.draw=auto in a sweep
-    if waiting:
-        print(f"ablab: the figures of {waiting} job{'' if waiting == 1 else 's'} are saved, not drawn; draw them "
-              f"with: python -m ablab.viz {shown(outcome.sweep_dir)}  (or run the sweep with viz.draw=end)")
+    draw_figures(Path(outcome.sweep_dir))
     print(outcome.line(), file=sys.stderr if outcome.failed or outcome.diverged else sys.stdout)
     return 1 if outcome.failed else 0
+
+
+def draw_figures(sweep: Path) -> None:
+    """The figures the sweep's jobs saved (viz.draw=auto: a job saves its figure data in tens of
+    milliseconds instead of a second or more of matplotlib), drawn now by one process per core,
+    so the sweep ends with every figure in figures/ and TensorBoard's Images; with
+    viz.draw=later they stay saved for `python -m ablab.viz`. viz=none saved none."""
+    from ablab.viz.deferral import waiting as figures_waiting  # torch: the sweep's jobs imported it already
+
+    waiting = figures_waiting(sweep)
+    later = [run for run in waiting if _draw_setting(run) == "later"]
+    runs = [run for run in waiting if run not in later]
+    if later:
+        jobs = f"{len(later)} job{'' if len(later) == 1 else 's'}"
+        print(f"ablab: the figures of {jobs} are saved, not drawn (viz.draw=later); draw them with: "
+              f"python -m ablab.viz {shown(sweep)}")
+    if not runs:
+        return
+    from ablab.viz.draw import draw_in_parallel
+
+    jobs = f"{len(runs)} job{'' if len(runs) == 1 else 's'}"
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    workers = max(1, min(cores, len(runs) // 2))  # as draw_in_parallel shares them
+    print(f"ablab: drawing the figures of {jobs} ({workers} process{'' if workers == 1 else 'es'}) ...", flush=True)
+    started = time.perf_counter()
+    draw_in_parallel(runs, workers)
+    print(f"ablab: figures of {jobs} drawn in {time.perf_counter() - started:.0f} s "
+          "(figures/*.png, TensorBoard's Images)", flush=True)
+
+
+def _draw_setting(run: Path) -> str:
+    """The job's viz.draw, from its composed config (.hydra/config.yaml)."""
+    import yaml
+
+    try:
+        viz = (yaml.safe_load((run / ".hydra" / "config.yaml").read_text()) or {}).get("viz") or {}
+    except (OSError, yaml.YAMLError):
+        return "auto"
+    return str(viz.get("draw", "auto"))
 
 
 def interrupted(by: str = "Ctrl-C (SIGINT)") -> None:

@@ -158,16 +158,18 @@ def _dataset_key(cfg: DictConfig) -> Optional[str]:
     return repr(sorted((k, repr(v)) for k, v in data.items() if k not in skipped))
 
 
-def count_jobs(config: DictConfig) -> Optional[int]:
-    """How many jobs the sweep will launch, for the `[i/n]` of each job's line
-    (ablab.run.sweep_output): the planned jobs, Optuna's n_trials; None when rounds decide
-    (seed=auto) or the plan cannot be read."""
+def count_jobs(config: DictConfig) -> tuple[Optional[int], bool]:
+    """How many jobs the sweep will launch, for the `[k/N]` of each job's line
+    (ablab.run.sweep_output), and whether that is a bound: the planned jobs, Optuna's n_trials;
+    with seed=auto at most every configuration at `max_seeds` (bound); None when the plan
+    cannot be read."""
     sweeper = config.hydra.sweeper
     if str(sweeper.get("_target_", "")) == SEARCH:
-        return sweeper.get("n_trials")
-    if config.get("seed") == "auto":
-        return None
+        return sweeper.get("n_trials"), False
     try:
-        return len(planned_jobs(config))
+        jobs = len(planned_jobs(config))  # seed=auto is a plain value here: one job per configuration
     except Exception:  # a sweep this cannot plan (a sweeper of another kind): no total shown
-        return None
+        return None, False
+    if config.get("seed") == "auto":
+        return jobs * int(sweeper.get("max_seeds") or 1), True
+    return jobs, False

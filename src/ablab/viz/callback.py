@@ -32,7 +32,7 @@ from ablab.viz.png import tensorboard_writer
 class Figures(Callback):
     def __init__(
         self,
-        every_n_epochs_histograms: int = 1,
+        every_n_epochs_histograms: int = 0,
         n_samples: int = 64,
         n_mistakes: int = 32,
         n_kernels: int = 64,
@@ -64,7 +64,7 @@ class Figures(Callback):
         model = getattr(pl_module, "model", pl_module)
         # global_step, like Lightning's own scalars, so histograms line up with the curves.
         for name, p in model.named_parameters():
-            writer.add_histogram(f"params/{name}", p.detach().float().cpu(), trainer.global_step)
+            writer.add_histogram(f"weights/{name}", p.detach().float().cpu(), trainer.global_step)
 
     def on_test_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._reset()

@@ -57,23 +57,50 @@ def publish(data: dict, out: Path, writer=None) -> list[str]:
 def draw_deferred(root: Path) -> list[Path]:
     """Draw every run below `root` (a run or a sweep dir) whose figures were saved for later,
     into its figures/ and its own TensorBoard run; the run directories drawn."""
+    drawn = waiting(root)
+    for run_dir in drawn:
+        draw_run(run_dir)
+    return drawn
+
+
+def draw_run(run_dir: Path) -> Path:
+    """Draw one run's saved figure data (figures.pt, longtail.pt), then remove it."""
     from torch.utils.tensorboard import SummaryWriter
 
     from ablab.viz.longtail_report import publish_longtail
 
     drawers = {DEFERRED: publish, DEFERRED_LONGTAIL: publish_longtail}
-    drawn = waiting(root)
-    for run_dir in drawn:
-        for name, drawer in drawers.items():
-            saved = run_dir / "figures" / name
-            if not saved.is_file():
-                continue
-            data = torch.load(saved, weights_only=True)
-            writer = SummaryWriter(str(run_dir / data["tensorboard"])) if data.get("tensorboard") else None
-            try:
-                drawer(data, saved.parent, writer)
-            finally:
-                if writer is not None:
-                    writer.close()
-            saved.unlink()  # drawn: the PNGs are the figures now
-    return drawn
+    for name, drawer in drawers.items():
+        saved = Path(run_dir) / "figures" / name
+        if not saved.is_file():
+            continue
+        data = torch.load(saved, weights_only=True, map_location="cpu")
+        writer = SummaryWriter(str(run_dir / data["tensorboard"])) if data.get("tensorboard") else None
+        try:
+            drawer(data, saved.parent, writer)
+        finally:
+            if writer is not None:
+                writer.close()
+        saved.unlink()  # drawn: the PNGs are the figures now
+    return Path(run_dir)
+
+
+def draw_in_parallel(run_dirs: list[Path], workers: int) -> None:
+    """Draw the runs with `workers` cores: this process draws its share while `workers - 1` new
+    processes, each `python -m ablab.viz` on its share, draw theirs (matplotlib draws on one
+    core: about 4 s a run on a 2-core CPU; a new process first pays ~3 s of imports, so a few
+    runs are drawn here alone). New processes, not forks: a fork of a process that has trained
+    holds torch's and logging's locks as they were and waited on them for ever."""
+    import subprocess
+    import sys
+
+    workers = max(1, min(workers, len(run_dirs) // 2))  # a helper process pays off from two runs of its own
+    shares = [run_dirs[i::workers] for i in range(workers)]
+    procs = [subprocess.Popen([sys.executable, "-m", "ablab.viz", *map(str, share)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True) for share in shares[1:]]
+    for run_dir in shares[0]:
+        draw_run(run_dir)
+    for proc in procs:
+        _, err = proc.communicate()
+        if proc.returncode:
+            raise RuntimeError(f"drawing figures failed: {err.strip().splitlines()[-1] if err.strip() else proc.returncode}")

@@ -1,6 +1,7 @@
 """A run's learning curves from its results.json `history`: figures/curves.png.
 
-Three panels against epoch: train and val loss, train and val accuracy, learning rate.
+Three panels against epoch: train and val loss, train and val accuracy, learning rate (the
+rate each epoch's last step used: TensorBoard's `lr` chart, which has every step, at that step).
 Drawn from the history (not from TensorBoard files), so the figure and results.json agree.
 """
 from __future__ import annotations
@@ -31,7 +32,7 @@ def curves_figure(history: Sequence[dict]):
         ax.legend(fontsize=8)
     x, y = _series(history, "lr")
     lr.plot(x, y, marker="o", ms=3, color="tab:green")
-    lr.set_title("learning rate (epoch end)")
+    lr.set_title("learning rate (each epoch's last step)")
     if y and min(y) > 0 and max(y) / min(y) > 50:
         lr.set_yscale("log")  # step and exponential schedules span decades
     for ax in (loss, acc, lr):

@@ -150,8 +150,8 @@ class OFATSweeper(Sweeper):
             results = self._launch(jobs)
             rounds.tell([(self._score(r), self._ratio(r)) for r in results])
             returns.append(results)
-            open_ = sum(1 for c in rounds.comparisons if c is not None and c.verdict == "undecided")
-            log.info(f"OFAT seed=auto: round {rounds.rounds}, {len(jobs)} jobs; {open_} comparison(s) undecided")
+            open_ = [labels[i] for i, c in enumerate(rounds.comparisons) if c is not None and c.verdict == "undecided"]
+            log.info(f"OFAT seed=auto: round {rounds.rounds}, {len(jobs)} jobs; {undecided(open_)}")
         self._save_auto(sweep_dir, seeds, rounds.record(labels), rounds.rounds)
         return returns
 
@@ -202,3 +202,11 @@ class OFATSweeper(Sweeper):
         # working_dir is the launch cwd unless hydra.job.chdir; results.json is in output_dir.
         out = OmegaConf.select(result.hydra_cfg, "hydra.runtime.output_dir") if result.hydra_cfg else None
         return score_of(value, out or result.working_dir, self.metric)
+
+
+def undecided(labels: List[str], shown: int = 6) -> str:
+    """The comparisons (to the baseline) still open after a round, named: what the next round's seeds are for."""
+    if not labels:
+        return "every comparison decided"
+    named = ", ".join(labels[:shown]) + (f" and {len(labels) - shown} more" if len(labels) > shown else "")
+    return f"{len(labels)} comparison(s) to the baseline undecided: {named}"
