@@ -148,7 +148,10 @@ def finish(parts: Parts, trainer, evaluations: BestEpoch | None = None) -> float
         module.evaluated.update(evaluations.evaluated)
         results.final(module.evaluated, parts.datamodule)
         best_epoch = evaluations.epoch
-    predictions.write(parts.job.run_dir, module.predicted)  # per-example evidence of the best epoch
+    # Per-example evidence of the best epoch; DDP's ranks each see a shard of the examples, and no
+    # file is better than a partial one (a fused group measures in one process).
+    if evaluations is not None or trainer.world_size == 1:
+        predictions.write(parts.job.run_dir, module.predicted)
     # None when the config drops it (callbacks.throughput=null).
     throughput = next((c for c in parts.callbacks if isinstance(c, Throughput)), None)
     results.end("completed", epochs=trainer.current_epoch, best_epoch=best_epoch,
