@@ -62,7 +62,12 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list[JobReturn]:
     for why, these in alone.items():
         say(f"{jobs_named([j.idx for j in these])} one by one: {why}")
     returns: dict[int, JobReturn] = {}
-    units = [[j] for these in alone.values() for j in these] + list(by_key.values())
+    # A unit of jobs that may train together is nested at most max_members deep (class Nest: a
+    # few Python frames per job, so a 200-job unit would pass Python's recursion limit), and at
+    # most that many members are prepared (their data held) at once.
+    cap = max(1, launcher.max_members)
+    units = [[j] for these in alone.values() for j in these] + [
+        these[i:i + cap] for these in by_key.values() for i in range(0, len(these), cap)]
     for unit in sorted(units, key=lambda u: u[0].idx):  # in job order, each group where its first job is
         stop.check()  # a stop signal: no job or group starts after it
         if len(unit) == 1:
