@@ -1,7 +1,8 @@
-"""The private parts of Lightning, Hydra, OmegaConf and TensorBoard ablab reads (ablab.upstream)
+"""The private parts of Lightning, Hydra, OmegaConf, TensorBoard and joblib ablab reads (ablab.upstream)
 still work as ablab reads them, in the library versions installed."""
 import importlib
 import importlib.metadata
+import os
 
 import pytorch_lightning as pl
 import torch
@@ -12,7 +13,7 @@ from torch.utils.tensorboard import SummaryWriter
 from ablab import upstream
 
 DISTRIBUTIONS = {"pytorch_lightning": "pytorch-lightning", "hydra": "hydra-core", "omegaconf": "omegaconf",
-                 "tensorboard": "tensorboard"}
+                 "tensorboard": "tensorboard", "joblib": "joblib"}
 
 
 def test_the_installed_libraries_are_the_tested_lines():
@@ -68,3 +69,14 @@ def test_the_hydra_and_omegaconf_privates_are_where_ablab_reads_them():
     importlib.import_module(upstream.BASIC_LAUNCHER_LOGGER)
     cfg = OmegaConf.create({"a": 1, "b": "${a}"})
     assert upstream.value_as_written(upstream.node_of(cfg, "b")) == "${a}"
+
+
+def test_a_loky_executor_names_its_live_workers():
+    from joblib.externals.loky import ProcessPoolExecutor
+
+    executor = ProcessPoolExecutor(max_workers=1)
+    try:
+        pid = executor.submit(os.getpid).result(timeout=60)
+        assert upstream.worker_pids(executor) == [pid]
+    finally:
+        executor.shutdown(wait=True)

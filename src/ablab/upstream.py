@@ -1,4 +1,4 @@
-"""The private parts of Lightning, Hydra, OmegaConf and TensorBoard that ablab reads, in one place.
+"""The private parts of Lightning, Hydra, OmegaConf, TensorBoard and joblib that ablab reads, in one place.
 
 Each has no public equivalent in the versions in TESTED; tests/test_upstream.py runs every one
 against the installed libraries and fails when one moves or changes, and when a library's
@@ -7,7 +7,7 @@ version leaves the tested line (then re-check this list and update TESTED).
 from __future__ import annotations
 
 # library -> the major.minor line these were checked against
-TESTED = {"pytorch_lightning": "2.6", "hydra": "1.3", "omegaconf": "2.3", "tensorboard": "2.21"}
+TESTED = {"pytorch_lightning": "2.6", "hydra": "1.3", "omegaconf": "2.3", "tensorboard": "2.21", "joblib": "1.6"}
 
 # ---- Lightning ----
 # What Lightning's own ModelCheckpoint reads of its trainer under a private name: a fused
@@ -63,3 +63,10 @@ def node_of(parent, key: str):
 def value_as_written(node):
     """A value node's value as written: "${...}" stays a string."""
     return node._value()
+
+
+# ---- joblib (loky) ----
+def worker_pids(executor) -> list[int]:
+    """The process ids of a loky ProcessPoolExecutor's live workers (it keeps them by pid and
+    replaces one that died): the devices launcher sends a stop signal on to them."""
+    return list(getattr(executor, "_processes", {}))

@@ -29,6 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
+from ablab import upstream
+
 log = logging.getLogger(__name__)
 Slot = TypeVar("Slot")
 Result = TypeVar("Result")
@@ -133,7 +135,7 @@ class Workers:
 
     def pids(self) -> list[int]:
         """The worker processes now alive (loky keeps them by pid; it replaces one that died)."""
-        return [pid for executor in list(self._by_slot.values()) for pid in list(getattr(executor, "_processes", {}))]
+        return [pid for executor in list(self._by_slot.values()) for pid in upstream.worker_pids(executor)]
 
     def started(self) -> bool:
         return bool(self._by_slot)
