@@ -31,6 +31,10 @@ def test_names_are_values_where_unambiguous_with_the_seed_always_and_the_fold_la
     assert display_name(["optimizer.lr=0.001"], ["optimizer.lr"], seed=0) == "lr=0.001 s0"
     assert display_name(["model.lr=1", "optimizer.lr=2"], ["model.lr", "optimizer.lr"], seed=0) == \
         "model.lr=1 optimizer.lr=2 s0"
+    # A value a search sampled is shown to 3 significant digits; its description keeps every digit.
+    sampled = ["optimizer.lr=0.004430375245218269", "optimizer.weight_decay=0.0007151893663724195"]
+    assert display_name(sampled, ["optimizer.lr", "optimizer.weight_decay"], seed=0) == "lr=0.00443 wd=0.000715 s0"
+    assert "0.004430375245218269" in description(sampled, ["optimizer.lr", "optimizer.weight_decay"], seed=0)
     # A single run: its own overrides, without where its data is or how it was run.
     single = ["model=mlp", "data.root=/d", "trainer.limit_train_batches=3", "trainer.max_epochs=2", "hydra.run.dir=/r"]
     assert display_name(single, seed=0) == "mlp epochs=2 s0"

@@ -73,10 +73,18 @@ def _short_keys(keys: Iterable[str]) -> dict[str, str]:
     return {k: s if list(short.values()).count(s) == 1 else k for k, s in short.items()}
 
 
+def _readable(value: str) -> str:
+    """A number a search sampled (0.004430375245218269) to 3 significant digits (0.00443); a value
+    as typed (0.001, 128) stays as it is. The description keeps every digit."""
+    if len(value) > 8 and _is_number(value) and any(c in value for c in ".eE"):
+        return f"{float(value):.3g}"
+    return value
+
+
 def _terse(key: str, value: str, short_key: str, values_of_others: set[str]) -> str:
     """One override as the short name shows it: the value alone where it is unambiguous."""
     bare = "." not in key and not _is_number(value) and value.lower() not in UNSAID and value not in values_of_others
-    return value if bare else f"{short_key}={value}"
+    return value if bare else f"{short_key}={_readable(value)}"
 
 
 def _parts(overrides: Iterable[str], varied: Optional[Iterable[str]]):
