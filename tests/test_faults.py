@@ -565,8 +565,10 @@ def test_a_stop_signal_is_sent_on_to_the_devices_launchers_workers(stop_watch, t
 @pytest.mark.slow
 def test_sigterm_to_the_devices_launchers_parent_stops_its_workers_jobs_as_interrupted(tmp_path):
     """Two simulated devices (CPU), three jobs; SIGTERM to the parent process alone, from job 0 or 1
-    in its second epoch: both running jobs end interrupted with their first epoch, job 2 never
-    starts, exit code 143."""
+    in its second epoch: the running jobs end interrupted with their first epoch, job 2 never
+    starts, exit code 143. The job that sends the signal is training; the other worker may still
+    be starting (importing torch on a loaded machine), and then it stops before its run begins
+    and writes nothing, which loses nothing either."""
     sweep = tmp_path / "sweep"
     proc = run_cli("-m", "hydra/launcher=devices", "hydra.launcher.devices=[0,1]", "model=mlp", "model.hidden=[16]",
                    "seed=0,1,2", *TINY, "trainer.max_epochs=3", "+callbacks.term._target_=tests.fault_callbacks.SignalAt",
@@ -574,9 +576,8 @@ def test_sigterm_to_the_devices_launchers_parent_stops_its_workers_jobs_as_inter
                    "+callbacks.term.parent=true", f"hydra.sweep.dir={sweep}")
     assert proc.returncode == 143, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
-    for job in ("0", "1"):
-        record = read_results(sweep / job)
-        assert record["status"] == "interrupted", record
+    records = {job: read_results(sweep / job) for job in ("0", "1") if (sweep / job / "results.json").exists()}
+    assert records and all(r["status"] == "interrupted" for r in records.values()), records
     assert not (sweep / "2").exists()
 
 
